@@ -1,0 +1,59 @@
+# SketchMatch — see README.md. `make run` and `make test` are the two entry points.
+SHELL := /bin/bash
+export CGO_ENABLED := 1
+
+GO        ?= go
+BIN       := bin/sketchmatch
+MODELS    ?= faceplugin-arcface
+
+# ONNX Runtime CPU library from the npm package onnxruntime-node.
+# 1.24.1 is the exact match of onnxruntime_go v1.27.0's C API headers.
+ORT_VERSION    := 1.24.1
+ORT_TGZ_SHA256 := 57181cf6e6e711b155c5b942d591fd63ded0b5de5c4922d51fd994e7f6ac2772
+ORT_LIB_SHA256 := 53ef1ac028dd1b05554b8da28d9159eb3876f99868193d2aaa6e67f0243c23d4
+ORT_LIB        := lib/libonnxruntime.so.1
+
+.PHONY: all build run serve test test-short e2e lint clean onnxruntime models bench deps
+
+all: build
+
+deps:
+	$(GO) mod download
+
+build: deps
+	$(GO) build -trimpath -o $(BIN) ./cmd/sketchmatch
+
+onnxruntime: $(ORT_LIB)
+
+$(ORT_LIB): scripts/npm-fetch.sh
+	scripts/npm-fetch.sh onnxruntime-node@$(ORT_VERSION) $(ORT_TGZ_SHA256) \
+	  package/bin/napi-v6/linux/x64/libonnxruntime.so.1 $(ORT_LIB) $(ORT_LIB_SHA256)
+
+# Installs the model presets named in MODELS (default: the offline face pipeline).
+models:
+	@for m in $(MODELS); do scripts/install-model.sh "$$m" || exit 1; done
+
+# Everything a fresh machine needs, then the server.
+run: build onnxruntime models
+	scripts/dev-setup.sh
+	$(BIN) serve
+
+serve: build
+	$(BIN) serve
+
+test: deps onnxruntime models lint
+	$(GO) test -count=1 -timeout 20m ./...
+
+e2e: deps onnxruntime models
+	$(GO) test -count=1 -timeout 10m -run 'Browser' ./internal/e2e/...
+
+bench: onnxruntime models
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin .cache

@@ -1,0 +1,339 @@
+// Package config loads SketchMatch's configuration from the environment and an
+// optional .env file (godotenv), applies defaults and validates every value.
+// Errors always name the variable at fault.
+package config
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+)
+
+// Config is the typed, validated configuration of every command.
+type Config struct {
+	AppEnv    string // development | production
+	SecretKey []byte // >= 32 bytes; random per process in development when unset
+	// SecretKeyGenerated is true when SecretKey was generated for this process
+	// (development only): sessions will not survive a restart.
+	SecretKeyGenerated bool
+
+	Host string
+	Port int
+
+	DatabasePath    string
+	ReferenceFolder string
+	MaxUploadSize   int64
+
+	ModelsDir            string
+	Model                string
+	ORTLibraryPath       string
+	ORTExecutionProvider string // cpu | cuda
+	ORTCUDAFallback      string // "" | cpu
+	InferenceWorkers     int
+	InferenceQueue       int
+	IntraOpThreads       int
+
+	// Second-stage re-ranking with a hand-crafted descriptor (HOG) on the
+	// aligned face crop; HOGWeight 0 turns it off.
+	HOGWeight float64
+	RerankN   int
+
+	LogDir   string
+	LogLevel slog.Level
+
+	TrustedProxies         []netip.Prefix
+	MetricsAllowedNetworks []netip.Prefix
+
+	SessionIdleTimeout  time.Duration
+	SessionMaxLifetime  time.Duration
+	LoginMaxFailures    int
+	LoginLockout        time.Duration
+	LoginRateLimit      int // attempts per minute per client IP
+	ShutdownTimeout     time.Duration
+	ReadTimeout         time.Duration
+	WriteTimeout        time.Duration
+	SearchDefaultK      int
+	SearchMaxK          int
+}
+
+// Production reports whether APP_ENV is production.
+func (c *Config) Production() bool { return c.AppEnv == "production" }
+
+// Addr is the listen address.
+func (c *Config) Addr() string { return fmt.Sprintf("%s:%d", c.Host, c.Port) }
+
+// ModelDir is the folder of the active model preset.
+func (c *Config) ModelDir() string { return filepath.Join(c.ModelsDir, c.Model) }
+
+// Load reads envFile (if it exists; "" skips it) into the process environment
+// without overriding variables already set, then parses the environment.
+func Load(envFile string) (*Config, error) {
+	if envFile != "" {
+		if _, err := os.Stat(envFile); err == nil {
+			if err := godotenv.Load(envFile); err != nil {
+				return nil, fmt.Errorf("reading %s: %w", envFile, err)
+			}
+		}
+	}
+	return FromLookup(os.LookupEnv)
+}
+
+// FromLookup parses configuration from lookup (os.LookupEnv in production,
+// a map in tests). All problems are reported together.
+func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
+	p := &parser{lookup: lookup}
+	c := &Config{
+		AppEnv:                 p.enum("APP_ENV", "development", "development", "production"),
+		Host:                   p.str("HOST", "127.0.0.1"),
+		Port:                   p.intRange("PORT", 8000, 1, 65535),
+		DatabasePath:           p.str("DATABASE_PATH", "data/sketchmatch.db"),
+		ReferenceFolder:        p.str("REFERENCE_FOLDER", "reference_database"),
+		MaxUploadSize:          p.size("MAX_UPLOAD_SIZE", 16<<20),
+		ModelsDir:              p.str("MODELS_DIR", "models"),
+		Model:                  p.str("MODEL", "faceplugin-arcface"),
+		ORTLibraryPath:         p.str("ORT_LIBRARY_PATH", "lib/libonnxruntime.so.1"),
+		ORTExecutionProvider:   p.enum("ORT_EXECUTION_PROVIDER", "cpu", "cpu", "cuda"),
+		ORTCUDAFallback:        p.enum("ORT_CUDA_FALLBACK", "", "", "cpu"),
+		InferenceWorkers:       p.intRange("INFERENCE_WORKERS", defaultWorkers(), 1, 256),
+		InferenceQueue:         p.intRange("INFERENCE_QUEUE", 16, 0, 10000),
+		IntraOpThreads:         p.intRange("INTRA_OP_THREADS", 0, 0, 256),
+		HOGWeight:              p.floatRange("HOG_WEIGHT", 1.0, 0, 10),
+		RerankN:                p.intRange("RERANK_N", 200, 1, 10000),
+		LogDir:                 p.str("LOG_DIR", "logs"),
+		LogLevel:               p.level("LOG_LEVEL", slog.LevelInfo),
+		TrustedProxies:         p.cidrs("TRUSTED_PROXIES", ""),
+		MetricsAllowedNetworks: p.cidrs("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128"),
+		SessionIdleTimeout:     p.duration("SESSION_IDLE_TIMEOUT", 30*time.Minute),
+		SessionMaxLifetime:     p.duration("SESSION_MAX_LIFETIME", 12*time.Hour),
+		LoginMaxFailures:       p.intRange("LOGIN_MAX_FAILURES", 5, 1, 1000),
+		LoginLockout:           p.duration("LOGIN_LOCKOUT", 15*time.Minute),
+		LoginRateLimit:         p.intRange("LOGIN_RATE_LIMIT", 10, 1, 100000),
+		ShutdownTimeout:        p.duration("SHUTDOWN_TIMEOUT", 8*time.Second),
+		ReadTimeout:            p.duration("READ_TIMEOUT", 60*time.Second),
+		WriteTimeout:           p.duration("WRITE_TIMEOUT", 120*time.Second),
+		SearchDefaultK:         p.intRange("SEARCH_DEFAULT_K", 20, 1, 200),
+		SearchMaxK:             p.intRange("SEARCH_MAX_K", 200, 1, 1000),
+	}
+	if c.IntraOpThreads == 0 {
+		c.IntraOpThreads = defaultIntraOp(c.InferenceWorkers)
+	}
+
+	secret, _ := lookup("SECRET_KEY")
+	switch {
+	case len(secret) >= 32:
+		c.SecretKey = []byte(secret)
+	case c.Production() && secret == "":
+		p.errs = append(p.errs, errors.New("SECRET_KEY is required when APP_ENV=production (at least 32 bytes; generate one with: openssl rand -hex 32)"))
+	case c.Production():
+		p.errs = append(p.errs, fmt.Errorf("SECRET_KEY is too short: %d bytes, need at least 32 when APP_ENV=production", len(secret)))
+	default:
+		if secret != "" {
+			p.errs = append(p.errs, fmt.Errorf("SECRET_KEY is too short: %d bytes, need at least 32 (unset it in development to use a random per-process key)", len(secret)))
+		}
+		c.SecretKey = make([]byte, 32)
+		if _, err := rand.Read(c.SecretKey); err != nil {
+			p.errs = append(p.errs, fmt.Errorf("SECRET_KEY: generating a random key: %w", err))
+		}
+		c.SecretKeyGenerated = true
+	}
+
+	if err := c.validate(); err != nil {
+		p.errs = append(p.errs, err)
+	}
+	if len(p.errs) > 0 {
+		return nil, errors.Join(p.errs...)
+	}
+	return c, nil
+}
+
+// validate checks rules that involve more than one variable.
+func (c *Config) validate() error {
+	var errs []error
+	if c.SearchDefaultK > c.SearchMaxK {
+		errs = append(errs, fmt.Errorf("SEARCH_DEFAULT_K (%d) must not exceed SEARCH_MAX_K (%d)", c.SearchDefaultK, c.SearchMaxK))
+	}
+	if c.SessionIdleTimeout > c.SessionMaxLifetime {
+		errs = append(errs, fmt.Errorf("SESSION_IDLE_TIMEOUT (%s) must not exceed SESSION_MAX_LIFETIME (%s)", c.SessionIdleTimeout, c.SessionMaxLifetime))
+	}
+	if c.ShutdownTimeout >= 10*time.Second {
+		errs = append(errs, fmt.Errorf("SHUTDOWN_TIMEOUT (%s) must stay below supervisor's stopwaitsecs (10s)", c.ShutdownTimeout))
+	}
+	if c.Model == "" || strings.ContainsAny(c.Model, `/\`) || c.Model == "." || c.Model == ".." {
+		errs = append(errs, fmt.Errorf("MODEL %q must be a plain folder name under MODELS_DIR", c.Model))
+	}
+	if c.ORTCUDAFallback != "" && c.ORTExecutionProvider != "cuda" {
+		errs = append(errs, errors.New("ORT_CUDA_FALLBACK is only meaningful with ORT_EXECUTION_PROVIDER=cuda"))
+	}
+	return errors.Join(errs...)
+}
+
+func defaultWorkers() int {
+	n := numCPU() / 2
+	if n < 1 {
+		n = 1
+	}
+	return n
+}
+
+func defaultIntraOp(workers int) int {
+	n := numCPU() / workers
+	if n < 1 {
+		n = 1
+	}
+	return n
+}
+
+type parser struct {
+	lookup func(string) (string, bool)
+	errs   []error
+}
+
+func (p *parser) get(key string) (string, bool) {
+	v, ok := p.lookup(key)
+	v = strings.TrimSpace(v)
+	return v, ok && v != ""
+}
+
+func (p *parser) fail(key, v, want string) {
+	p.errs = append(p.errs, fmt.Errorf("%s=%q is invalid: %s", key, v, want))
+}
+
+func (p *parser) str(key, def string) string {
+	if v, ok := p.get(key); ok {
+		return v
+	}
+	return def
+}
+
+func (p *parser) enum(key, def string, allowed ...string) string {
+	v, ok := p.get(key)
+	if !ok {
+		return def
+	}
+	v = strings.ToLower(v)
+	for _, a := range allowed {
+		if v == a && a != "" {
+			return v
+		}
+	}
+	var shown []string
+	for _, a := range allowed {
+		if a != "" {
+			shown = append(shown, a)
+		}
+	}
+	p.fail(key, v, "want one of "+strings.Join(shown, ", "))
+	return def
+}
+
+func (p *parser) intRange(key string, def, lo, hi int) int {
+	v, ok := p.get(key)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		p.fail(key, v, fmt.Sprintf("want an integer from %d to %d", lo, hi))
+		return def
+	}
+	return n
+}
+
+func (p *parser) floatRange(key string, def, lo, hi float64) float64 {
+	v, ok := p.get(key)
+	if !ok {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < lo || f > hi {
+		p.fail(key, v, fmt.Sprintf("want a number from %g to %g", lo, hi))
+		return def
+	}
+	return f
+}
+
+// size accepts plain bytes or a K/M/G (binary) suffix: 16777216, 16M, 512K.
+func (p *parser) size(key string, def int64) int64 {
+	v, ok := p.get(key)
+	if !ok {
+		return def
+	}
+	mult := int64(1)
+	s := strings.ToUpper(v)
+	switch {
+	case strings.HasSuffix(s, "K"):
+		mult, s = 1<<10, s[:len(s)-1]
+	case strings.HasSuffix(s, "M"):
+		mult, s = 1<<20, s[:len(s)-1]
+	case strings.HasSuffix(s, "G"):
+		mult, s = 1<<30, s[:len(s)-1]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || n > (4<<30)/mult {
+		p.fail(key, v, "want a positive size in bytes (suffix K, M or G allowed), at most 4G")
+		return def
+	}
+	return n * mult
+}
+
+func (p *parser) duration(key string, def time.Duration) time.Duration {
+	v, ok := p.get(key)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		p.fail(key, v, "want a positive Go duration such as 30s, 15m or 12h")
+		return def
+	}
+	return d
+}
+
+func (p *parser) level(key string, def slog.Level) slog.Level {
+	v, ok := p.get(key)
+	if !ok {
+		return def
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		p.fail(key, v, "want debug, info, warn or error")
+		return def
+	}
+	return l
+}
+
+func (p *parser) cidrs(key, def string) []netip.Prefix {
+	v, ok := p.get(key)
+	if !ok {
+		v = def
+	}
+	var out []netip.Prefix
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "/") {
+			if a, err := netip.ParseAddr(part); err == nil {
+				out = append(out, netip.PrefixFrom(a, a.BitLen()))
+				continue
+			}
+		}
+		pr, err := netip.ParsePrefix(part)
+		if err != nil {
+			p.fail(key, part, "want a comma-separated list of CIDRs such as 127.0.0.1/32,10.0.0.0/8")
+			continue
+		}
+		out = append(out, pr.Masked())
+	}
+	return out
+}

@@ -1,0 +1,131 @@
+// Package store is SketchMatch's SQLite storage (modernc.org/sqlite, pure Go):
+// connection setup, embedded numbered migrations, and one file per aggregate
+// (users.go, sessions.go, audit.go, references.go, searches.go, ...).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// BusyTimeout is how long a statement waits for a lock held by another writer.
+const BusyTimeout = 10 * time.Second
+
+// DB wraps *sql.DB. Its methods are the only place SQL lives.
+type DB struct {
+	*sql.DB
+	Path string
+	// Now is the clock used for timestamps; tests replace it.
+	Now func() time.Time
+}
+
+// Open opens (creating if needed) the database at path, sets WAL,
+// busy_timeout and foreign keys on every connection, and applies migrations.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("database path is empty")
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("creating database folder: %w", err)
+		}
+	}
+	// _pragma parameters run on every new connection of the pool.
+	dsn := fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate",
+		path, BusyTimeout.Milliseconds())
+	sqldb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	sqldb.SetMaxOpenConns(8)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	db := &DB{DB: sqldb, Path: path, Now: time.Now}
+	if err := db.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		sqldb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// migrate applies every embedded migration newer than the recorded version,
+// all in one transaction, so a failed upgrade leaves the database untouched.
+func (db *DB) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	var current int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	for _, name := range names {
+		base := filepath.Base(name)
+		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number", base)
+		}
+		if v <= current {
+			continue
+		}
+		body, err := migrationFS.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, time.Now().Unix()); err != nil {
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+	}
+	return tx.Commit()
+}
+
+// Ping checks the database answers a query (for /readyz and `check`).
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+}
+
+// Backup writes a consistent online copy of the database to dst with
+// VACUUM INTO. dst must not exist.
+func (db *DB) Backup(ctx context.Context, dst string) error {
+	if _, err := os.Stat(dst); err == nil {
+		return fmt.Errorf("backup target %s already exists", dst)
+	}
+	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, dst); err != nil {
+		return fmt.Errorf("backup to %s: %w", dst, err)
+	}
+	return nil
+}
+
+// IsNotFound reports whether err is sql.ErrNoRows.
+func IsNotFound(err error) bool { return errors.Is(err, sql.ErrNoRows) }

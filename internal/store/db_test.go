@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+)
+
+func TestOpen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "x", "a.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("PragmasOnEveryConnection", func(t *testing.T) {
+		var mode string
+		if err := db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := mode, "wal"; got != want {
+			t.Fatalf("journal_mode=%q, want %q", got, want)
+		}
+		var fk, busy int
+		db.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk)
+		db.QueryRowContext(ctx, `PRAGMA busy_timeout`).Scan(&busy)
+		if fk != 1 || busy != 10000 {
+			t.Fatalf("foreign_keys=%d busy_timeout=%d, want 1 and 10000", fk, busy)
+		}
+	})
+	db.Close()
+	t.Run("ReopenIsIdempotent", func(t *testing.T) {
+		db, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var n int
+		db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n)
+		if n != 1 {
+			t.Fatalf("schema_migrations rows=%d, want 1", n)
+		}
+	})
+	t.Run("Backup", func(t *testing.T) {
+		db := MustOpenDB(t)
+		dst := filepath.Join(t.TempDir(), "b.db")
+		if err := db.Backup(ctx, dst); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Backup(ctx, dst); err == nil {
+			t.Fatal("backup over an existing file succeeded")
+		}
+		b, err := Open(ctx, dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		if err := b.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
