@@ -1,0 +1,11 @@
+//go:build amd64 && !purego
+
+package index
+
+import "golang.org/x/sys/cpu"
+
+// x/sys/cpu reports AVX2/FMA only when the OS also saves the YMM registers.
+var haveAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func dotBlockAVX2(q *float32, rows *float32, d int, n int, out *float32)

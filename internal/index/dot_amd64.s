@@ -1,0 +1,83 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func dotBlockAVX2(q *float32, rows *float32, d int, n int, out *float32)
+//
+// out[r] = sum_i q[i]*rows[r*d+i] for r in [0,n). Four independent 8-wide
+// FMA accumulators (32 floats per iteration) hide the FMA latency; the scan is
+// then bound by memory bandwidth, not by arithmetic. Unaligned loads are fine:
+// Go's allocator gives 16-byte alignment at best and rows start at r*d*4.
+TEXT ·dotBlockAVX2(SB), NOSPLIT, $0-40
+	MOVQ q+0(FP), R8
+	MOVQ rows+8(FP), DI
+	MOVQ d+16(FP), R9
+	MOVQ n+24(FP), R10
+	MOVQ out+32(FP), R11
+
+row:
+	TESTQ R10, R10
+	JEQ   done
+	MOVQ  R8, SI
+	MOVQ  R9, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+loop32:
+	CMPQ CX, $32
+	JLT  loop8
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  loop32
+
+loop8:
+	CMPQ CX, $8
+	JLT  reduce
+	VMOVUPS (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  loop8
+
+reduce:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
+
+tail:
+	TESTQ CX, CX
+	JEQ   store
+	VMOVSS (SI), X1
+	VFMADD231SS (DI), X1, X0
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ CX
+	JMP  tail
+
+store:
+	VMOVSS X0, (R11)
+	ADDQ $4, R11
+	DECQ R10
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET

@@ -1,0 +1,9 @@
+//go:build !amd64 || purego
+
+package index
+
+const haveAVX2 = false
+
+func dotBlockAVX2(q *float32, rows *float32, d int, n int, out *float32) {
+	panic("index: dotBlockAVX2 without AVX2")
+}
