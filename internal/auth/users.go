@@ -1,0 +1,182 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/store"
+)
+
+var errUserNotFound = apperr.Errorf(apperr.ENOTFOUND, "No such user.")
+
+func (s *Service) getStoreUser(ctx context.Context, id int64) (*store.User, error) {
+	su, err := s.DB.UserByID(ctx, id)
+	if store.IsNotFound(err) {
+		return nil, errUserNotFound
+	}
+	if err != nil {
+		return nil, internal(err)
+	}
+	return su, nil
+}
+
+// CreateUser validates and creates a user (audit: user_create). A taken
+// username (case-insensitive) is ECONFLICT; invalid input is EINVALID.
+func (s *Service) CreateUser(ctx context.Context, actor Actor, username, password, role string) (*User, error) {
+	if err := ValidateUsername(username); err != nil {
+		return nil, err
+	}
+	if !ValidRole(role) {
+		return nil, apperr.Errorf(apperr.EINVALID, "The role must be %q or %q.", RoleAdmin, RoleOfficer)
+	}
+	if err := ValidatePassword(username, password); err != nil {
+		return nil, err
+	}
+	hash, err := s.hash(ctx, password)
+	if err != nil {
+		return nil, internal(err)
+	}
+	now := s.now().UTC()
+	su := &store.User{Username: username, PasswordHash: hash, Role: role, CreatedAt: now, PasswordChangedAt: now}
+	if err := s.DB.CreateUser(ctx, su); err != nil {
+		if apperr.Code(err) == apperr.ECONFLICT {
+			return nil, err
+		}
+		return nil, internal(err)
+	}
+	if err := s.record(ctx, audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP,
+		Action: audit.ActionUserCreate, Target: su.Username, Outcome: audit.OutcomeSuccess,
+		Details: "role=" + role}); err != nil {
+		return nil, err
+	}
+	s.logger().Info("user created", "username", su.Username, "role", role, "by", actor.Username)
+	return toUser(su), nil
+}
+
+// SetPassword sets a user's password (an admin reset or the CLI), clears any
+// login lock, and ends all of that user's sessions, so a stolen session does
+// not survive the reset (audit: password_change). If the actor changes their
+// own password, their current session ends too and they log in again.
+func (s *Service) SetPassword(ctx context.Context, actor Actor, userID int64, newPassword string) error {
+	su, err := s.getStoreUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if err := ValidatePassword(su.Username, newPassword); err != nil {
+		return err
+	}
+	hash, err := s.hash(ctx, newPassword)
+	if err != nil {
+		return internal(err)
+	}
+	if err := s.DB.SetUserPasswordHash(ctx, userID, hash, s.now().UTC()); err != nil {
+		if store.IsNotFound(err) {
+			return errUserNotFound
+		}
+		return internal(err)
+	}
+	// After the hash is replaced: a login racing with this change that
+	// verified the old password may still insert a session, which
+	// Authenticate then refuses because it predates password_changed_at.
+	n, err := s.DB.DeleteUserSessions(ctx, userID)
+	if err != nil {
+		return internal(err)
+	}
+	s.logger().Info("password changed", "username", su.Username, "by", actor.Username, "sessions_ended", n)
+	return s.record(ctx, audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP,
+		Action: audit.ActionPasswordChange, Target: su.Username, Outcome: audit.OutcomeSuccess,
+		Details: fmt.Sprintf("sessions ended: %d", n)})
+}
+
+// SetDisabled disables (ending all the user's sessions) or re-enables a
+// user (audit: user_disable / user_enable). An actor cannot disable their own
+// account, and the last enabled admin cannot be disabled (ECONFLICT): either
+// would leave nobody able to administer the server from the web.
+func (s *Service) SetDisabled(ctx context.Context, actor Actor, userID int64, disabled bool) error {
+	su, err := s.getStoreUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	action := audit.ActionUserEnable
+	var details string
+	if disabled {
+		action = audit.ActionUserDisable
+		if actor.UserID != 0 && actor.UserID == userID {
+			return apperr.Errorf(apperr.EINVALID, "You cannot disable your own account.")
+		}
+		ok, err := s.DB.DisableUserUnlessLastAdmin(ctx, userID)
+		if store.IsNotFound(err) {
+			return errUserNotFound
+		}
+		if err != nil {
+			return internal(err)
+		}
+		if !ok {
+			return apperr.Errorf(apperr.ECONFLICT, "The last active admin cannot be disabled.")
+		}
+		// Authenticate already refuses a disabled user's sessions; deleting
+		// them as well means nothing is left to revive by re-enabling.
+		n, err := s.DB.DeleteUserSessions(ctx, userID)
+		if err != nil {
+			return internal(err)
+		}
+		details = fmt.Sprintf("sessions ended: %d", n)
+	} else {
+		if err := s.DB.SetUserDisabled(ctx, userID, false); err != nil {
+			if store.IsNotFound(err) {
+				return errUserNotFound
+			}
+			return internal(err)
+		}
+	}
+	s.logger().Info(action, "username", su.Username, "by", actor.Username)
+	return s.record(ctx, audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP,
+		Action: action, Target: su.Username, Outcome: audit.OutcomeSuccess, Details: details})
+}
+
+// GetUser returns a user by id (ENOTFOUND if there is none).
+func (s *Service) GetUser(ctx context.Context, id int64) (*User, error) {
+	su, err := s.getStoreUser(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return toUser(su), nil
+}
+
+// GetUserByUsername returns a user by name, case-insensitively (ENOTFOUND if
+// there is none). For the CLI and admin pages, not for login.
+func (s *Service) GetUserByUsername(ctx context.Context, username string) (*User, error) {
+	su, err := s.DB.UserByUsername(ctx, username)
+	if store.IsNotFound(err) {
+		return nil, errUserNotFound
+	}
+	if err != nil {
+		return nil, internal(err)
+	}
+	return toUser(su), nil
+}
+
+// ListUsers returns all users ordered by username.
+func (s *Service) ListUsers(ctx context.Context) ([]*User, error) {
+	sus, err := s.DB.ListUsers(ctx)
+	if err != nil {
+		return nil, internal(err)
+	}
+	users := make([]*User, len(sus))
+	for i, su := range sus {
+		users[i] = toUser(su)
+	}
+	return users, nil
+}
+
+// CountUsers returns the number of users (the first-run check: zero means
+// create the first admin).
+func (s *Service) CountUsers(ctx context.Context) (int, error) {
+	n, err := s.DB.CountUsers(ctx)
+	if err != nil {
+		return 0, internal(err)
+	}
+	return n, nil
+}

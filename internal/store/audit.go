@@ -1,0 +1,122 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// AuditGenesisHash is the prev_hash of the first audit row.
+const AuditGenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// AuditRow is a row of the append-only, hash-chained audit_log table. At is
+// kept as the stored RFC 3339 string because the hash covers those exact bytes.
+type AuditRow struct {
+	ID       int64
+	At       string
+	Username string
+	ClientIP string
+	Action   string
+	Target   string
+	Outcome  string
+	Details  string
+	PrevHash string
+	Hash     string
+}
+
+// Time parses At (zero time if it does not parse).
+func (r *AuditRow) Time() time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, r.At)
+	return t
+}
+
+// AppendAudit appends r to the chain. In one transaction (BEGIN IMMEDIATE,
+// from the DSN's _txlock, so it holds the write lock from the start and two
+// appends cannot read the same last hash) it sets r.PrevHash to the hash of
+// the newest row (AuditGenesisHash for the first), r.Hash = seal(r), inserts
+// the row and sets r.ID. seal is the canonical hash (internal/audit); keeping
+// it out of this package keeps the store free of the chain's format.
+//
+// There is deliberately no method that updates or deletes audit rows.
+func (db *DB) AppendAudit(ctx context.Context, r *AuditRow, seal func(*AuditRow) string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	prev := AuditGenesisHash
+	err = tx.QueryRowContext(ctx, `SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&prev)
+	if err != nil && !IsNotFound(err) {
+		return err
+	}
+	r.PrevHash = prev
+	r.Hash = seal(r)
+	res, err := tx.ExecContext(ctx, `INSERT INTO audit_log
+		(at, username, client_ip, action, target, outcome, details, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.At, r.Username, r.ClientIP, r.Action, r.Target, r.Outcome, r.Details, r.PrevHash, r.Hash)
+	if err != nil {
+		return err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	r.ID = id
+	return nil
+}
+
+const authAuditCols = `id, at, username, client_ip, action, target, outcome, details, prev_hash, hash`
+
+func authScanAudit(r authScanner) (AuditRow, error) {
+	var a AuditRow
+	err := r.Scan(&a.ID, &a.At, &a.Username, &a.ClientIP, &a.Action, &a.Target, &a.Outcome, &a.Details, &a.PrevHash, &a.Hash)
+	return a, err
+}
+
+// ListAudit returns one page of the log, newest first, and the total count.
+func (db *DB) ListAudit(ctx context.Context, limit, offset int) ([]AuditRow, int, error) {
+	var total int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log`).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT `+authAuditCols+` FROM audit_log ORDER BY id DESC LIMIT ? OFFSET ?`, limit, offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []AuditRow
+	for rows.Next() {
+		a, err := authScanAudit(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, a)
+	}
+	return out, total, rows.Err()
+}
+
+// EachAudit calls fn for every audit row in id order (oldest first). fn must
+// not write to the database. An error from fn stops the walk and is returned.
+func (db *DB) EachAudit(ctx context.Context, fn func(*AuditRow) error) error {
+	// A read-only query on one connection is a consistent WAL snapshot for
+	// as long as the statement is open; no transaction (which would take the
+	// write lock under _txlock=immediate) is needed.
+	rows, err := db.QueryContext(ctx, `SELECT `+authAuditCols+` FROM audit_log ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		a, err := authScanAudit(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(&a); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -1,0 +1,230 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/apperr"
+)
+
+// User is a row of the users table. PasswordHash is the argon2id PHC string;
+// it never leaves internal/auth.
+type User struct {
+	ID                int64
+	Username          string
+	PasswordHash      string
+	Role              string
+	Disabled          bool
+	FailedLogins      int
+	LockedUntil       time.Time // zero when not locked
+	CreatedAt         time.Time
+	PasswordChangedAt time.Time
+}
+
+// Times are stored as unix seconds; 0 means "unset" for locked_until.
+func authUnix(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+func authTime(sec int64) time.Time {
+	if sec == 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0).UTC()
+}
+
+func (db *DB) authNow() time.Time {
+	if db.Now != nil {
+		return db.Now()
+	}
+	return time.Now()
+}
+
+const authUserCols = `u.id, u.username, u.password_hash, u.role, u.disabled, u.failed_logins, u.locked_until, u.created_at, u.password_changed_at`
+
+type authScanner interface{ Scan(dest ...any) error }
+
+func authScanUser(r authScanner, dest ...any) (*User, error) {
+	var u User
+	var locked, created, changed int64
+	all := append([]any{&u.ID, &u.Username, &u.PasswordHash, &u.Role, &u.Disabled, &u.FailedLogins, &locked, &created, &changed}, dest...)
+	if err := r.Scan(all...); err != nil {
+		return nil, err
+	}
+	u.LockedUntil, u.CreatedAt, u.PasswordChangedAt = authTime(locked), authTime(created), authTime(changed)
+	return &u, nil
+}
+
+// CreateUser inserts u and sets u.ID. Zero CreatedAt/PasswordChangedAt are
+// set from the clock. A duplicate username (case-insensitive) is ECONFLICT.
+func (db *DB) CreateUser(ctx context.Context, u *User) error {
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = db.authNow().UTC().Truncate(time.Second)
+	}
+	if u.PasswordChangedAt.IsZero() {
+		u.PasswordChangedAt = u.CreatedAt
+	}
+	res, err := db.ExecContext(ctx, `INSERT INTO users
+		(username, password_hash, role, disabled, failed_logins, locked_until, created_at, password_changed_at)
+		VALUES (?, ?, ?, ?, 0, 0, ?, ?)`,
+		u.Username, u.PasswordHash, u.Role, u.Disabled, u.CreatedAt.Unix(), u.PasswordChangedAt.Unix())
+	if err != nil {
+		if authIsUnique(err) {
+			return apperr.Wrap(apperr.ECONFLICT, err, "That username is already taken.")
+		}
+		return err
+	}
+	u.ID, err = res.LastInsertId()
+	return err
+}
+
+// authIsUnique matches SQLite's "UNIQUE constraint failed" error
+// (SQLITE_CONSTRAINT_UNIQUE) without importing the driver's error type.
+func authIsUnique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// UserByID returns the user with id, or an error matching IsNotFound.
+func (db *DB) UserByID(ctx context.Context, id int64) (*User, error) {
+	return authScanUser(db.QueryRowContext(ctx, `SELECT `+authUserCols+` FROM users u WHERE u.id = ?`, id))
+}
+
+// UserByUsername looks the name up case-insensitively (the column is
+// COLLATE NOCASE), or returns an error matching IsNotFound.
+func (db *DB) UserByUsername(ctx context.Context, username string) (*User, error) {
+	return authScanUser(db.QueryRowContext(ctx, `SELECT `+authUserCols+` FROM users u WHERE u.username = ?`, username))
+}
+
+// ListUsers returns every user ordered by username.
+func (db *DB) ListUsers(ctx context.Context) ([]*User, error) {
+	rows, err := db.QueryContext(ctx, `SELECT `+authUserCols+` FROM users u ORDER BY u.username`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var users []*User
+	for rows.Next() {
+		u, err := authScanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, u)
+	}
+	return users, rows.Err()
+}
+
+// CountUsers returns the number of users (enabled or not).
+func (db *DB) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
+	return n, err
+}
+
+// CountActiveAdmins returns the number of enabled admins.
+func (db *DB) CountActiveAdmins(ctx context.Context) (int, error) {
+	var n int
+	err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0`).Scan(&n)
+	return n, err
+}
+
+// SetUserPasswordHash stores a new hash and password_changed_at = changedAt.
+// It also clears the failure counter and any lock: a password set by an admin
+// is meant to let the user back in.
+func (db *DB) SetUserPasswordHash(ctx context.Context, id int64, hash string, changedAt time.Time) error {
+	return db.authExecOne(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = 0 WHERE id = ?`,
+		hash, changedAt.Unix(), id)
+}
+
+// RehashUserPassword replaces the hash of an unchanged password (new argon2
+// parameters) without touching password_changed_at, counters or sessions.
+// The old hash must still be current, so a concurrent password change wins.
+func (db *DB) RehashUserPassword(ctx context.Context, id int64, oldHash, newHash string) error {
+	_, err := db.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?`, newHash, id, oldHash)
+	return err
+}
+
+// SetUserDisabled sets or clears the disabled flag.
+func (db *DB) SetUserDisabled(ctx context.Context, id int64, disabled bool) error {
+	return db.authExecOne(ctx, `UPDATE users SET disabled = ? WHERE id = ?`, disabled, id)
+}
+
+// DisableUserUnlessLastAdmin disables id unless that would leave no enabled
+// admin; the check and the write are one statement, so two admins disabling
+// each other at the same moment cannot both succeed. It returns whether the
+// row was disabled (false with nil error: it was the last enabled admin).
+func (db *DB) DisableUserUnlessLastAdmin(ctx context.Context, id int64) (bool, error) {
+	res, err := db.ExecContext(ctx, `UPDATE users SET disabled = 1
+		WHERE id = ? AND (role <> 'admin' OR disabled = 1 OR
+			(SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id <> ?) > 0)`, id, id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	if n == 0 {
+		if _, err := db.UserByID(ctx, id); err != nil {
+			return false, err
+		}
+	}
+	return n == 1, nil
+}
+
+// RecordFailedLogin counts one failed login for id in a single UPDATE, so
+// concurrent failures cannot lose increments. When the count reaches
+// maxFailures the account is locked until lockUntil and the counter restarts
+// at zero (the next lock needs another maxFailures failures). Failures while a
+// lock is in force (locked_until > now) are not counted and do not extend the
+// lock: otherwise anyone could keep an account locked indefinitely by
+// retrying. It returns the failure count after this attempt and whether this
+// attempt engaged the lock.
+func (db *DB) RecordFailedLogin(ctx context.Context, id int64, maxFailures int, now, lockUntil time.Time) (failures int, lockedNow bool, err error) {
+	var lockedSec int64
+	err = db.QueryRowContext(ctx, `UPDATE users SET
+		failed_logins = CASE WHEN failed_logins + 1 >= :max THEN 0 ELSE failed_logins + 1 END,
+		locked_until  = CASE WHEN failed_logins + 1 >= :max THEN :until ELSE locked_until END
+		WHERE id = :id AND locked_until <= :now
+		RETURNING failed_logins, locked_until`,
+		sql.Named("max", maxFailures), sql.Named("until", lockUntil.Unix()),
+		sql.Named("id", id), sql.Named("now", now.Unix())).Scan(&failures, &lockedSec)
+	if IsNotFound(err) {
+		// Locked already (or no such user): nothing counted.
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	if lockedSec == lockUntil.Unix() && failures == 0 {
+		return maxFailures, true, nil
+	}
+	return failures, false, nil
+}
+
+// ResetFailedLogins clears the failure counter and any (expired) lock.
+func (db *DB) ResetFailedLogins(ctx context.Context, id int64) error {
+	_, err := db.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = ?`, id)
+	return err
+}
+
+// authExecOne runs an UPDATE/DELETE that must touch exactly one row; zero rows
+// is sql.ErrNoRows (IsNotFound).
+func (db *DB) authExecOne(ctx context.Context, query string, args ...any) error {
+	res, err := db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return sql.ErrNoRows
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/apperr"
+)
+
+func authTestUser(t *testing.T, db *DB, name, role string) *User {
+	t.Helper()
+	u := &User{Username: name, PasswordHash: "$argon2id$x", Role: role}
+	if err := db.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestUsers(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	db.Now = func() time.Time { return now }
+	alice := authTestUser(t, db, "Alice", "admin")
+	bob := authTestUser(t, db, "bob", "officer")
+
+	t.Run("Get", func(t *testing.T) {
+		u, err := db.UserByUsername(ctx, "ALICE")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.ID != alice.ID || u.Username != "Alice" || u.Role != "admin" || !u.CreatedAt.Equal(now) || !u.PasswordChangedAt.Equal(now) || !u.LockedUntil.IsZero() {
+			t.Fatalf("user=%+v", u)
+		}
+		if _, err := db.UserByID(ctx, 999); !IsNotFound(err) {
+			t.Fatalf("err=%v, want not found", err)
+		}
+		if _, err := db.UserByUsername(ctx, "carol"); !IsNotFound(err) {
+			t.Fatalf("err=%v, want not found", err)
+		}
+	})
+	t.Run("ErrDuplicate", func(t *testing.T) {
+		err := db.CreateUser(ctx, &User{Username: "aLiCe", PasswordHash: "x", Role: "officer"})
+		if got, want := apperr.Code(err), apperr.ECONFLICT; got != want {
+			t.Fatalf("code=%q (%v), want %q", got, err, want)
+		}
+	})
+	t.Run("ListAndCount", func(t *testing.T) {
+		users, err := db.ListUsers(ctx)
+		if err != nil || len(users) != 2 || users[0].Username != "Alice" || users[1].Username != "bob" {
+			t.Fatalf("users=%v err=%v", users, err)
+		}
+		if n, _ := db.CountUsers(ctx); n != 2 {
+			t.Fatalf("count=%d", n)
+		}
+	})
+	t.Run("SetPasswordHashClearsLock", func(t *testing.T) {
+		db.RecordFailedLogin(ctx, bob.ID, 1, now, now.Add(time.Hour))
+		later := now.Add(time.Minute)
+		if err := db.SetUserPasswordHash(ctx, bob.ID, "$argon2id$new", later); err != nil {
+			t.Fatal(err)
+		}
+		u, _ := db.UserByID(ctx, bob.ID)
+		if u.PasswordHash != "$argon2id$new" || !u.PasswordChangedAt.Equal(later) || !u.LockedUntil.IsZero() || u.FailedLogins != 0 {
+			t.Fatalf("user=%+v", u)
+		}
+		if err := db.SetUserPasswordHash(ctx, 999, "x", later); !IsNotFound(err) {
+			t.Fatalf("err=%v", err)
+		}
+	})
+	t.Run("Rehash", func(t *testing.T) {
+		if err := db.RehashUserPassword(ctx, bob.ID, "stale", "$argon2id$other"); err != nil {
+			t.Fatal(err)
+		}
+		u, _ := db.UserByID(ctx, bob.ID)
+		if u.PasswordHash != "$argon2id$new" {
+			t.Fatal("rehash overwrote a changed hash")
+		}
+		db.RehashUserPassword(ctx, bob.ID, "$argon2id$new", "$argon2id$re")
+		if u, _ := db.UserByID(ctx, bob.ID); u.PasswordHash != "$argon2id$re" {
+			t.Fatal("rehash not stored")
+		}
+	})
+	t.Run("Disable", func(t *testing.T) {
+		if err := db.SetUserDisabled(ctx, bob.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		if u, _ := db.UserByID(ctx, bob.ID); !u.Disabled {
+			t.Fatal("not disabled")
+		}
+		db.SetUserDisabled(ctx, bob.ID, false)
+		if ok, err := db.DisableUserUnlessLastAdmin(ctx, alice.ID); ok || err != nil {
+			t.Fatalf("disabled the last admin: %v %v", ok, err)
+		}
+		if ok, err := db.DisableUserUnlessLastAdmin(ctx, bob.ID); !ok || err != nil {
+			t.Fatalf("officer: %v %v", ok, err)
+		}
+		if _, err := db.DisableUserUnlessLastAdmin(ctx, 999); !IsNotFound(err) {
+			t.Fatalf("err=%v", err)
+		}
+		if n, _ := db.CountActiveAdmins(ctx); n != 1 {
+			t.Fatalf("active admins=%d", n)
+		}
+	})
+}
+
+func TestRecordFailedLogin(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	u := authTestUser(t, db, "carol", "officer")
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	until := now.Add(15 * time.Minute)
+
+	for i := 1; i <= 4; i++ {
+		n, locked, err := db.RecordFailedLogin(ctx, u.ID, 5, now, until)
+		if err != nil || n != i || locked {
+			t.Fatalf("failure %d: n=%d locked=%v err=%v", i, n, locked, err)
+		}
+	}
+	n, locked, err := db.RecordFailedLogin(ctx, u.ID, 5, now, until)
+	if err != nil || n != 5 || !locked {
+		t.Fatalf("5th: n=%d locked=%v err=%v, want 5 true", n, locked, err)
+	}
+	got, _ := db.UserByID(ctx, u.ID)
+	if !got.LockedUntil.Equal(until) || got.FailedLogins != 0 {
+		t.Fatalf("LockedUntil=%v FailedLogins=%d", got.LockedUntil, got.FailedLogins)
+	}
+	t.Run("NotCountedWhileLocked", func(t *testing.T) {
+		n, locked, err := db.RecordFailedLogin(ctx, u.ID, 5, now.Add(time.Minute), now.Add(16*time.Minute))
+		if err != nil || n != 0 || locked {
+			t.Fatalf("n=%d locked=%v err=%v", n, locked, err)
+		}
+		if got, _ := db.UserByID(ctx, u.ID); !got.LockedUntil.Equal(until) {
+			t.Fatal("lock extended")
+		}
+	})
+	t.Run("CountsAgainAfterLock", func(t *testing.T) {
+		n, _, _ := db.RecordFailedLogin(ctx, u.ID, 5, until, until.Add(15*time.Minute))
+		if n != 1 {
+			t.Fatalf("n=%d, want 1", n)
+		}
+		db.ResetFailedLogins(ctx, u.ID)
+		if got, _ := db.UserByID(ctx, u.ID); got.FailedLogins != 0 || !got.LockedUntil.IsZero() {
+			t.Fatalf("after reset %+v", got)
+		}
+	})
+	t.Run("ConcurrentIncrementsNotLost", func(t *testing.T) {
+		var wg sync.WaitGroup
+		for i := 0; i < 20; i++ {
+			wg.Go(func() {
+				if _, _, err := db.RecordFailedLogin(ctx, u.ID, 1000, now, until); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if got, _ := db.UserByID(ctx, u.ID); got.FailedLogins != 20 {
+			t.Fatalf("FailedLogins=%d, want 20", got.FailedLogins)
+		}
+	})
+}
