@@ -1,0 +1,13 @@
+// Command sketchmatch is the SketchMatch server and its admin tools.
+// See `sketchmatch help` and README.md.
+package main
+
+import (
+	"os"
+
+	"github.com/sketchmatch/sketchmatch/internal/cli"
+)
+
+func main() {
+	os.Exit(cli.Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}

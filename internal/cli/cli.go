@@ -1,0 +1,147 @@
+// Package cli implements the sketchmatch subcommands. Each returns an exit
+// code: 0 success, 1 failure, 2 usage error.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/app"
+	"github.com/sketchmatch/sketchmatch/internal/config"
+)
+
+// env is what every command gets.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+type command struct {
+	usage string
+	help  string
+	run   func(e *env, args []string) int
+}
+
+var commands map[string]command
+
+func init() {
+	commands = map[string]command{
+		"serve":     {"serve", "run the HTTP server", cmdServe},
+		"user":      {"user add|passwd|disable|enable|list|bootstrap ...", "manage users", cmdUser},
+		"import":    {"import [--label-from-filename] PATH...", "bulk-import reference photos (files or folders)", cmdImport},
+		"reindex":   {"reindex", "embed every reference lacking an embedding for the active model", cmdReindex},
+		"eval":      {"eval --photos DIR --sketches DIR [--json FILE] [--plot FILE.png] | eval --compare A.json B.json... --plot FILE.png", "sketch→photo identification accuracy", cmdEval},
+		"calibrate": {"calibrate --photos DIR --sketches DIR", "compute the per-modality calibration of the active model", cmdCalibrate},
+		"models":    {"models", "list installed models and verify their checksums", cmdModels},
+		"check":     {"check", "validate config, database, ONNX Runtime and model", cmdCheck},
+		"backup":    {"backup FILE", "consistent online copy of the database", cmdBackup},
+		"audit":     {"audit verify", "verify the audit trail's hash chain", cmdAudit},
+	}
+}
+
+// Run executes the command in args.
+func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "sketchmatch: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	return c.run(e, args[1:])
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: sketchmatch COMMAND [options]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-58s %s\n", commands[n].usage, commands[n].help)
+	}
+	fmt.Fprintln(w, "\nConfiguration comes from the environment and ./.env (see .env.example).")
+}
+
+// loadConfig reads .env from the working directory and the environment.
+func (e *env) loadConfig() (*config.Config, bool) {
+	cfg, err := config.Load(".env")
+	if err != nil {
+		fmt.Fprintf(e.stderr, "sketchmatch: configuration error:\n%s\n", indent(err.Error()))
+		return nil, false
+	}
+	return cfg, true
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
+// open loads config and the app for a CLI command (log to stderr only).
+func (e *env) open(ctx context.Context, withEncoder, requireEncoder bool) (*app.App, int) {
+	cfg, ok := e.loadConfig()
+	if !ok {
+		return nil, 1
+	}
+	a, err := app.Open(ctx, cfg, app.Options{WithEncoder: withEncoder, RequireEncoder: requireEncoder, Stderr: quietLog{e.stderr}, NoLogFile: true})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "sketchmatch: %v\n", err)
+		return nil, 1
+	}
+	return a, 0
+}
+
+// quietLog passes only warnings and errors of the CLI's own logging through
+// (the text handler writes "level=WARN"/"level=ERROR").
+type quietLog struct{ w io.Writer }
+
+func (q quietLog) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), "level=WARN") || strings.Contains(string(p), "level=ERROR") {
+		return q.w.Write(p)
+	}
+	return len(p), nil
+}
+
+// signalContext is cancelled on SIGINT/SIGTERM.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// newFlags returns a FlagSet that prints errors to stderr.
+func newFlags(e *env, name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: sketchmatch %s\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// fail prints a user-facing error and returns exit code 1.
+func (e *env) fail(err error) int {
+	msg := err.Error()
+	var ae *apperr.Error
+	if errors.As(err, &ae) && ae.Code != apperr.EINTERNAL {
+		msg = ae.Message
+	}
+	fmt.Fprintf(e.stderr, "sketchmatch: %s\n", msg)
+	return 1
+}

@@ -1,0 +1,175 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/sketchmatch/sketchmatch/internal/gallery"
+)
+
+const importBatch = 16
+
+// import [--label-from-filename] PATH...: files and folders (recursive).
+// Idempotent (content hash) and safe to interrupt: each file is committed
+// whole or not at all, and files a crash leaves behind are swept at the
+// next start.
+func cmdImport(e *env, args []string) int {
+	fs := newFlags(e, "import", "import [--label-from-filename] PATH...")
+	labelFromName := fs.Bool("label-from-filename", false, "use each file's name without extension as its label")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	files, err := collect(fs.Args())
+	if err != nil {
+		return e.fail(err)
+	}
+	if len(files) == 0 {
+		fmt.Fprintln(e.stderr, "sketchmatch: no files found")
+		return 1
+	}
+	a, code := e.open(ctx, true, false)
+	if a == nil {
+		return code
+	}
+	defer a.Close()
+	if a.Encoder == nil {
+		fmt.Fprintf(e.stderr, "warning: the model is not loaded (%v); photos are stored and will be embedded by `sketchmatch reindex`\n", a.EncoderErr)
+	}
+	who := gallery.Actor{Username: "cli", ClientIP: "local"}
+	if u := os.Getenv("USER"); u != "" {
+		who.Username = "cli:" + u
+	}
+
+	var bar *progressbar.ProgressBar
+	tty := isTerminal(e.stderr)
+	if tty {
+		bar = progressbar.NewOptions(len(files), progressbar.OptionSetWriter(e.stderr), progressbar.OptionSetDescription("importing"),
+			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+	}
+	counts := map[string]int{}
+	var rejected []string
+	start := time.Now()
+	done := 0
+	for i := 0; i < len(files) && ctx.Err() == nil; i += importBatch {
+		batch := files[i:min(i+importBatch, len(files))]
+		ups := make([]gallery.Upload, 0, len(batch))
+		var readErrs []gallery.Result
+		for _, p := range batch {
+			data, err := readLimited(p, a.Config.MaxUploadSize)
+			if err != nil {
+				readErrs = append(readErrs, gallery.Result{Name: p, Outcome: gallery.Rejected, Reason: err.Error()})
+				continue
+			}
+			u := gallery.Upload{Name: filepath.Base(p), Data: data}
+			if *labelFromName {
+				u.Label = strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
+			}
+			ups = append(ups, u)
+		}
+		results := append(readErrs, a.Gallery.Add(ctx, who, ups)...)
+		for _, r := range results {
+			counts[r.Outcome]++
+			if r.Outcome == gallery.Rejected {
+				rejected = append(rejected, fmt.Sprintf("%s: %s", r.Name, r.Reason))
+			}
+			if !tty {
+				fmt.Fprintf(e.stderr, "%-9s %s%s\n", r.Outcome, r.Name, reasonSuffix(r))
+			}
+		}
+		done += len(batch)
+		if bar != nil {
+			bar.Set(done)
+		}
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	el := time.Since(start)
+	fmt.Fprintf(e.stdout, "import: %d files in %s (%.1f/s): %d added, %d duplicates, %d rejected\n",
+		done, el.Round(time.Millisecond), float64(done)/el.Seconds(), counts[gallery.Added], counts[gallery.Duplicate], counts[gallery.Rejected])
+	for _, r := range rejected {
+		fmt.Fprintf(e.stdout, "  rejected %s\n", r)
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintf(e.stdout, "interrupted after %d of %d files; run the same command again to continue (already imported files are skipped)\n", done, len(files))
+		return 1
+	}
+	if counts[gallery.Rejected] > 0 {
+		return 1
+	}
+	return 0
+}
+
+func reasonSuffix(r gallery.Result) string {
+	if r.Reason == "" {
+		return ""
+	}
+	return " (" + r.Reason + ")"
+}
+
+// collect expands folders recursively (hidden entries skipped), sorted.
+func collect(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		err = filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if strings.HasPrefix(d.Name(), ".") && q != p {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
+				out = append(out, q)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("larger than MAX_UPLOAD_SIZE (%d bytes)", limit)
+	}
+	return data, nil
+}
+

@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/app"
+)
+
+// serve: the HTTP server. A model that fails to load does not stop it:
+// everything but search works and /readyz says why.
+func cmdServe(e *env, args []string) int {
+	fs := newFlags(e, "serve", "serve")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, ok := e.loadConfig()
+	if !ok {
+		return 1
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	a, err := app.Open(ctx, cfg, app.Options{WithEncoder: true, Stderr: e.stderr})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "sketchmatch: %v\n", err)
+		return 1
+	}
+	defer a.Close()
+	srv, err := a.Server()
+	if err != nil {
+		a.Log.Error("server", "err", err)
+		return 1
+	}
+	a.Gallery.StartReindex(ctx)
+	go func() {
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			if n, err := a.Auth.PurgeExpiredSessions(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Warn("purging expired sessions", "err", err)
+			} else if n > 0 {
+				a.Log.Info("expired sessions purged", "count", n)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	if err := srv.ListenAndServe(ctx, nil); err != nil {
+		a.Log.Error("server stopped", "err", err)
+		return 1
+	}
+	a.Log.Info("stopped")
+	return 0
+}

@@ -1,0 +1,116 @@
+package gallery
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/store"
+)
+
+// calibration is the active per-modality centring of the active model. A nil
+// *calibration means "uncentred" and all its methods are no-ops.
+type calibration struct {
+	id         int64
+	createdAt  int64
+	nPairs     int
+	source     string
+	photoMean  []float32
+	sketchMean []float32
+	bands      *Bands
+}
+
+// loadCalibration returns the newest calibration made for the active model
+// (never one of another model), or nil.
+func (s *Service) loadCalibration(ctx context.Context) (*calibration, error) {
+	c, err := s.db.LatestCalibration(ctx, s.enc.ModelID())
+	if store.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(c.PhotoMean) != s.enc.Dim() || len(c.SketchMean) != s.enc.Dim() {
+		s.log.Error("ignoring calibration with wrong dimension", "calibration", c.ID)
+		return nil, nil
+	}
+	cal := &calibration{id: c.ID, createdAt: c.CreatedAt, nPairs: c.NPairs, source: c.Source, photoMean: c.PhotoMean, sketchMean: c.SketchMean}
+	if c.Bands != "" {
+		var b Bands
+		if err := json.Unmarshal([]byte(c.Bands), &b); err != nil {
+			s.log.Error("ignoring unreadable score bands", "calibration", c.ID, "err", err)
+		} else if b.HOGWeight == s.hogW {
+			cal.bands = &b
+		} else {
+			s.log.Warn("score bands were measured with another HOG weight; bands hidden until recalibrated",
+				"calibration", c.ID, "bands_hog_weight", b.HOGWeight, "hog_weight", s.hogW)
+		}
+	}
+	return cal, nil
+}
+
+func centre(v, mean []float32) {
+	if mean == nil {
+		return
+	}
+	var n float64
+	for i := range v {
+		v[i] -= mean[i]
+		n += float64(v[i]) * float64(v[i])
+	}
+	if n == 0 {
+		return
+	}
+	inv := float32(1 / math.Sqrt(n))
+	for i := range v {
+		v[i] *= inv
+	}
+}
+
+func (c *calibration) centrePhoto(v []float32) {
+	if c != nil {
+		centre(v, c.photoMean)
+	}
+}
+
+func (c *calibration) centreSketch(v []float32) {
+	if c != nil {
+		centre(v, c.sketchMean)
+	}
+}
+
+func (c *calibration) ID() int64 {
+	if c == nil {
+		return 0
+	}
+	return c.id
+}
+
+func (c *calibration) describe() string {
+	if c == nil {
+		return "none (uncentred)"
+	}
+	return fmt.Sprintf("#%d from %d pairs (%s), %s", c.id, c.nPairs, c.source, time.Unix(c.createdAt, 0).UTC().Format("2006-01-02"))
+}
+
+// CalibrationInfo describes the active calibration for pages.
+type CalibrationInfo struct {
+	Active    bool
+	ID        int64
+	NPairs    int
+	Source    string
+	CreatedAt int64
+	Bands     *Bands
+	Text      string
+}
+
+// Calibration reports the calibration in use.
+func (s *Service) Calibration() CalibrationInfo {
+	_, c := s.snapshot()
+	if c == nil {
+		return CalibrationInfo{Text: "none: the pipeline runs uncentred"}
+	}
+	return CalibrationInfo{Active: true, ID: c.id, NPairs: c.nPairs, Source: c.source, CreatedAt: c.createdAt, Bands: c.bands, Text: c.describe()}
+}

@@ -1,0 +1,149 @@
+package gallery
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// Files is the content-addressed file store under REFERENCE_FOLDER:
+//
+//	photos:     ab/<sha256>.<ext>
+//	thumbnails: thumbs/ab/<sha256>.jpg
+//	sketches:   sketches/ab/<sha256>.<ext>
+//
+// Paths are built only from the SHA-256 and a fixed extension; a user's file
+// name never reaches the filesystem. Writes go to a temp file, are fsynced
+// and renamed, so a crash leaves either the whole file or none.
+type Files struct {
+	Root string
+}
+
+var relPathRe = regexp.MustCompile(`^(?:(?:thumbs|sketches)/)?[0-9a-f]{2}/[0-9a-f]{64}\.(?:jpg|png|webp)$`)
+
+// PhotoPath, ThumbPath and SketchPath are relative to Root.
+func PhotoPath(sha, ext string) string  { return filepath.ToSlash(filepath.Join(sha[:2], sha+ext)) }
+func ThumbPath(sha string) string       { return filepath.ToSlash(filepath.Join("thumbs", sha[:2], sha+".jpg")) }
+func SketchPath(sha, ext string) string { return filepath.ToSlash(filepath.Join("sketches", sha[:2], sha+ext)) }
+
+// abs resolves a relative path after checking it has the only shape we write.
+func (f *Files) abs(rel string) (string, error) {
+	if !relPathRe.MatchString(rel) {
+		return "", fmt.Errorf("refusing unexpected stored path %q", rel)
+	}
+	return filepath.Join(f.Root, filepath.FromSlash(rel)), nil
+}
+
+// Write stores data at rel atomically (temp file, fsync, rename, fsync dir).
+// An existing file with the same name is left as is (same content by
+// construction).
+func (f *Files) Write(rel string, data []byte) error {
+	dst, err := f.abs(rel)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(dst); err == nil {
+		return nil
+	}
+	dir := filepath.Dir(dst)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o640); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return err
+	}
+	ok = true
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// Remove deletes rel; a missing file is not an error.
+func (f *Files) Remove(rel string) error {
+	p, err := f.abs(rel)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// Open opens rel for reading.
+func (f *Files) Open(rel string) (*os.File, error) {
+	p, err := f.abs(rel)
+	if err != nil {
+		return nil, err
+	}
+	return os.Open(p)
+}
+
+// Exists reports whether rel is present.
+func (f *Files) Exists(rel string) bool {
+	p, err := f.abs(rel)
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(p)
+	return err == nil
+}
+
+// Walk calls fn with the relative path of every stored photo and thumbnail
+// (not sketches), and removes leftover temp files of interrupted writes.
+func (f *Files) Walk(fn func(rel string)) error {
+	err := filepath.WalkDir(f.Root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		rel, _ := filepath.Rel(f.Root, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if rel == "sketches" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), ".tmp-") {
+			os.Remove(p)
+			return nil
+		}
+		if relPathRe.MatchString(rel) {
+			fn(rel)
+		}
+		return nil
+	})
+	return err
+}

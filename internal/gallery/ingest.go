@@ -1,0 +1,361 @@
+package gallery
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"unicode/utf8"
+
+	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/embed"
+	"github.com/sketchmatch/sketchmatch/internal/hog"
+	"github.com/sketchmatch/sketchmatch/internal/imagefile"
+	"github.com/sketchmatch/sketchmatch/internal/store"
+)
+
+// Outcome of adding one file.
+const (
+	Added     = "added"
+	Duplicate = "duplicate"
+	Rejected  = "rejected"
+)
+
+// Upload is one file offered to the gallery.
+type Upload struct {
+	Name  string // the user's file name: data only, never a path
+	Data  []byte
+	Label string
+	Notes string
+}
+
+// Result is what happened to one Upload.
+type Result struct {
+	Name      string
+	Outcome   string
+	Reason    string // for Rejected: why, safe to show
+	Reference *store.Reference
+	FaceFound bool
+	Err       error // the underlying error of a rejection
+}
+
+const (
+	maxLabel = 200
+	maxNotes = 2000
+	thumbMax = 256
+)
+
+// cleanText validates a free-text field: valid UTF-8, no control characters
+// other than newlines/tabs in notes, bounded length.
+func cleanText(field, v string, max int, multiline bool) (string, error) {
+	v = strings.TrimSpace(v)
+	if !utf8.ValidString(v) {
+		return "", apperr.Errorf(apperr.EINVALID, "%s is not valid text.", field)
+	}
+	if n := utf8.RuneCountInString(v); n > max {
+		return "", apperr.Errorf(apperr.EINVALID, "%s is too long (%d characters, at most %d).", field, n, max)
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f {
+			if multiline && (r == '\n' || r == '\r' || r == '\t') {
+				continue
+			}
+			return "", apperr.Errorf(apperr.EINVALID, "%s contains control characters.", field)
+		}
+	}
+	return v, nil
+}
+
+// prepared is a validated, decoded upload ready to embed and store.
+type prepared struct {
+	up   Upload
+	sha  string
+	info imagefile.Info
+	img  image.Image
+}
+
+func (s *Service) prepare(u Upload) (*prepared, error) {
+	var err error
+	if u.Label, err = cleanText("The label", u.Label, maxLabel, false); err != nil {
+		return nil, err
+	}
+	if u.Notes, err = cleanText("The notes", u.Notes, maxNotes, true); err != nil {
+		return nil, err
+	}
+	// Keep only the base name, as data; never used as a path.
+	u.Name = filepath.Base(strings.ReplaceAll(u.Name, `\`, "/"))
+	if n, err := cleanText("The file name", u.Name, 255, false); err == nil {
+		u.Name = n
+	} else {
+		u.Name = "(unprintable name)"
+	}
+	img, info, err := imagefile.Decode(u.Data, s.limits)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(u.Data)
+	return &prepared{up: u, sha: hex.EncodeToString(sum[:]), info: info, img: img}, nil
+}
+
+// Add validates, stores and indexes a batch of uploads (web form, API and
+// CLI import share this). Files are embedded together where the model
+// allows. Each upload gets its own Result; one bad file does not stop the rest.
+func (s *Service) Add(ctx context.Context, who Actor, ups []Upload) []Result {
+	results := make([]Result, len(ups))
+	var todo []int
+	var preps []*prepared
+	seen := map[string]int{}
+	for i, u := range ups {
+		results[i].Name = u.Name
+		p, err := s.prepare(u)
+		if err != nil {
+			results[i].reject(err)
+			continue
+		}
+		results[i].Name = p.up.Name
+		if j, ok := seen[p.sha]; ok {
+			results[i].Outcome, results[i].Reason = Duplicate, fmt.Sprintf("same image as %s in this upload", results[j].Name)
+			continue
+		}
+		if ref, err := s.db.ReferenceBySHA(ctx, p.sha); err == nil {
+			results[i].Outcome, results[i].Reference = Duplicate, ref
+			results[i].Reason = fmt.Sprintf("already in the gallery as reference #%d", ref.ID)
+			continue
+		} else if !store.IsNotFound(err) {
+			results[i].reject(err)
+			continue
+		}
+		seen[p.sha] = i
+		todo = append(todo, i)
+		preps = append(preps, p)
+	}
+	if len(preps) == 0 {
+		return results
+	}
+	var embs []*embed.Embedding
+	var embErr error
+	if s.enc != nil {
+		imgs := make([]image.Image, len(preps))
+		for i, p := range preps {
+			imgs[i] = p.img
+		}
+		embs, embErr = s.enc.EmbedBatch(ctx, imgs)
+		if embErr != nil {
+			// A busy or failed encoder does not lose the upload: the
+			// reference is stored and embedded by the background reindex.
+			s.log.Warn("embedding on ingest failed; references will be embedded by reindex", "err", embErr)
+			embs = nil
+		}
+	}
+	for n, i := range todo {
+		var e *embed.Embedding
+		if embs != nil {
+			e = embs[n]
+		}
+		results[i] = s.store(ctx, who, preps[n], e)
+	}
+	return results
+}
+
+func (r *Result) reject(err error) {
+	r.Outcome, r.Err = Rejected, err
+	switch apperr.Code(err) {
+	case apperr.EINTERNAL:
+		r.Reason = "internal error (logged)"
+	case apperr.EUNAVAILABLE:
+		r.Reason = apperr.Message(err)
+	default:
+		r.Reason = apperr.Message(err)
+	}
+}
+
+// store writes the files (photo, thumbnail), then commits the row with its
+// embedding in one transaction, then updates the live index. A failure
+// before the commit removes the files again; the start-up sweep (Reconcile)
+// removes files a crash left without a row.
+func (s *Service) store(ctx context.Context, who Actor, p *prepared, e *embed.Embedding) Result {
+	res := Result{Name: p.up.Name}
+	thumb, err := imagefile.Thumbnail(p.img, thumbMax)
+	if err != nil {
+		res.reject(err)
+		return res
+	}
+	ref := &store.Reference{
+		SHA256: p.sha, Label: p.up.Label, Notes: p.up.Notes, OriginalName: p.up.Name,
+		ContentType: p.info.ContentType, SizeBytes: int64(len(p.up.Data)), Width: p.info.Width, Height: p.info.Height,
+		StoredPath: PhotoPath(p.sha, p.info.Ext), ThumbPath: ThumbPath(p.sha), CreatedBy: who.Username,
+	}
+	if err := s.files.Write(ref.StoredPath, p.up.Data); err != nil {
+		res.reject(storageError(err))
+		return res
+	}
+	if err := s.files.Write(ref.ThumbPath, thumb); err != nil {
+		s.files.Remove(ref.StoredPath)
+		res.reject(storageError(err))
+		return res
+	}
+	var ne *store.NewEmbedding
+	if e != nil {
+		ne = &store.NewEmbedding{ModelID: s.enc.ModelID(), Vector: e.Vector, FaceFound: e.FaceFound}
+		if e.Aligned != nil {
+			ne.HOG = hog.Encode(hog.Compute(e.Aligned))
+		}
+		res.FaceFound = e.FaceFound
+	}
+	if err := s.db.InsertReference(ctx, ref, ne); err != nil {
+		s.files.Remove(ref.StoredPath)
+		s.files.Remove(ref.ThumbPath)
+		if existing, err2 := s.db.ReferenceBySHA(ctx, p.sha); err2 == nil {
+			// Lost a race with a concurrent upload of the same bytes.
+			res.Outcome, res.Reference = Duplicate, existing
+			res.Reason = fmt.Sprintf("already in the gallery as reference #%d", existing.ID)
+			return res
+		}
+		res.reject(storageError(err))
+		return res
+	}
+	if ne != nil {
+		s.indexAdd(ref.ID, ne.Vector)
+	}
+	res.Outcome, res.Reference = Added, ref
+	details := fmt.Sprintf("sha256=%s name=%q label=%q", ref.SHA256, ref.OriginalName, ref.Label)
+	if e != nil && !e.FaceFound {
+		details += " face=not-detected"
+	}
+	s.audit.Record(ctx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceAdd,
+		Target: fmt.Sprintf("reference:%d", ref.ID), Outcome: "success", Details: details})
+	s.log.Info("reference added", "user", who.Username, "reference", ref.ID, "sha256", ref.SHA256, "embedded", ne != nil)
+	return res
+}
+
+// storageError turns a filesystem or database failure into a 503 when the
+// cause is a full or read-only disk (the operator must act; nothing was
+// kept), else an internal error.
+func storageError(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) ||
+		strings.Contains(err.Error(), "readonly") || strings.Contains(err.Error(), "disk is full") || strings.Contains(err.Error(), "database is locked") {
+		return apperr.Wrap(apperr.EUNAVAILABLE, err, "The reference could not be stored: the server's storage is full, read-only or busy. Nothing was saved; please tell an administrator.")
+	}
+	return apperr.Wrap(apperr.EINTERNAL, err, "storing the reference failed")
+}
+
+// indexAdd puts a raw (uncentred) vector into the live index.
+func (s *Service) indexAdd(id int64, raw []float32) {
+	idx, cal := s.snapshot()
+	if idx == nil {
+		return
+	}
+	v := append([]float32(nil), raw...)
+	cal.centrePhoto(v)
+	if err := idx.Add(id, v); err != nil {
+		s.log.Error("index add", "reference", id, "err", err)
+	}
+}
+
+// Update changes a reference's label and notes.
+func (s *Service) Update(ctx context.Context, who Actor, id int64, label, notes string) error {
+	var err error
+	if label, err = cleanText("The label", label, maxLabel, false); err != nil {
+		return err
+	}
+	if notes, err = cleanText("The notes", notes, maxNotes, true); err != nil {
+		return err
+	}
+	if err := s.db.UpdateReference(ctx, id, label, notes); err != nil {
+		if store.IsNotFound(err) {
+			return apperr.Errorf(apperr.ENOTFOUND, "Reference #%d does not exist.", id)
+		}
+		return storageError(err)
+	}
+	s.audit.Record(ctx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceUpdate,
+		Target: fmt.Sprintf("reference:%d", id), Outcome: "success", Details: fmt.Sprintf("label=%q", label)})
+	return nil
+}
+
+// Delete removes the row and its embeddings (one statement, cascaded), the
+// index entry, then the files. The index is updated first so a search never
+// returns a reference whose row is gone.
+func (s *Service) Delete(ctx context.Context, who Actor, id int64) error {
+	ref, err := s.db.ReferenceByID(ctx, id)
+	if err != nil {
+		if store.IsNotFound(err) {
+			return apperr.Errorf(apperr.ENOTFOUND, "Reference #%d does not exist.", id)
+		}
+		return err
+	}
+	if idx, _ := s.snapshot(); idx != nil {
+		idx.Remove(id)
+	}
+	if err := s.db.DeleteReference(ctx, id); err != nil {
+		// Put it back: the row is still there.
+		if e := s.reloadOne(ctx, id); e != nil {
+			s.log.Error("restoring index entry", "reference", id, "err", e)
+		}
+		return storageError(err)
+	}
+	for _, p := range []string{ref.StoredPath, ref.ThumbPath} {
+		if err := s.files.Remove(p); err != nil {
+			s.log.Error("removing file of deleted reference (the start-up sweep will retry)", "reference", id, "path", p, "err", err)
+		}
+	}
+	s.audit.Record(ctx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceDelete,
+		Target: fmt.Sprintf("reference:%d", id), Outcome: "success", Details: fmt.Sprintf("sha256=%s label=%q", ref.SHA256, ref.Label)})
+	s.log.Info("reference deleted", "user", who.Username, "reference", id)
+	return nil
+}
+
+// reloadOne re-adds one reference's stored embedding to the index.
+func (s *Service) reloadOne(ctx context.Context, id int64) error {
+	if s.enc == nil {
+		return nil
+	}
+	var vec []float32
+	err := s.db.EachEmbedding(ctx, s.enc.ModelID(), s.enc.Dim(), func(e *store.StoredEmbedding) error {
+		if e.ReferenceID == id {
+			vec = append([]float32(nil), e.Vector...)
+		}
+		return nil
+	})
+	if err != nil || vec == nil {
+		return err
+	}
+	s.indexAdd(id, vec)
+	return nil
+}
+
+// Reconcile removes files that no reference row points at (left by a crash
+// between the file write and the commit) and logs rows whose file is missing.
+func (s *Service) Reconcile(ctx context.Context) error {
+	known, err := s.db.StoredPaths(ctx)
+	if err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	orphans := 0
+	err = s.files.Walk(func(rel string) {
+		if _, ok := known[rel]; !ok {
+			if err := s.files.Remove(rel); err == nil {
+				orphans++
+			}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	missing := 0
+	for rel, id := range known {
+		if !s.files.Exists(rel) {
+			missing++
+			s.log.Error("reference file missing", "reference", id, "path", rel)
+		}
+	}
+	if orphans > 0 || missing > 0 {
+		s.log.Warn("reconciled reference folder", "orphan_files_removed", orphans, "missing_files", missing)
+	}
+	return nil
+}

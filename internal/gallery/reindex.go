@@ -1,0 +1,136 @@
+package gallery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/hog"
+	"github.com/sketchmatch/sketchmatch/internal/imagefile"
+	"github.com/sketchmatch/sketchmatch/internal/store"
+)
+
+// Reindex embeds every reference lacking an embedding for the active model,
+// in batches, and adds them to the live index. progress (may be nil) is
+// called after each batch. Used at start-up in the background and by
+// `sketchmatch reindex`.
+func (s *Service) Reindex(ctx context.Context, progress func(done, total int)) (int, error) {
+	if s.enc == nil {
+		return 0, s.unavailable()
+	}
+	if !s.reindex.running.CompareAndSwap(false, true) {
+		return 0, apperr.Errorf(apperr.ECONFLICT, "A reindex is already running.")
+	}
+	defer s.reindex.running.Store(false)
+	model := s.enc.ModelID()
+	total, embedded, err := s.db.CountReferences(ctx, model)
+	if err != nil {
+		return 0, err
+	}
+	todo := total - embedded
+	s.reindex.total.Store(int64(todo))
+	s.reindex.done.Store(0)
+	if todo == 0 {
+		return 0, nil
+	}
+	s.log.Info("reindex started", "model", model, "missing", todo)
+	start := time.Now()
+	done, failed := 0, map[int64]bool{}
+	for {
+		refs, err := s.db.ReferencesWithoutEmbedding(ctx, model, 16+len(failed))
+		if err != nil {
+			return done, err
+		}
+		var batch []*store.Reference
+		for _, r := range refs {
+			if !failed[r.ID] {
+				batch = append(batch, r)
+			}
+		}
+		if len(batch) == 0 {
+			break
+		}
+		imgs := make([]image.Image, 0, len(batch))
+		var ok []*store.Reference
+		for _, r := range batch {
+			img, err := s.loadImage(r)
+			if err != nil {
+				s.log.Error("reindex: cannot read reference image", "reference", r.ID, "err", err)
+				failed[r.ID] = true
+				continue
+			}
+			imgs = append(imgs, img)
+			ok = append(ok, r)
+		}
+		if len(ok) == 0 {
+			continue
+		}
+		embs, err := s.enc.EmbedBatch(ctx, imgs)
+		if err != nil {
+			if apperr.Code(err) == apperr.EUNAVAILABLE && ctx.Err() == nil {
+				time.Sleep(200 * time.Millisecond) // the pool is busy with searches: yield
+				continue
+			}
+			return done, err
+		}
+		for i, r := range ok {
+			e := embs[i]
+			ne := &store.NewEmbedding{ModelID: model, Vector: e.Vector, FaceFound: e.FaceFound}
+			if e.Aligned != nil {
+				ne.HOG = hog.Encode(hog.Compute(e.Aligned))
+			}
+			if err := s.db.PutEmbedding(ctx, r.ID, ne); err != nil {
+				if errors.Is(err, context.Canceled) {
+					return done, err
+				}
+				// The reference may have been deleted meanwhile.
+				s.log.Warn("reindex: storing embedding", "reference", r.ID, "err", err)
+				failed[r.ID] = true
+				continue
+			}
+			s.indexAdd(r.ID, e.Vector)
+			done++
+		}
+		s.reindex.done.Store(int64(done))
+		if progress != nil {
+			progress(done, todo)
+		}
+		s.log.Info("reindex progress", "done", done, "total", todo)
+	}
+	s.log.Info("reindex finished", "embedded", done, "failed", len(failed), "seconds", time.Since(start).Seconds())
+	if len(failed) > 0 {
+		return done, fmt.Errorf("%d references could not be embedded (see the log)", len(failed))
+	}
+	return done, nil
+}
+
+// StartReindex runs Reindex in the background until ctx ends.
+func (s *Service) StartReindex(ctx context.Context) {
+	if s.enc == nil {
+		return
+	}
+	go func() {
+		if _, err := s.Reindex(ctx, nil); err != nil && ctx.Err() == nil {
+			s.log.Error("background reindex", "err", err)
+		}
+	}()
+}
+
+func (s *Service) loadImage(r *store.Reference) (image.Image, error) {
+	f, err := s.files.Open(r.StoredPath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data := make([]byte, r.SizeBytes+1)
+	n, err := io.ReadFull(f, data)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, err
+	}
+	img, _, err := imagefile.Decode(data[:n], s.limits)
+	return img, err
+}

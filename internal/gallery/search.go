@@ -1,0 +1,189 @@
+package gallery
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"image"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/hog"
+	"github.com/sketchmatch/sketchmatch/internal/imagefile"
+	"github.com/sketchmatch/sketchmatch/internal/index"
+	"github.com/sketchmatch/sketchmatch/internal/store"
+)
+
+// Query is one sketch search.
+type Query struct {
+	Sketch     []byte
+	CaseNumber string
+	K          int
+}
+
+// Candidate is one ranked reference.
+type Candidate struct {
+	Rank        int
+	ReferenceID int64
+	Label       string
+	Score       float64 // what ranks: encoder cosine (+ HOGWeight × HOG cosine)
+	Encoder     float64 // first-stage cosine
+	Band        string
+}
+
+// Outcome is a finished search.
+type Outcome struct {
+	Search     *store.Search
+	Candidates []Candidate
+	FaceFound  bool
+	Note       string
+	Bands      *Bands
+}
+
+// caseNumberOK: letters, digits and common separators, bounded.
+func cleanCase(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if len(v) > 64 {
+		return "", apperr.Errorf(apperr.EINVALID, "The case number is too long (at most 64 characters).")
+	}
+	for _, r := range v {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(" -_/.#:", r)) {
+			return "", apperr.Errorf(apperr.EINVALID, "The case number may contain letters, digits, spaces and - _ / . # : only.")
+		}
+	}
+	return v, nil
+}
+
+// Search embeds the sketch, ranks the gallery and records the search.
+func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, error) {
+	start := time.Now()
+	if s.enc == nil {
+		return nil, s.unavailable()
+	}
+	caseNo, err := cleanCase(q.CaseNumber)
+	if err != nil {
+		return nil, err
+	}
+	if q.K < 1 || q.K > s.maxK {
+		return nil, apperr.Errorf(apperr.EINVALID, "The number of candidates must be between 1 and %d.", s.maxK)
+	}
+	img, info, err := imagefile.Decode(q.Sketch, s.limits)
+	if err != nil {
+		return nil, err
+	}
+	idx, cal := s.snapshot()
+	if idx == nil || idx.Len() == 0 {
+		return nil, apperr.Errorf(apperr.EINVALID, "The gallery is empty (or not yet embedded): there is nothing to search. An administrator must add reference photos first.")
+	}
+	emb, err := s.enc.Embed(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	probe := append([]float32(nil), emb.Vector...)
+	cal.centreSketch(probe)
+
+	cands, err := s.rank(ctx, idx, probe, emb.Aligned, q.K)
+	if err != nil {
+		return nil, err
+	}
+	var bands *Bands
+	if cal != nil {
+		bands = cal.bands
+	}
+	ids := make([]int64, len(cands))
+	for i := range cands {
+		ids[i] = cands[i].ReferenceID
+	}
+	refs, err := s.db.ReferencesByIDs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Candidate, 0, len(cands))
+	for _, c := range cands {
+		ref, ok := refs[c.ReferenceID]
+		if !ok {
+			continue // deleted between ranking and lookup
+		}
+		c.Rank, c.Label, c.Band = len(out)+1, ref.Label, bands.Classify(c.Score)
+		out = append(out, c)
+	}
+
+	// Keep the sketch (content-addressed) with the record.
+	sum := sha256.Sum256(q.Sketch)
+	sha := hex.EncodeToString(sum[:])
+	rec := &store.Search{
+		UserID: who.UserID, Username: who.Username, CaseNumber: caseNo, SketchSHA256: sha,
+		SketchPath: SketchPath(sha, info.Ext), ModelID: s.enc.ModelID(), HOGWeight: s.hogW, K: q.K,
+		FaceFound: emb.FaceFound, GallerySize: idx.Len(),
+	}
+	if cal != nil {
+		rec.CalibrationID = sql.NullInt64{Int64: cal.id, Valid: true}
+	}
+	if err := s.files.Write(rec.SketchPath, q.Sketch); err != nil {
+		return nil, storageError(err)
+	}
+	for _, c := range out {
+		rec.Results = append(rec.Results, store.SearchResult{Rank: c.Rank, ReferenceID: c.ReferenceID, Label: c.Label, Score: c.Score, Band: c.Band})
+	}
+	rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+	if err := s.db.InsertSearch(ctx, rec); err != nil {
+		return nil, storageError(err)
+	}
+	top := ""
+	if len(out) > 0 {
+		top = fmt.Sprintf(" top=reference:%d score=%.3f", out[0].ReferenceID, out[0].Score)
+	}
+	s.audit.Record(ctx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionSearch,
+		Target: fmt.Sprintf("search:%d", rec.ID), Outcome: "success",
+		Details: fmt.Sprintf("case=%q sketch_sha256=%s k=%d model=%s face_found=%t%s", caseNo, sha, q.K, rec.ModelID, emb.FaceFound, top)})
+	s.log.Info("search", "user", who.Username, "search", rec.ID, "case", caseNo, "k", q.K, "ms", rec.DurationMS, "face_found", emb.FaceFound)
+	return &Outcome{Search: rec, Candidates: out, FaceFound: emb.FaceFound, Note: emb.Note, Bands: bands}, nil
+}
+
+// rank runs the first stage (exact cosine top-N over the index) and, with a
+// HOG weight, re-ranks those N by encoder cosine + weight × HOG cosine on
+// the aligned crops. With weight 0 the first-stage order is returned as is.
+func (s *Service) rank(ctx context.Context, idx *index.Index, probe []float32, aligned *image.Gray, k int) ([]Candidate, error) {
+	n := k
+	if s.hogW > 0 && aligned != nil {
+		n = max(k, s.rerankN)
+	}
+	hits := idx.Search(probe, n)
+	cands := make([]Candidate, len(hits))
+	for i, h := range hits {
+		cands[i] = Candidate{ReferenceID: h.ID, Score: float64(h.Score), Encoder: float64(h.Score)}
+	}
+	if s.hogW > 0 && aligned != nil && len(cands) > 0 {
+		q := hog.Compute(aligned)
+		ids := make([]int64, len(cands))
+		for i := range cands {
+			ids[i] = cands[i].ReferenceID
+		}
+		hogs, err := s.db.HOGs(ctx, s.enc.ModelID(), ids)
+		if err != nil {
+			return nil, err
+		}
+		for i := range cands {
+			if b, ok := hogs[cands[i].ReferenceID]; ok {
+				if v, err := hog.Decode(b); err == nil && len(v) == len(q) {
+					cands[i].Score += s.hogW * float64(hog.Cosine(q, v))
+				}
+			}
+		}
+		sort.SliceStable(cands, func(i, j int) bool {
+			if cands[i].Score != cands[j].Score {
+				return cands[i].Score > cands[j].Score
+			}
+			return cands[i].ReferenceID < cands[j].ReferenceID
+		})
+	}
+	if len(cands) > k {
+		cands = cands[:k]
+	}
+	return cands, nil
+}

@@ -1,0 +1,225 @@
+// Package gallery is the reference gallery and the sketch search: ingest of
+// hostile uploads into content-addressed files plus SQLite rows, the
+// embeddings cache, the in-memory index of the active model, background
+// reindexing and the search itself (first-stage cosine, optional HOG
+// re-ranking, score bands, history).
+package gallery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/embed"
+	"github.com/sketchmatch/sketchmatch/internal/imagefile"
+	"github.com/sketchmatch/sketchmatch/internal/index"
+	"github.com/sketchmatch/sketchmatch/internal/store"
+)
+
+// Encoder is what the gallery needs of internal/embed (an interface so the
+// server can run, and explain itself, without a loaded model).
+type Encoder interface {
+	ModelID() string
+	Dim() int
+	Embed(ctx context.Context, img image.Image) (*embed.Embedding, error)
+	EmbedBatch(ctx context.Context, imgs []image.Image) ([]*embed.Embedding, error)
+}
+
+// Actor is who does something, for history and the audit trail.
+type Actor struct {
+	UserID   int64
+	Username string
+	ClientIP string
+}
+
+// Options configures a Service.
+type Options struct {
+	DB     *store.DB
+	Files  *Files
+	Audit  *audit.Log
+	Logger *slog.Logger
+	Limits imagefile.Limits
+	// Encoder may be nil; EncoderErr then says why (shown to users, /readyz).
+	Encoder    Encoder
+	EncoderErr error
+	HOGWeight  float64 // second-stage weight; 0 turns re-ranking off
+	RerankN    int     // first-stage candidates re-ranked
+	MaxK       int
+}
+
+// Service owns the gallery and the index of the active model.
+type Service struct {
+	db      *store.DB
+	files   *Files
+	audit   *audit.Log
+	log     *slog.Logger
+	limits  imagefile.Limits
+	enc     Encoder
+	encErr  error
+	hogW    float64
+	rerankN int
+	maxK    int
+
+	// mu guards idx and calib. Searches take the read lock only to grab
+	// the pointers; the index is itself safe for concurrent use.
+	mu    sync.RWMutex
+	idx   *index.Index
+	calib *calibration
+
+	reindex struct {
+		running atomic.Bool
+		done    atomic.Int64
+		total   atomic.Int64
+	}
+}
+
+// New builds the service and loads the index of the active model from the
+// embeddings cache. It does not start background work; call StartReindex.
+func New(ctx context.Context, o Options) (*Service, error) {
+	if o.DB == nil || o.Files == nil || o.Audit == nil || o.Logger == nil {
+		return nil, errors.New("gallery: missing dependency")
+	}
+	if o.RerankN <= 0 {
+		o.RerankN = 200
+	}
+	if o.MaxK <= 0 {
+		o.MaxK = 200
+	}
+	if o.Limits.MaxBytes == 0 {
+		o.Limits = imagefile.DefaultLimits()
+	}
+	s := &Service{db: o.DB, files: o.Files, audit: o.Audit, log: o.Logger, limits: o.Limits,
+		enc: o.Encoder, encErr: o.EncoderErr, hogW: o.HOGWeight, rerankN: o.RerankN, maxK: o.MaxK}
+	if s.enc == nil && s.encErr == nil {
+		s.encErr = errors.New("no model configured")
+	}
+	if err := s.Reconcile(ctx); err != nil {
+		return nil, err
+	}
+	if s.enc != nil {
+		if err := s.LoadIndex(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// ModelStatus returns the active model id or why search is unavailable.
+func (s *Service) ModelStatus() (string, error) {
+	if s.enc == nil {
+		return "", s.encErr
+	}
+	return s.enc.ModelID(), nil
+}
+
+// ModelID is the active model id ("" without a model).
+func (s *Service) ModelID() string {
+	if s.enc == nil {
+		return ""
+	}
+	return s.enc.ModelID()
+}
+
+// HOGWeight is the configured second-stage weight.
+func (s *Service) HOGWeight() float64 { return s.hogW }
+
+func (s *Service) unavailable() error {
+	return apperr.Wrap(apperr.EUNAVAILABLE, s.encErr, "Search is unavailable: the face model is not loaded (%v). Ask an administrator to run `sketchmatch check`.", s.encErr)
+}
+
+// LoadIndex (re)builds the in-memory index from the embeddings cache of the
+// active model, applying the active calibration's photo mean.
+func (s *Service) LoadIndex(ctx context.Context) error {
+	if s.enc == nil {
+		return s.unavailable()
+	}
+	start := time.Now()
+	cal, err := s.loadCalibration(ctx)
+	if err != nil {
+		return err
+	}
+	dim := s.enc.Dim()
+	idx := index.New(dim)
+	const batch = 4096
+	ids := make([]int64, 0, batch)
+	vecs := make([]float32, 0, batch*dim)
+	flush := func() error {
+		if len(ids) == 0 {
+			return nil
+		}
+		err := idx.AddBatch(ids, vecs)
+		ids, vecs = ids[:0], vecs[:0]
+		return err
+	}
+	err = s.db.EachEmbedding(ctx, s.enc.ModelID(), dim, func(e *store.StoredEmbedding) error {
+		ids = append(ids, e.ReferenceID)
+		n := len(vecs)
+		vecs = append(vecs, e.Vector...)
+		cal.centrePhoto(vecs[n:])
+		if len(ids) == batch {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return fmt.Errorf("loading the index: %w", err)
+	}
+	s.mu.Lock()
+	s.idx, s.calib = idx, cal
+	s.mu.Unlock()
+	s.log.Info("index loaded", "model", s.enc.ModelID(), "vectors", idx.Len(), "dim", dim,
+		"calibration", cal.describe(), "ms", time.Since(start).Milliseconds())
+	return nil
+}
+
+func (s *Service) snapshot() (*index.Index, *calibration) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.idx, s.calib
+}
+
+// Stats is the gallery's state for pages and logs.
+type Stats struct {
+	References  int
+	Embedded    int
+	Indexed     int
+	Reindexing  bool
+	ReindexDone int64
+	ReindexAll  int64
+	Model       string
+	ModelErr    string
+	Calibration string
+}
+
+// Stats reports counts and background progress.
+func (s *Service) Stats(ctx context.Context) (Stats, error) {
+	st := Stats{Model: s.ModelID()}
+	if s.enc == nil {
+		st.ModelErr = s.encErr.Error()
+	}
+	total, embedded, err := s.db.CountReferences(ctx, st.Model)
+	if err != nil {
+		return st, err
+	}
+	st.References, st.Embedded = total, embedded
+	if idx, cal := s.snapshot(); idx != nil {
+		st.Indexed = idx.Len()
+		st.Calibration = cal.describe()
+	}
+	st.Reindexing = s.reindex.running.Load()
+	st.ReindexDone, st.ReindexAll = s.reindex.done.Load(), s.reindex.total.Load()
+	return st, nil
+}
+
+// Files is the file store (for serving stored images by id).
+func (s *Service) Files() *Files { return s.files }

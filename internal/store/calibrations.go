@@ -1,0 +1,77 @@
+package store
+
+import (
+	"context"
+)
+
+// Calibration is a per-modality centring (mean photo and mean sketch
+// embedding) for one model, with the score bands derived from it.
+type Calibration struct {
+	ID         int64
+	ModelID    string
+	CreatedAt  int64
+	CreatedBy  string
+	Source     string
+	NPairs     int
+	PhotoMean  []float32
+	SketchMean []float32
+	Bands      string // JSON
+}
+
+// InsertCalibration stores c; the newest calibration of a model is the active one.
+func (db *DB) InsertCalibration(ctx context.Context, c *Calibration) error {
+	c.CreatedAt = db.Now().Unix()
+	res, err := db.ExecContext(ctx, `INSERT INTO calibrations (model_id, created_at, created_by, source, n_pairs, photo_mean, sketch_mean, bands)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.ModelID, c.CreatedAt, c.CreatedBy, c.Source, c.NPairs,
+		EncodeVector(c.PhotoMean), EncodeVector(c.SketchMean), c.Bands)
+	if err != nil {
+		return err
+	}
+	c.ID, err = res.LastInsertId()
+	return err
+}
+
+// LatestCalibration returns the newest calibration made for model, or
+// sql.ErrNoRows. A calibration of another model is never returned.
+func (db *DB) LatestCalibration(ctx context.Context, model string) (*Calibration, error) {
+	c := &Calibration{}
+	var pm, sm []byte
+	err := db.QueryRowContext(ctx, `SELECT id, model_id, created_at, created_by, source, n_pairs, photo_mean, sketch_mean, bands
+		FROM calibrations WHERE model_id = ? ORDER BY id DESC LIMIT 1`, model).
+		Scan(&c.ID, &c.ModelID, &c.CreatedAt, &c.CreatedBy, &c.Source, &c.NPairs, &pm, &sm, &c.Bands)
+	if err != nil {
+		return nil, err
+	}
+	c.PhotoMean, c.SketchMean = DecodeVector(pm), DecodeVector(sm)
+	return c, nil
+}
+
+// EvalReport is a stored `sketchmatch eval` result.
+type EvalReport struct {
+	ID        int64
+	ModelID   string
+	CreatedAt int64
+	Summary   string
+	Report    string // JSON
+	PlotPNG   []byte
+}
+
+// InsertEvalReport stores r.
+func (db *DB) InsertEvalReport(ctx context.Context, r *EvalReport) error {
+	r.CreatedAt = db.Now().Unix()
+	res, err := db.ExecContext(ctx, `INSERT INTO eval_reports (model_id, created_at, summary, report, plot_png) VALUES (?, ?, ?, ?, ?)`,
+		r.ModelID, r.CreatedAt, r.Summary, r.Report, r.PlotPNG)
+	if err != nil {
+		return err
+	}
+	r.ID, err = res.LastInsertId()
+	return err
+}
+
+// LatestEvalReport returns the newest report for model, or sql.ErrNoRows.
+func (db *DB) LatestEvalReport(ctx context.Context, model string) (*EvalReport, error) {
+	r := &EvalReport{}
+	err := db.QueryRowContext(ctx, `SELECT id, model_id, created_at, summary, report, plot_png FROM eval_reports WHERE model_id = ? ORDER BY id DESC LIMIT 1`, model).
+		Scan(&r.ID, &r.ModelID, &r.CreatedAt, &r.Summary, &r.Report, &r.PlotPNG)
+	return r, err
+}

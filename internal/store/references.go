@@ -1,0 +1,337 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Reference is a gallery photo.
+type Reference struct {
+	ID           int64
+	SHA256       string
+	Label        string
+	Notes        string
+	OriginalName string
+	ContentType  string
+	SizeBytes    int64
+	Width        int
+	Height       int
+	StoredPath   string
+	ThumbPath    string
+	CreatedBy    string
+	CreatedAt    int64
+	UpdatedAt    int64
+	// HasEmbedding is filled by ListReferences for the model it is asked about.
+	HasEmbedding bool
+}
+
+// NewEmbedding is the vector stored with a new reference.
+type NewEmbedding struct {
+	ModelID   string
+	Vector    []float32
+	FaceFound bool
+	HOG       []byte
+}
+
+const refCols = `id, sha256, label, notes, original_name, content_type, size_bytes, width, height, stored_path, thumb_path, created_by, created_at, updated_at`
+
+func scanRef(sc interface{ Scan(...any) error }, extra ...any) (*Reference, error) {
+	r := &Reference{}
+	dest := append([]any{&r.ID, &r.SHA256, &r.Label, &r.Notes, &r.OriginalName, &r.ContentType, &r.SizeBytes,
+		&r.Width, &r.Height, &r.StoredPath, &r.ThumbPath, &r.CreatedBy, &r.CreatedAt, &r.UpdatedAt}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// InsertReference inserts r and, when emb is non-nil, its embedding, in one
+// transaction: a reference is never half-written. r.ID is set.
+func (db *DB) InsertReference(ctx context.Context, r *Reference, emb *NewEmbedding) error {
+	now := db.Now().Unix()
+	r.CreatedAt, r.UpdatedAt = now, now
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO "references" (sha256, label, notes, original_name, content_type, size_bytes, width, height, stored_path, thumb_path, created_by, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.SHA256, r.Label, r.Notes, r.OriginalName, r.ContentType, r.SizeBytes, r.Width, r.Height, r.StoredPath, r.ThumbPath, r.CreatedBy, now, now)
+	if err != nil {
+		return err
+	}
+	if r.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	if emb != nil {
+		if err := putEmbedding(ctx, tx, r.ID, emb, now); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func putEmbedding(ctx context.Context, tx *sql.Tx, refID int64, e *NewEmbedding, now int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO embeddings (reference_id, model_id, dim, vector, face_found, hog, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (reference_id, model_id) DO UPDATE SET dim = excluded.dim, vector = excluded.vector,
+		face_found = excluded.face_found, hog = excluded.hog, created_at = excluded.created_at`,
+		refID, e.ModelID, len(e.Vector), EncodeVector(e.Vector), e.FaceFound, e.HOG, now)
+	return err
+}
+
+// PutEmbedding stores (or replaces) the embedding of a reference for a model.
+// It fails with sql.ErrNoRows semantics (foreign key) if the reference is gone.
+func (db *DB) PutEmbedding(ctx context.Context, refID int64, e *NewEmbedding) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := putEmbedding(ctx, tx, refID, e, db.Now().Unix()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// ReferenceByID returns the reference or sql.ErrNoRows.
+func (db *DB) ReferenceByID(ctx context.Context, id int64) (*Reference, error) {
+	return scanRef(db.QueryRowContext(ctx, `SELECT `+refCols+` FROM "references" WHERE id = ?`, id))
+}
+
+// ReferenceBySHA returns the reference with that content hash or sql.ErrNoRows.
+func (db *DB) ReferenceBySHA(ctx context.Context, sha string) (*Reference, error) {
+	return scanRef(db.QueryRowContext(ctx, `SELECT `+refCols+` FROM "references" WHERE sha256 = ?`, sha))
+}
+
+// ListReferences pages through the gallery (newest first), optionally
+// filtered by a label substring, marking which have an embedding for model.
+func (db *DB) ListReferences(ctx context.Context, model, labelLike string, limit, offset int) ([]*Reference, int, error) {
+	where, args := "", []any{}
+	if labelLike != "" {
+		where = ` WHERE label LIKE ? ESCAPE '\'`
+		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(labelLike)
+		args = append(args, "%"+esc+"%")
+	}
+	var total int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM "references"`+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	q := `SELECT ` + refCols + `, EXISTS (SELECT 1 FROM embeddings e WHERE e.reference_id = r.id AND e.model_id = ?)
+		FROM "references" r` + where + ` ORDER BY id DESC LIMIT ? OFFSET ?`
+	rows, err := db.QueryContext(ctx, q, append(append([]any{model}, args...), limit, offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []*Reference
+	for rows.Next() {
+		var has bool
+		r, err := scanRef(rows, &has)
+		if err != nil {
+			return nil, 0, err
+		}
+		r.HasEmbedding = has
+		out = append(out, r)
+	}
+	return out, total, rows.Err()
+}
+
+// ReferencesByIDs returns the references with the given ids, keyed by id.
+func (db *DB) ReferencesByIDs(ctx context.Context, ids []int64) (map[int64]*Reference, error) {
+	out := make(map[int64]*Reference, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		end := min(start+500, len(ids))
+		ph := strings.TrimSuffix(strings.Repeat("?,", end-start), ",")
+		args := make([]any, 0, end-start)
+		for _, id := range ids[start:end] {
+			args = append(args, id)
+		}
+		rows, err := db.QueryContext(ctx, `SELECT `+refCols+` FROM "references" WHERE id IN (`+ph+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			r, err := scanRef(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[r.ID] = r
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// UpdateReference changes label and notes.
+func (db *DB) UpdateReference(ctx context.Context, id int64, label, notes string) error {
+	res, err := db.ExecContext(ctx, `UPDATE "references" SET label = ?, notes = ?, updated_at = ? WHERE id = ?`, label, notes, db.Now().Unix(), id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return sql.ErrNoRows
+	}
+	return nil
+}
+
+// DeleteReference removes the row (embeddings go with it: ON DELETE CASCADE).
+func (db *DB) DeleteReference(ctx context.Context, id int64) error {
+	res, err := db.ExecContext(ctx, `DELETE FROM "references" WHERE id = ?`, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return sql.ErrNoRows
+	}
+	return nil
+}
+
+// CountReferences returns the gallery size and how many have an embedding for model.
+func (db *DB) CountReferences(ctx context.Context, model string) (total, embedded int, err error) {
+	err = db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM "references"), (SELECT COUNT(*) FROM embeddings WHERE model_id = ?)`, model).Scan(&total, &embedded)
+	return
+}
+
+// ReferencesWithoutEmbedding returns up to limit references lacking an
+// embedding for model, oldest first.
+func (db *DB) ReferencesWithoutEmbedding(ctx context.Context, model string, limit int) ([]*Reference, error) {
+	rows, err := db.QueryContext(ctx, `SELECT `+refCols+` FROM "references" r
+		WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.reference_id = r.id AND e.model_id = ?)
+		ORDER BY id LIMIT ?`, model, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Reference
+	for rows.Next() {
+		r, err := scanRef(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// StoredPaths returns every photo and thumbnail path the references table
+// points at (for the orphan-file sweep and the consistency check).
+func (db *DB) StoredPaths(ctx context.Context) (map[string]int64, error) {
+	rows, err := db.QueryContext(ctx, `SELECT id, stored_path, thumb_path FROM "references"`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id int64
+		var p, t string
+		if err := rows.Scan(&id, &p, &t); err != nil {
+			return nil, err
+		}
+		out[p], out[t] = id, id
+	}
+	return out, rows.Err()
+}
+
+// StoredEmbedding is one row of the embeddings cache.
+type StoredEmbedding struct {
+	ReferenceID int64
+	Vector      []float32
+	HOG         []byte
+	FaceFound   bool
+}
+
+// EachEmbedding streams every embedding of model with the given dimension in
+// reference id order (start-up load of the index).
+func (db *DB) EachEmbedding(ctx context.Context, model string, dim int, fn func(*StoredEmbedding) error) error {
+	rows, err := db.QueryContext(ctx, `SELECT reference_id, vector, hog, face_found FROM embeddings WHERE model_id = ? AND dim = ? ORDER BY reference_id`, model, dim)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var e StoredEmbedding
+	var blob []byte
+	for rows.Next() {
+		e.HOG = nil
+		if err := rows.Scan(&e.ReferenceID, &blob, &e.HOG, &e.FaceFound); err != nil {
+			return err
+		}
+		if len(blob) != 4*dim {
+			return fmt.Errorf("embedding of reference %d has %d bytes, want %d", e.ReferenceID, len(blob), 4*dim)
+		}
+		if e.Vector == nil || len(e.Vector) != dim {
+			e.Vector = make([]float32, dim)
+		}
+		DecodeVectorInto(e.Vector, blob)
+		if err := fn(&e); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// EncodeVector is the little-endian float32 blob format of embeddings.
+func EncodeVector(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, f := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
+	}
+	return b
+}
+
+// DecodeVector is the inverse of EncodeVector.
+func DecodeVector(b []byte) []float32 {
+	v := make([]float32, len(b)/4)
+	DecodeVectorInto(v, b)
+	return v
+}
+
+// DecodeVectorInto decodes b into v (len(b) == 4*len(v)).
+func DecodeVectorInto(v []float32, b []byte) {
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+}
+
+// HOGs returns the stored HOG descriptors of the given references for model
+// (second-stage re-ranking reads only the top candidates' descriptors, so
+// they need no memory per reference between searches).
+func (db *DB) HOGs(ctx context.Context, model string, ids []int64) (map[int64][]byte, error) {
+	out := make(map[int64][]byte, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		end := min(start+500, len(ids))
+		ph := strings.TrimSuffix(strings.Repeat("?,", end-start), ",")
+		args := []any{model}
+		for _, id := range ids[start:end] {
+			args = append(args, id)
+		}
+		rows, err := db.QueryContext(ctx, `SELECT reference_id, hog FROM embeddings WHERE model_id = ? AND hog IS NOT NULL AND reference_id IN (`+ph+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			var b []byte
+			if err := rows.Scan(&id, &b); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = b
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+)
+
+// Search is one recorded search.
+type Search struct {
+	ID            int64
+	UserID        int64
+	Username      string
+	CaseNumber    string
+	SketchSHA256  string
+	SketchPath    string
+	ModelID       string
+	CalibrationID sql.NullInt64
+	HOGWeight     float64
+	K             int
+	FaceFound     bool
+	GallerySize   int
+	DurationMS    float64
+	CreatedAt     int64
+	Results       []SearchResult
+}
+
+// SearchResult is one ranked candidate of a search.
+type SearchResult struct {
+	Rank        int
+	ReferenceID int64
+	Label       string
+	Score       float64
+	Band        string
+}
+
+const searchCols = `id, user_id, username, case_number, sketch_sha256, sketch_path, model_id, calibration_id, hog_weight, k, face_found, gallery_size, duration_ms, created_at`
+
+func scanSearch(sc interface{ Scan(...any) error }) (*Search, error) {
+	s := &Search{}
+	err := sc.Scan(&s.ID, &s.UserID, &s.Username, &s.CaseNumber, &s.SketchSHA256, &s.SketchPath, &s.ModelID,
+		&s.CalibrationID, &s.HOGWeight, &s.K, &s.FaceFound, &s.GallerySize, &s.DurationMS, &s.CreatedAt)
+	return s, err
+}
+
+// InsertSearch records s and its results in one transaction; s.ID is set.
+func (db *DB) InsertSearch(ctx context.Context, s *Search) error {
+	s.CreatedAt = db.Now().Unix()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO searches (user_id, username, case_number, sketch_sha256, sketch_path, model_id, calibration_id, hog_weight, k, face_found, gallery_size, duration_ms, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.UserID, s.Username, s.CaseNumber, s.SketchSHA256, s.SketchPath, s.ModelID, s.CalibrationID, s.HOGWeight, s.K, s.FaceFound, s.GallerySize, s.DurationMS, s.CreatedAt)
+	if err != nil {
+		return err
+	}
+	if s.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO search_results (search_id, rank, reference_id, label, score, band) VALUES (?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, r := range s.Results {
+		if _, err := stmt.ExecContext(ctx, s.ID, r.Rank, r.ReferenceID, r.Label, r.Score, r.Band); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// SearchByID returns a search with its results, or sql.ErrNoRows.
+func (db *DB) SearchByID(ctx context.Context, id int64) (*Search, error) {
+	s, err := scanSearch(db.QueryRowContext(ctx, `SELECT `+searchCols+` FROM searches WHERE id = ?`, id))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT rank, reference_id, label, score, band FROM search_results WHERE search_id = ? ORDER BY rank`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r SearchResult
+		var ref sql.NullInt64
+		if err := rows.Scan(&r.Rank, &ref, &r.Label, &r.Score, &r.Band); err != nil {
+			return nil, err
+		}
+		r.ReferenceID = ref.Int64
+		s.Results = append(s.Results, r)
+	}
+	return s, rows.Err()
+}
+
+// ListSearches pages through history, newest first. userID 0 means all
+// users; caseNumber "" means any case.
+func (db *DB) ListSearches(ctx context.Context, userID int64, caseNumber string, limit, offset int) ([]*Search, int, error) {
+	where := ` WHERE (? = 0 OR user_id = ?) AND (? = '' OR case_number = ?)`
+	args := []any{userID, userID, caseNumber, caseNumber}
+	var total int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM searches`+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT `+searchCols+` FROM searches`+where+` ORDER BY id DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []*Search
+	for rows.Next() {
+		s, err := scanSearch(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, s)
+	}
+	return out, total, rows.Err()
+}
+
+// SketchPaths returns every stored sketch path (for the consistency check).
+func (db *DB) SketchPaths(ctx context.Context) (map[string]bool, error) {
+	rows, err := db.QueryContext(ctx, `SELECT DISTINCT sketch_path FROM searches`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		out[p] = true
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,135 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/sketchmatch/sketchmatch/internal/apperr"
+)
+
+// statusOf maps application error codes to HTTP status: the one place.
+func statusOf(err error) int {
+	switch apperr.Code(err) {
+	case apperr.EINVALID:
+		return http.StatusBadRequest
+	case apperr.EUNSUPPORTED:
+		return http.StatusBadRequest
+	case apperr.ENOTFOUND:
+		return http.StatusNotFound
+	case apperr.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case apperr.EFORBIDDEN:
+		return http.StatusForbidden
+	case apperr.ECONFLICT:
+		return http.StatusConflict
+	case apperr.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case apperr.ERATELIMIT:
+		return http.StatusTooManyRequests
+	case apperr.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusInternalServerError
+}
+
+var errorTitles = map[int]string{
+	400: "Bad request",
+	401: "Sign-in required",
+	403: "Access denied",
+	404: "Page not found",
+	405: "Method not allowed",
+	409: "Conflict",
+	413: "File too large",
+	429: "Too many requests",
+	500: "Something went wrong",
+	503: "Temporarily unavailable",
+}
+
+var errorTexts = map[int]string{
+	400: "The request could not be understood.",
+	401: "Please sign in.",
+	403: "You do not have permission to open this page.",
+	404: "There is nothing at this address.",
+	405: "This address does not accept that kind of request.",
+	409: "The request conflicts with existing data.",
+	413: "The upload is larger than the server accepts.",
+	429: "Too many attempts. Please wait a minute and try again.",
+	500: "An internal error occurred. It has been logged; please quote the request id to your administrator.",
+	503: "The service is busy or not ready. Please try again shortly.",
+}
+
+type errorData struct {
+	Status  int
+	Heading string
+	Message string
+}
+
+// renderError writes the generic error page. msg "" uses the status's
+// standard text; details never reach the page, only the log.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if msg == "" {
+		msg = errorTexts[status]
+	}
+	title := errorTitles[status]
+	if title == "" {
+		title = http.StatusText(status)
+	}
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "5")
+	}
+	s.render(w, r, status, "error", page{Title: title, Data: errorData{Status: status, Heading: title, Message: msg}})
+}
+
+// fail renders err as an error page with its status and user-facing message;
+// internal errors are logged with the request id.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := statusOf(err)
+	if status >= 500 && status != http.StatusServiceUnavailable {
+		s.log.Error("request failed", "request_id", requestIDFrom(r.Context()), "path", r.URL.Path, "err", err)
+		s.renderError(w, r, status, "")
+		return
+	}
+	if status == http.StatusServiceUnavailable {
+		s.log.Warn("service unavailable", "request_id", requestIDFrom(r.Context()), "path", r.URL.Path, "err", err)
+	}
+	msg := apperr.Message(err)
+	if status == http.StatusRequestEntityTooLarge && apperr.Code(err) == apperr.EINTERNAL {
+		msg = ""
+	}
+	s.renderError(w, r, status, msg)
+}
+
+// writeJSON writes v as JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// failJSON is fail for the JSON API: {"error": {"code", "message", "request_id"}}.
+func (s *Server) failJSON(w http.ResponseWriter, r *http.Request, err error) {
+	status := statusOf(err)
+	msg := apperr.Message(err)
+	if status >= 500 && status != http.StatusServiceUnavailable {
+		s.log.Error("api request failed", "request_id", requestIDFrom(r.Context()), "path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusRequestEntityTooLarge {
+		msg = errorTexts[status]
+	}
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "5")
+	}
+	code := apperr.Code(err)
+	if status == http.StatusRequestEntityTooLarge {
+		code = apperr.ETOOLARGE
+	}
+	writeJSON(w, status, map[string]any{"error": map[string]string{
+		"code": code, "message": msg, "request_id": requestIDFrom(r.Context())}})
+}

@@ -1,0 +1,76 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/sketchmatch/sketchmatch/internal/apperr"
+)
+
+type loginData struct {
+	Username string
+}
+
+// GET /login
+func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
+	if userFrom(r.Context()) != nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, "login", page{Title: "Sign in", Data: loginData{}})
+}
+
+// POST /login. Unknown user, wrong password, disabled and locked accounts all
+// get the same page, status and timing class (the auth package sees to the
+// timing).
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		s.renderError(w, r, http.StatusBadRequest, "The sign-in form could not be read.")
+		return
+	}
+	username := strings.TrimSpace(r.PostForm.Get("username"))
+	password := r.PostForm.Get("password")
+	if username == "" || password == "" || len(username) > 64 || len(password) > 1024 {
+		s.render(w, r, http.StatusUnauthorized, "login", page{Title: "Sign in",
+			Error: "Invalid username or password.", Data: loginData{Username: clip(username, 64)}})
+		return
+	}
+	token, u, err := s.auth.Login(r.Context(), username, password, clientIPFrom(r.Context()), r.UserAgent())
+	if err != nil {
+		if apperr.Code(err) != apperr.EUNAUTHORIZED {
+			s.fail(w, r, err)
+			return
+		}
+		s.log.Info("login failed", "user", username, "ip", clientIPFrom(r.Context()), "request_id", requestIDFrom(r.Context()))
+		s.render(w, r, http.StatusUnauthorized, "login", page{Title: "Sign in",
+			Error: apperr.Message(err), Data: loginData{Username: username}})
+		return
+	}
+	// A fresh token on every login: any cookie the browser held before
+	// (possibly planted) is replaced, so session fixation gets nothing.
+	if err := s.setSessionCookie(w, r, token); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.log.Info("login", "user", u.Username, "role", u.Role, "ip", clientIPFrom(r.Context()))
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// POST /logout deletes the session row, so replaying the old cookie fails.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if token, _ := r.Context().Value(ctxSession).(string); token != "" {
+		if err := s.auth.Logout(r.Context(), token, actor(r)); err != nil {
+			s.log.Error("logout", "err", err, "request_id", requestIDFrom(r.Context()))
+		}
+	}
+	s.clearSessionCookie(w, r)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

@@ -1,0 +1,308 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/auth"
+	"github.com/sketchmatch/sketchmatch/internal/gallery"
+	"github.com/sketchmatch/sketchmatch/internal/store"
+)
+
+func (s *Server) searchRoutes(r chi.Router) {
+	r.Post("/search", s.handleSearch)
+	r.Get("/searches", s.handleSearches)
+	r.Get("/searches/{id}", s.handleSearchShow)
+	r.Get("/searches/{id}/sketch", s.handleSearchSketch)
+	r.Get("/searches/{id}/compare/{rank}", s.handleCompare)
+	r.Post("/api/v1/search", s.handleAPISearch)
+	r.Get("/api/v1/searches/{id}", s.handleAPISearchShow)
+	// Reference images are for every signed-in user (officers see them in
+	// results); they are looked up by id, never by a path from the request.
+	r.Get("/references/{id}/image", s.handleRefImage)
+	r.Get("/references/{id}/thumb", s.handleRefThumb)
+}
+
+type homeData struct {
+	DefaultK, MaxK int
+	CaseNumber     string
+	Stats          gallery.Stats
+	Calibration    gallery.CalibrationInfo
+	ModelErr       string
+}
+
+// GET / — the search form.
+func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
+	s.renderHome(w, r, http.StatusOK, "", "")
+}
+
+func (s *Server) renderHome(w http.ResponseWriter, r *http.Request, status int, errMsg, caseNo string) {
+	st, err := s.gallery.Stats(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := homeData{DefaultK: s.cfg.SearchDefaultK, MaxK: s.cfg.SearchMaxK, CaseNumber: caseNo, Stats: st, Calibration: s.gallery.Calibration()}
+	if _, err := s.gallery.ModelStatus(); err != nil {
+		d.ModelErr = err.Error()
+	}
+	s.render(w, r, status, "search", page{Title: "Search", Nav: "search", Error: errMsg, Data: d})
+}
+
+// readUpload reads one multipart file field, bounded by MAX_UPLOAD_SIZE
+// (the body itself is capped by http.MaxBytesReader in the handler).
+func readFile(fh *multipart.FileHeader, limit int64) ([]byte, error) {
+	if fh.Size > limit {
+		return nil, apperr.Errorf(apperr.ETOOLARGE, "%s is larger than the %s limit.", fh.Filename, humanBytes(limit))
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, limit+1))
+}
+
+// parseMultipart caps the body and parses the form; an oversize body is 413.
+func (s *Server) parseMultipart(w http.ResponseWriter, r *http.Request) error {
+	// A little headroom over MAX_UPLOAD_SIZE for the multipart framing and
+	// the text fields.
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadSize+64<<10)
+	if err := r.ParseMultipartForm(8 << 20); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return apperr.Errorf(apperr.ETOOLARGE, "The upload is larger than the %s limit.", humanBytes(s.cfg.MaxUploadSize))
+		}
+		return apperr.Errorf(apperr.EINVALID, "The upload could not be read as a form with files.")
+	}
+	return nil
+}
+
+func (s *Server) parseSearch(w http.ResponseWriter, r *http.Request) (gallery.Query, error) {
+	var q gallery.Query
+	if err := s.parseMultipart(w, r); err != nil {
+		return q, err
+	}
+	defer r.MultipartForm.RemoveAll()
+	q.CaseNumber = r.FormValue("case_number")
+	q.K = s.cfg.SearchDefaultK
+	if v := strings.TrimSpace(r.FormValue("k")); v != "" {
+		k, err := strconv.Atoi(v)
+		if err != nil || k < 1 || k > s.cfg.SearchMaxK {
+			return q, apperr.Errorf(apperr.EINVALID, "The number of candidates must be a whole number from 1 to %d.", s.cfg.SearchMaxK)
+		}
+		q.K = k
+	}
+	fhs := r.MultipartForm.File["sketch"]
+	if len(fhs) != 1 {
+		return q, apperr.Errorf(apperr.EINVALID, "Choose one sketch image to search with.")
+	}
+	data, err := readFile(fhs[0], s.cfg.MaxUploadSize)
+	if err != nil {
+		return q, err
+	}
+	q.Sketch = data
+	return q, nil
+}
+
+func galleryActor(r *http.Request) gallery.Actor {
+	a := actor(r)
+	return gallery.Actor{UserID: a.UserID, Username: a.Username, ClientIP: a.ClientIP}
+}
+
+// POST /search → redirect to the recorded result (so reload does not
+// search again).
+func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
+	q, err := s.parseSearch(w, r)
+	if err == nil {
+		var out *gallery.Outcome
+		out, err = s.gallery.Search(r.Context(), galleryActor(r), q)
+		if err == nil {
+			http.Redirect(w, r, "/searches/"+strconv.FormatInt(out.Search.ID, 10), http.StatusSeeOther)
+			return
+		}
+	}
+	switch st := statusOf(err); {
+	case st == http.StatusBadRequest:
+		s.renderHome(w, r, st, apperr.Message(err), clip(r.FormValue("case_number"), 64))
+	default:
+		s.fail(w, r, err)
+	}
+}
+
+type resultView struct {
+	Search      *store.Search
+	Candidates  []candidateView
+	Calibration string
+	Bands       *gallery.Bands
+	AnyAbove    bool
+	IsOwner     bool
+}
+
+type candidateView struct {
+	store.SearchResult
+	BandText string
+	Deleted  bool
+}
+
+// canSee: officers see their own searches, admins everyone's.
+func canSee(u *auth.User, sr *store.Search) bool {
+	return u != nil && (u.Role == auth.RoleAdmin || sr.UserID == u.ID)
+}
+
+// loadSearch fetches a search the user may see; others get 404 (not 403,
+// so ids of other officers' searches are not confirmed).
+func (s *Server) loadSearch(w http.ResponseWriter, r *http.Request) (*store.Search, bool) {
+	id, ok := s.idParam(w, r)
+	if !ok {
+		return nil, false
+	}
+	sr, err := s.db.SearchByID(r.Context(), id)
+	if err != nil || !canSee(userFrom(r.Context()), sr) {
+		if err != nil && !store.IsNotFound(err) {
+			s.fail(w, r, err)
+			return nil, false
+		}
+		if err == nil {
+			s.log.Warn("search access denied", "user", userFrom(r.Context()).Username, "search", id, "ip", clientIPFrom(r.Context()))
+		}
+		s.renderError(w, r, http.StatusNotFound, "")
+		return nil, false
+	}
+	return sr, true
+}
+
+func (s *Server) resultView(r *http.Request, sr *store.Search) (resultView, error) {
+	cal := s.gallery.Calibration()
+	v := resultView{Search: sr, IsOwner: userFrom(r.Context()).ID == sr.UserID}
+	if sr.CalibrationID.Valid {
+		v.Calibration = "#" + strconv.FormatInt(sr.CalibrationID.Int64, 10)
+		if cal.Active && cal.ID == sr.CalibrationID.Int64 {
+			v.Bands = cal.Bands
+		}
+	} else {
+		v.Calibration = "none (uncentred)"
+	}
+	ids := make([]int64, len(sr.Results))
+	for i, res := range sr.Results {
+		ids[i] = res.ReferenceID
+	}
+	refs, err := s.db.ReferencesByIDs(r.Context(), ids)
+	if err != nil {
+		return v, err
+	}
+	for _, res := range sr.Results {
+		cv := candidateView{SearchResult: res}
+		_, exists := refs[res.ReferenceID]
+		cv.Deleted = !exists
+		if v.Bands != nil {
+			cv.BandText = v.Bands.Describe(res.Band)
+		}
+		if res.Band == gallery.BandHigh || res.Band == gallery.BandMid {
+			v.AnyAbove = true
+		}
+		v.Candidates = append(v.Candidates, cv)
+	}
+	return v, nil
+}
+
+// GET /searches/{id} re-displays a recorded result without recomputing it.
+func (s *Server) handleSearchShow(w http.ResponseWriter, r *http.Request) {
+	sr, ok := s.loadSearch(w, r)
+	if !ok {
+		return
+	}
+	v, err := s.resultView(r, sr)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "result", page{Title: "Search #" + strconv.FormatInt(sr.ID, 10), Nav: "history", Data: v})
+}
+
+type compareView struct {
+	Search    *store.Search
+	Candidate store.SearchResult
+	Ref       *store.Reference
+	Prev      int
+	Next      int
+	BandText  string
+}
+
+// GET /searches/{id}/compare/{rank}: the sketch and one candidate side by side.
+func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
+	sr, ok := s.loadSearch(w, r)
+	if !ok {
+		return
+	}
+	rank, err := strconv.Atoi(chi.URLParam(r, "rank"))
+	if err != nil || rank < 1 || rank > len(sr.Results) {
+		s.renderError(w, r, http.StatusNotFound, "")
+		return
+	}
+	c := sr.Results[rank-1]
+	ref, err := s.db.ReferenceByID(r.Context(), c.ReferenceID)
+	if err != nil && !store.IsNotFound(err) {
+		s.fail(w, r, err)
+		return
+	}
+	v := compareView{Search: sr, Candidate: c, Ref: ref}
+	if rank > 1 {
+		v.Prev = rank - 1
+	}
+	if rank < len(sr.Results) {
+		v.Next = rank + 1
+	}
+	if cal := s.gallery.Calibration(); cal.Active && sr.CalibrationID.Valid && cal.ID == sr.CalibrationID.Int64 && cal.Bands != nil {
+		v.BandText = cal.Bands.Describe(c.Band)
+	}
+	s.render(w, r, http.StatusOK, "compare", page{Title: "Compare", Nav: "history", Data: v})
+}
+
+// GET /searches/{id}/sketch — the stored sketch of a search.
+func (s *Server) handleSearchSketch(w http.ResponseWriter, r *http.Request) {
+	sr, ok := s.loadSearch(w, r)
+	if !ok {
+		return
+	}
+	s.serveStored(w, r, sr.SketchPath, "sketch-"+strconv.FormatInt(sr.ID, 10))
+}
+
+type historyData struct {
+	Searches         []*store.Search
+	Total            int
+	CaseNumber       string
+	Page, Pages      int
+	HasPrev, HasNext bool
+	All              bool
+}
+
+// GET /searches?case=...&page=N — officers see their own, admins everyone's.
+func (s *Server) handleSearches(w http.ResponseWriter, r *http.Request) {
+	u := userFrom(r.Context())
+	caseNo := clip(strings.TrimSpace(r.URL.Query().Get("case")), 64)
+	pg, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	if pg < 1 {
+		pg = 1
+	}
+	var uid int64
+	if u.Role != auth.RoleAdmin {
+		uid = u.ID
+	}
+	const size = 25
+	list, total, err := s.db.ListSearches(r.Context(), uid, caseNo, size, (pg-1)*size)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	pages := max(1, (total+size-1)/size)
+	s.render(w, r, http.StatusOK, "history", page{Title: "History", Nav: "history", Data: historyData{
+		Searches: list, Total: total, CaseNumber: caseNo, Page: pg, Pages: pages, HasPrev: pg > 1, HasNext: pg < pages, All: uid == 0}})
+}

@@ -1,0 +1,209 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+type ctxKey int
+
+const (
+	ctxRequestID ctxKey = iota
+	ctxClientIP
+	ctxUser
+	ctxSession
+)
+
+// requestIDFrom returns the id given to the request by withRequestID.
+func requestIDFrom(ctx context.Context) string {
+	s, _ := ctx.Value(ctxRequestID).(string)
+	return s
+}
+
+// clientIPFrom returns the client address resolved by withClientIP.
+func clientIPFrom(ctx context.Context) string {
+	s, _ := ctx.Value(ctxClientIP).(string)
+	return s
+}
+
+// recoverer turns a panic into the generic 500 page; the stack goes to the
+// log only. It is the outermost middleware, so it also covers the others.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic", "request_id", requestIDFrom(r.Context()), "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				s.renderError(w, r, http.StatusInternalServerError, "")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withRequestID gives every request a random id (shown on error pages and
+// in the log), resolves the client IP, and writes one access-log line.
+func (s *Server) withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b [8]byte
+		rand.Read(b[:])
+		id := hex.EncodeToString(b[:])
+		ip := s.clientIP(r)
+		ctx := context.WithValue(r.Context(), ctxRequestID, id)
+		ctx = context.WithValue(ctx, ctxClientIP, ip)
+		w.Header().Set("X-Request-Id", id)
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		start := time.Now()
+		s.metrics.inFlight.Inc()
+		defer func() {
+			s.metrics.inFlight.Dec()
+			status := ww.Status()
+			if status == 0 {
+				status = http.StatusOK
+			}
+			route := routePattern(r)
+			dur := time.Since(start)
+			s.metrics.observe(r.Method, route, status, dur)
+			lvl := slog.LevelInfo
+			if status >= 500 {
+				lvl = slog.LevelError
+			}
+			attrs := []any{"request_id", id, "method", r.Method, "path", r.URL.Path, "route", route,
+				"status", status, "bytes", ww.BytesWritten(), "duration_ms", float64(dur.Microseconds()) / 1000, "ip", ip}
+			if u := userFrom(r.Context()); u != nil {
+				attrs = append(attrs, "user", u.Username)
+			}
+			s.log.Log(r.Context(), lvl, "request", attrs...)
+		}()
+		next.ServeHTTP(ww, r.WithContext(ctx))
+	})
+}
+
+// routePattern is the chi route pattern (low cardinality, for metrics).
+func routePattern(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		if p := rc.RoutePattern(); p != "" {
+			return p
+		}
+	}
+	return "unmatched"
+}
+
+// securityHeaders sets the headers every response carries, error pages and
+// redirects included (so it runs before anything can write a response).
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Permissions-Policy", "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=(), interest-cohort=()")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if s.cfg.Production() {
+			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// crossOrigin rejects cross-site state-changing requests (CSRF) with Go's
+// CrossOriginProtection: Sec-Fetch-Site, else Origin compared with Host.
+func (s *Server) crossOrigin(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.log.Warn("cross-origin request rejected", "request_id", requestIDFrom(r.Context()), "method", r.Method,
+			"path", r.URL.Path, "origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"), "ip", clientIPFrom(r.Context()))
+		s.renderError(w, r, http.StatusForbidden, "The request came from another site and was refused.")
+	}))
+	return cop.Handler(next)
+}
+
+// noStore keeps authenticated pages out of every cache, so the back button
+// after logout does not show protected content.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Pragma", "no-cache")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientIP returns the peer address, or the client named in X-Forwarded-For
+// / X-Real-IP when (and only when) the peer is a trusted proxy. The
+// X-Forwarded-For list is walked from the right, skipping trusted proxies,
+// so a client cannot inject an address by sending its own header.
+func (s *Server) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	peer = peer.Unmap()
+	if !s.trusted(peer) {
+		return peer.String()
+	}
+	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		parts := strings.Split(strings.Join(xff, ","), ",")
+		for i := len(parts) - 1; i >= 0; i-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
+			if err != nil {
+				break
+			}
+			a = a.Unmap()
+			if !s.trusted(a) || i == 0 {
+				return a.String()
+			}
+		}
+	}
+	if xr := strings.TrimSpace(r.Header.Get("X-Real-IP")); xr != "" {
+		if a, err := netip.ParseAddr(xr); err == nil {
+			return a.Unmap().String()
+		}
+	}
+	return peer.String()
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// allowNetworks answers 404 to clients outside nets (used for /metrics).
+// It looks at the direct peer, not at forwarded headers.
+func allowNetworks(nets []netip.Prefix, deny http.Handler, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		a, err := netip.ParseAddr(host)
+		if err == nil {
+			a = a.Unmap()
+			for _, p := range nets {
+				if p.Contains(a) {
+					next.ServeHTTP(w, r)
+					return
+				}
+			}
+		}
+		deny.ServeHTTP(w, r)
+	})
+}

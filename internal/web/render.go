@@ -1,0 +1,108 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/auth"
+)
+
+// page is the data every template receives.
+type page struct {
+	Title     string
+	User      *auth.User
+	RequestID string
+	Flash     string
+	Error     string
+	Model     string // active model id for the footer, or why there is none
+	Nav       string // which navigation entry is current
+	Data      any
+}
+
+// templates parses layout.html with each page template once at start.
+func parseTemplates(fsys fs.FS, funcs template.FuncMap) (map[string]*template.Template, error) {
+	names, err := fs.Glob(fsys, "*.html")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*template.Template{}
+	for _, n := range names {
+		if n == "layout.html" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(fsys, "layout.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", n, err)
+		}
+		out[strings.TrimSuffix(n, path.Ext(n))] = t
+	}
+	return out, nil
+}
+
+func (s *Server) funcs() template.FuncMap {
+	return template.FuncMap{
+		"asset": func(name string) (string, error) { return s.static.url(name) },
+		"datetime": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.UTC().Format("2006-01-02 15:04:05 UTC")
+		},
+		"unixtime": func(sec int64) string {
+			if sec == 0 {
+				return "—"
+			}
+			return time.Unix(sec, 0).UTC().Format("2006-01-02 15:04:05 UTC")
+		},
+		"score": func(f float32) string { return fmt.Sprintf("%.3f", f) },
+		"pct":   func(f float64) string { return fmt.Sprintf("%.1f %%", 100*f) },
+		"add":   func(a, b int) int { return a + b },
+		"sub":   func(a, b int) int { return a - b },
+		"bytes": humanBytes,
+	}
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// render executes a page template into a buffer first, so a template error
+// becomes a clean 500 page instead of a half-written response.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	t, ok := s.tmpl[name]
+	if !ok {
+		s.log.Error("unknown template", "name", name)
+		s.renderError(w, r, http.StatusInternalServerError, "")
+		return
+	}
+	p.RequestID = requestIDFrom(r.Context())
+	if p.User == nil {
+		p.User = userFrom(r.Context())
+	}
+	p.Model = s.modelStatus()
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, p); err != nil {
+		s.log.Error("template", "name", name, "err", err, "request_id", p.RequestID)
+		if name != "error" {
+			s.renderError(w, r, http.StatusInternalServerError, "")
+		} else {
+			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		}
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}

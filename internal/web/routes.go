@@ -1,0 +1,21 @@
+package web
+
+import "github.com/go-chi/chi/v5"
+
+// userRoutes are open to every signed-in user (officers and admins).
+// Must be mounted after requireUser.
+func (s *Server) userRoutes(r chi.Router) {
+	r.Get("/", s.handleHome)
+	s.searchRoutes(r)
+}
+
+// adminRoutes are for administrators. Must be mounted after requireAdmin.
+func (s *Server) adminRoutes(r chi.Router) {
+	r.Get("/admin/users", s.handleUsers)
+	r.Post("/admin/users", s.handleUserCreate)
+	r.Post("/admin/users/{id}/disable", s.handleUserDisable)
+	r.Post("/admin/users/{id}/enable", s.handleUserEnable)
+	r.Post("/admin/users/{id}/password", s.handleUserPassword)
+	r.Get("/admin/audit", s.handleAudit)
+	s.galleryRoutes(r)
+}

@@ -1,0 +1,178 @@
+// Package web is SketchMatch's HTTP layer: routes, middleware, handlers and
+// templates. Handlers are thin: parse and validate input, call a package,
+// render.
+package web
+
+import (
+	"context"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/httprate"
+	"github.com/gorilla/sessions"
+
+	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/auth"
+	"github.com/sketchmatch/sketchmatch/internal/config"
+	"github.com/sketchmatch/sketchmatch/internal/gallery"
+	"github.com/sketchmatch/sketchmatch/internal/store"
+	webfs "github.com/sketchmatch/sketchmatch/web"
+)
+
+// Deps is what the server needs; internal/app builds it.
+type Deps struct {
+	Config *config.Config
+	Logger *slog.Logger
+	DB     *store.DB
+	Auth   *auth.Service
+	Audit  *audit.Log
+	// Gallery is the reference gallery and search service. Without a
+	// loaded model it still serves the gallery and explains that search is
+	// unavailable.
+	Gallery *gallery.Service
+}
+
+// Server holds the parsed templates, the cookie store and the services.
+type Server struct {
+	cfg        *config.Config
+	log        *slog.Logger
+	db         *store.DB
+	auth       *auth.Service
+	audit      *audit.Log
+	gallery    *gallery.Service
+	cookies    *sessions.CookieStore
+	cookieName string
+	tmpl       map[string]*template.Template
+	static     *staticFiles
+	metrics    *metrics
+	now        func() time.Time
+}
+
+// New builds a Server; templates and static files are parsed here, once.
+func New(d Deps) (*Server, error) {
+	if d.Config == nil || d.DB == nil || d.Auth == nil || d.Audit == nil || d.Logger == nil || d.Gallery == nil {
+		return nil, errors.New("web: missing dependency")
+	}
+	s := &Server{cfg: d.Config, log: d.Logger, db: d.DB, auth: d.Auth, audit: d.Audit, gallery: d.Gallery,
+		metrics: newMetrics(), now: time.Now}
+	var err error
+	if s.static, err = loadStatic(webfs.Static()); err != nil {
+		return nil, err
+	}
+	if s.tmpl, err = parseTemplates(webfs.Templates(), s.funcs()); err != nil {
+		return nil, err
+	}
+	if s.cookies, s.cookieName, err = newCookieStore(d.Config.SecretKey, d.Config.Production(),
+		int(d.Config.SessionMaxLifetime.Seconds())); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Handler returns the router with the whole middleware chain:
+// recover → request id + access log → security headers → cross-origin
+// protection → session → role.
+func (s *Server) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.recoverer, s.withRequestID, s.securityHeaders, s.crossOrigin)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.renderError(w, r, http.StatusNotFound, "") })
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		s.renderError(w, r, http.StatusMethodNotAllowed, "")
+	})
+
+	// Outside auth: probes, metrics, static assets.
+	r.Get("/healthz", s.handleHealthz)
+	r.Get("/readyz", s.handleReadyz)
+	r.Method(http.MethodGet, "/metrics", allowNetworks(s.cfg.MetricsAllowedNetworks,
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.renderError(w, r, http.StatusNotFound, "") }),
+		s.metrics.handler()))
+	r.Get("/static/*", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.static.byHashed[chi.URLParam(r, "*")]; !ok {
+			s.renderError(w, r, http.StatusNotFound, "")
+			return
+		}
+		s.static.ServeHTTP(w, r)
+	})
+	r.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		u, _ := s.static.url("favicon.svg")
+		http.Redirect(w, r, u, http.StatusMovedPermanently)
+	})
+
+	r.Group(func(r chi.Router) {
+		r.Use(noStore, s.loadSession)
+		r.Get("/login", s.handleLoginForm)
+		r.With(s.loginRateLimit()).Post("/login", s.handleLogin)
+		r.Post("/logout", s.handleLogout)
+
+		r.Group(func(r chi.Router) {
+			r.Use(s.requireUser)
+			s.userRoutes(r)
+			r.Group(func(r chi.Router) {
+				r.Use(s.requireAdmin)
+				s.adminRoutes(r)
+			})
+		})
+	})
+	return r
+}
+
+// loginRateLimit answers 429 past LOGIN_RATE_LIMIT POST /login per minute
+// per client IP (the resolved one, so proxies are honoured).
+func (s *Server) loginRateLimit() func(http.Handler) http.Handler {
+	return httprate.Limit(s.cfg.LoginRateLimit, time.Minute,
+		httprate.WithKeyFuncs(func(r *http.Request) (string, error) { return clientIPFrom(r.Context()), nil }),
+		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
+			s.log.Warn("login rate limit", "ip", clientIPFrom(r.Context()), "request_id", requestIDFrom(r.Context()))
+			s.audit.Record(r.Context(), audit.Entry{ClientIP: clientIPFrom(r.Context()), Action: audit.ActionLoginFailed,
+				Outcome: "rate_limited", Details: "more than the allowed login attempts per minute from this address"})
+			w.Header().Set("Retry-After", "60")
+			s.renderError(w, r, http.StatusTooManyRequests, "")
+		}))
+}
+
+// ListenAndServe serves until ctx is cancelled (SIGTERM/SIGINT), then shuts
+// down gracefully: in-flight requests get up to SHUTDOWN_TIMEOUT to finish.
+func (s *Server) ListenAndServe(ctx context.Context, ready chan<- string) error {
+	srv := s.HTTPServer()
+	ln, err := listen(srv.Addr)
+	if err != nil {
+		return err
+	}
+	s.log.Info("listening", "addr", ln.Addr().String(), "env", s.cfg.AppEnv)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		return err
+	}
+	return nil
+}
+
+// HTTPServer returns an *http.Server with every timeout set.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Addr:              s.cfg.Addr(),
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout, // long enough for inference
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}

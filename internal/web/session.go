@@ -1,0 +1,145 @@
+package web
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"net/http"
+
+	"github.com/gorilla/sessions"
+
+	"github.com/sketchmatch/sketchmatch/internal/auth"
+)
+
+// The cookie (signed and encrypted by gorilla/sessions with keys derived
+// from SECRET_KEY) carries only the random session token; the sessions
+// table is the truth, so logout and revocation take effect at once.
+const tokenKey = "t"
+
+func newCookieStore(secret []byte, production bool, maxAge int) (*sessions.CookieStore, string, error) {
+	hashKey, err := hkdf.Key(sha256.New, secret, nil, "sketchmatch cookie signing", 64)
+	if err != nil {
+		return nil, "", err
+	}
+	blockKey, err := hkdf.Key(sha256.New, secret, nil, "sketchmatch cookie encryption", 32)
+	if err != nil {
+		return nil, "", err
+	}
+	cs := sessions.NewCookieStore(hashKey, blockKey)
+	cs.Options = &sessions.Options{
+		Path:     "/",
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   production,
+		SameSite: http.SameSiteLaxMode,
+	}
+	cs.MaxAge(maxAge)
+	name := "sketchmatch_session"
+	if production {
+		// __Host- prefix: the browser only accepts it with Secure, Path=/ and
+		// no Domain, so a sibling subdomain cannot plant or read it.
+		name = "__Host-sketchmatch"
+	}
+	return cs, name, nil
+}
+
+func userFrom(ctx context.Context) *auth.User {
+	u, _ := ctx.Value(ctxUser).(*auth.User)
+	return u
+}
+
+// tokenFrom returns the session token from the cookie, "" if none or invalid.
+func (s *Server) tokenFrom(r *http.Request) string {
+	sess, err := s.cookies.Get(r, s.cookieName)
+	if err != nil {
+		return ""
+	}
+	t, _ := sess.Values[tokenKey].(string)
+	return t
+}
+
+// setSessionCookie writes a fresh cookie carrying token.
+func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, token string) error {
+	sess := sessions.NewSession(s.cookies, s.cookieName)
+	opts := *s.cookies.Options
+	sess.Options = &opts
+	sess.Values[tokenKey] = token
+	return s.cookies.Save(r, w, sess)
+}
+
+func (s *Server) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+	sess := sessions.NewSession(s.cookies, s.cookieName)
+	opts := *s.cookies.Options
+	opts.MaxAge = -1
+	sess.Options = &opts
+	s.cookies.Save(r, w, sess)
+}
+
+// loadSession resolves the cookie to a user via the sessions table; an
+// unknown, expired or revoked session leaves the request anonymous.
+// Must run after withRequestID (needs the client IP for nothing but logs).
+func (s *Server) loadSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := s.tokenFrom(r)
+		if token != "" {
+			_, u, err := s.auth.Authenticate(r.Context(), token)
+			if err == nil && u != nil {
+				ctx := context.WithValue(r.Context(), ctxUser, u)
+				ctx = context.WithValue(ctx, ctxSession, token)
+				r = r.WithContext(ctx)
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireUser redirects anonymous browsers to /login (API clients get 401).
+func (s *Server) requireUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if userFrom(r.Context()) == nil {
+			if isAPI(r) {
+				writeJSON(w, http.StatusUnauthorized, map[string]any{"error": map[string]string{
+					"code": "unauthorized", "message": "Sign in first.", "request_id": requestIDFrom(r.Context())}})
+				return
+			}
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireAdmin answers 403 to signed-in non-admins. Must run after requireUser.
+func (s *Server) requireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := userFrom(r.Context())
+		if u == nil || u.Role != auth.RoleAdmin {
+			name := ""
+			if u != nil {
+				name = u.Username
+			}
+			s.log.Warn("forbidden", "request_id", requestIDFrom(r.Context()), "path", r.URL.Path, "user", name, "ip", clientIPFrom(r.Context()))
+			if isAPI(r) {
+				writeJSON(w, http.StatusForbidden, map[string]any{"error": map[string]string{
+					"code": "forbidden", "message": "Administrators only.", "request_id": requestIDFrom(r.Context())}})
+				return
+			}
+			s.renderError(w, r, http.StatusForbidden, "This page is for administrators.")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isAPI(r *http.Request) bool {
+	return len(r.URL.Path) >= 8 && r.URL.Path[:8] == "/api/v1/"
+}
+
+// actor is the audit identity of the request's user.
+func actor(r *http.Request) auth.Actor {
+	a := auth.Actor{ClientIP: clientIPFrom(r.Context())}
+	if u := userFrom(r.Context()); u != nil {
+		a.UserID, a.Username = u.ID, u.Username
+	}
+	return a
+}
