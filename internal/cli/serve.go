@@ -31,7 +31,7 @@ func cmdServe(e *env, args []string) int {
 		a.Log.Error("server", "err", err)
 		return 1
 	}
-	a.Gallery.StartReindex(ctx)
+	go a.Gallery.Maintain(ctx, 10*time.Second)
 	go func() {
 		t := time.NewTicker(10 * time.Minute)
 		defer t.Stop()

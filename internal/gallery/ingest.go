@@ -315,14 +315,11 @@ func (s *Service) reloadOne(ctx context.Context, id int64) error {
 	if s.enc == nil {
 		return nil
 	}
-	var vec []float32
-	err := s.db.EachEmbedding(ctx, s.enc.ModelID(), s.enc.Dim(), func(e *store.StoredEmbedding) error {
-		if e.ReferenceID == id {
-			vec = append([]float32(nil), e.Vector...)
-		}
+	vec, err := s.db.EmbeddingVector(ctx, id, s.enc.ModelID())
+	if store.IsNotFound(err) {
 		return nil
-	})
-	if err != nil || vec == nil {
+	}
+	if err != nil {
 		return err
 	}
 	s.indexAdd(id, vec)

@@ -108,18 +108,6 @@ func (s *Service) Reindex(ctx context.Context, progress func(done, total int)) (
 	return done, nil
 }
 
-// StartReindex runs Reindex in the background until ctx ends.
-func (s *Service) StartReindex(ctx context.Context) {
-	if s.enc == nil {
-		return
-	}
-	go func() {
-		if _, err := s.Reindex(ctx, nil); err != nil && ctx.Err() == nil {
-			s.log.Error("background reindex", "err", err)
-		}
-	}()
-}
-
 func (s *Service) loadImage(r *store.Reference) (image.Image, error) {
 	f, err := s.files.Open(r.StoredPath)
 	if err != nil {

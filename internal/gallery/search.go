@@ -31,7 +31,9 @@ type Candidate struct {
 	Rank        int
 	ReferenceID int64
 	Label       string
-	Score       float64 // what ranks: encoder cosine (+ HOGWeight × HOG cosine)
+	// Score is what ranks: the encoder cosine, or with re-ranking the
+	// weighted mean (cos + w·hog)/(1+w), so it stays on the cosine scale.
+	Score       float64
 	Encoder     float64 // first-stage cosine
 	Band        string
 }
@@ -171,9 +173,13 @@ func (s *Service) rank(ctx context.Context, idx *index.Index, probe []float32, a
 		for i := range cands {
 			if b, ok := hogs[cands[i].ReferenceID]; ok {
 				if v, err := hog.Decode(b); err == nil && len(v) == len(q) {
-					cands[i].Score += s.hogW * float64(hog.Cosine(q, v))
+					cands[i].Score = (cands[i].Encoder + s.hogW*float64(hog.Cosine(q, v))) / (1 + s.hogW)
+					continue
 				}
 			}
+			// No usable descriptor (should not happen): rank on the encoder
+			// alone, scaled like the others.
+			cands[i].Score = cands[i].Encoder / (1 + s.hogW)
 		}
 		sort.SliceStable(cands, func(i, j int) bool {
 			if cands[i].Score != cands[j].Score {

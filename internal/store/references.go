@@ -335,3 +335,30 @@ func (db *DB) HOGs(ctx context.Context, model string, ids []int64) (map[int64][]
 	}
 	return out, nil
 }
+
+// EmbeddedIDs returns the ids of references that have an embedding for model.
+func (db *DB) EmbeddedIDs(ctx context.Context, model string) (map[int64]bool, error) {
+	rows, err := db.QueryContext(ctx, `SELECT reference_id FROM embeddings WHERE model_id = ?`, model)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+// EmbeddingVector returns one reference's stored vector for model, or sql.ErrNoRows.
+func (db *DB) EmbeddingVector(ctx context.Context, refID int64, model string) ([]float32, error) {
+	var blob []byte
+	if err := db.QueryRowContext(ctx, `SELECT vector FROM embeddings WHERE reference_id = ? AND model_id = ?`, refID, model).Scan(&blob); err != nil {
+		return nil, err
+	}
+	return DecodeVector(blob), nil
+}

@@ -1,0 +1,63 @@
+package gallery
+
+import (
+	"context"
+	"time"
+)
+
+// SyncIndex brings the live index in line with the embeddings cache when
+// another process changed it (for example `sketchmatch import` or
+// `reindex` while the server runs): vectors of new references are added,
+// deleted ones removed. It returns how many entries changed.
+func (s *Service) SyncIndex(ctx context.Context) (added, removed int, err error) {
+	idx, _ := s.snapshot()
+	if idx == nil {
+		return 0, 0, nil
+	}
+	ids, err := s.db.EmbeddedIDs(ctx, s.enc.ModelID())
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, id := range idx.IDs() {
+		if !ids[id] {
+			idx.Remove(id)
+			removed++
+		}
+	}
+	for id := range ids {
+		if !idx.Has(id) {
+			if err := s.reloadOne(ctx, id); err != nil {
+				return added, removed, err
+			}
+			added++
+		}
+	}
+	if added > 0 || removed > 0 {
+		s.log.Info("index synchronised with the database", "added", added, "removed", removed, "size", idx.Len())
+	}
+	return added, removed, nil
+}
+
+// Maintain runs until ctx ends: every interval it embeds references that
+// lack a vector and synchronises the index with changes made by other
+// processes. The server starts it.
+func (s *Service) Maintain(ctx context.Context, interval time.Duration) {
+	if s.enc == nil {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := s.Reindex(ctx, nil); err != nil && ctx.Err() == nil {
+			s.log.Error("background reindex", "err", err)
+		}
+		if _, _, err := s.SyncIndex(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("index sync", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
