@@ -14,8 +14,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/app"
+	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/config"
 )
 

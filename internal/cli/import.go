@@ -172,4 +172,3 @@ func readLimited(path string, limit int64) ([]byte, error) {
 	}
 	return data, nil
 }
-

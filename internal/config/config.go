@@ -53,16 +53,16 @@ type Config struct {
 	TrustedProxies         []netip.Prefix
 	MetricsAllowedNetworks []netip.Prefix
 
-	SessionIdleTimeout  time.Duration
-	SessionMaxLifetime  time.Duration
-	LoginMaxFailures    int
-	LoginLockout        time.Duration
-	LoginRateLimit      int // attempts per minute per client IP
-	ShutdownTimeout     time.Duration
-	ReadTimeout         time.Duration
-	WriteTimeout        time.Duration
-	SearchDefaultK      int
-	SearchMaxK          int
+	SessionIdleTimeout time.Duration
+	SessionMaxLifetime time.Duration
+	LoginMaxFailures   int
+	LoginLockout       time.Duration
+	LoginRateLimit     int // attempts per minute per client IP
+	ShutdownTimeout    time.Duration
+	ReadTimeout        time.Duration
+	WriteTimeout       time.Duration
+	SearchDefaultK     int
+	SearchMaxK         int
 }
 
 // Production reports whether APP_ENV is production.

@@ -26,9 +26,13 @@ type Files struct {
 var relPathRe = regexp.MustCompile(`^(?:(?:thumbs|sketches)/)?[0-9a-f]{2}/[0-9a-f]{64}\.(?:jpg|png|webp)$`)
 
 // PhotoPath, ThumbPath and SketchPath are relative to Root.
-func PhotoPath(sha, ext string) string  { return filepath.ToSlash(filepath.Join(sha[:2], sha+ext)) }
-func ThumbPath(sha string) string       { return filepath.ToSlash(filepath.Join("thumbs", sha[:2], sha+".jpg")) }
-func SketchPath(sha, ext string) string { return filepath.ToSlash(filepath.Join("sketches", sha[:2], sha+ext)) }
+func PhotoPath(sha, ext string) string { return filepath.ToSlash(filepath.Join(sha[:2], sha+ext)) }
+func ThumbPath(sha string) string {
+	return filepath.ToSlash(filepath.Join("thumbs", sha[:2], sha+".jpg"))
+}
+func SketchPath(sha, ext string) string {
+	return filepath.ToSlash(filepath.Join("sketches", sha[:2], sha+ext))
+}
 
 // abs resolves a relative path after checking it has the only shape we write.
 func (f *Files) abs(rel string) (string, error) {

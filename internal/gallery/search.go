@@ -33,9 +33,9 @@ type Candidate struct {
 	Label       string
 	// Score is what ranks: the encoder cosine, or with re-ranking the
 	// weighted mean (cos + w·hog)/(1+w), so it stays on the cosine scale.
-	Score       float64
-	Encoder     float64 // first-stage cosine
-	Band        string
+	Score   float64
+	Encoder float64 // first-stage cosine
+	Band    string
 }
 
 // Outcome is a finished search.
