@@ -60,14 +60,15 @@ func orientationBin(gx, gy float32) int {
 	if gy < 0 || (gy == 0 && gx < 0) {
 		gx, gy = -gx, -gy
 	}
-	b := 0
+	// Branch-free count of the edges at or below the angle: the count is the
+	// bin because the comparisons are monotone in θ. The sign bit of the
+	// cross product is 0 exactly when it is ≥ 0 (it is never -0 here: no edge
+	// is at 90°, and the zero gradient is skipped by the caller).
+	b := uint32(0)
 	for _, e := range binEdges {
-		if e[0]*gy-e[1]*gx < 0 {
-			break
-		}
-		b++
+		b += ^math.Float32bits(e[0]*gy-e[1]*gx) >> 31
 	}
-	return b
+	return int(b)
 }
 
 // Compute returns the descriptor of img. Any size is accepted (it is resized
