@@ -32,6 +32,7 @@ var rt struct {
 	ready    bool
 	libPath  string
 	provider string // effective provider: cpu, or cuda when it loaded
+	asked    string // provider InitRuntime was first asked for
 	fallback string // "" or cpu: what to do when CUDA fails at session creation
 	logger   *slog.Logger
 }
@@ -66,6 +67,9 @@ func InitRuntime(libPath, provider, cudaFallback string, logger *slog.Logger) er
 		if libPath != rt.libPath {
 			return fmt.Errorf("ONNX Runtime is already initialised from %s; it cannot be re-initialised from %s in the same process", rt.libPath, libPath)
 		}
+		if provider != rt.asked {
+			return fmt.Errorf("ONNX Runtime is already initialised for provider %s; it cannot switch to %s in the same process", rt.asked, provider)
+		}
 		return nil
 	}
 
@@ -96,6 +100,7 @@ func InitRuntime(libPath, provider, cudaFallback string, logger *slog.Logger) er
 	rt.ready = true
 	rt.libPath = libPath
 	rt.provider = effective
+	rt.asked = provider
 	rt.fallback = cudaFallback
 	rt.logger = logger
 	logger.Info("ONNX Runtime ready", "version", ort.GetVersion(), "library", libPath, "provider", effective)
