@@ -7,12 +7,13 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Benchmarks. The scan is memory-bound, so compare BenchmarkSearch/d=512/n=100k
 // with BenchmarkSequentialRead from the same run (same matrix, same cores):
 //
-//	go test -run=^$ -bench='Search$|SequentialRead' -benchtime=20x ./internal/index
+//	go test -run=^$ -bench='Search$|SequentialRead|SearchVsRead' -benchtime=20x ./internal/index
 //
 // -short skips the 4 GB 1M×1024 case.
 
@@ -92,38 +93,68 @@ func benchSearch(b *testing.B, x *Index, k int) {
 // can reach on this machine.
 func BenchmarkSequentialRead(b *testing.B) {
 	x := shared100k()
+	b.SetBytes(int64(len(x.data)) * 4)
+	var sink float32
+	for b.Loop() {
+		sink += sequentialRead(x)
+	}
+	_ = sink
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/query")
+}
+
+// BenchmarkSearchVsRead alternates one 100k×512 top-50 search with one
+// sequential read and reports their ratio. On a shared machine whose memory
+// bandwidth drifts with other tenants' load, the ratio is steadier than two
+// benchmarks run a few seconds apart.
+func BenchmarkSearchVsRead(b *testing.B) {
+	x := shared100k()
+	q := randVecs(42, 1, x.dim)
+	var search, read time.Duration
+	var sink float32
+	for b.Loop() {
+		t0 := time.Now()
+		x.Search(q, 50)
+		t1 := time.Now()
+		sink += sequentialRead(x)
+		search, read = search+t1.Sub(t0), read+time.Since(t1)
+	}
+	_ = sink
+	b.ReportMetric(float64(search.Nanoseconds())/float64(b.N)/1e6, "search-ms")
+	b.ReportMetric(float64(read.Nanoseconds())/float64(b.N)/1e6, "read-ms")
+	b.ReportMetric(float64(search)/float64(read), "search/read")
+}
+
+// sequentialRead sums every float of x (as row dot products with a vector of
+// ones), split across GOMAXPROCS goroutines.
+func sequentialRead(x *Index) float32 {
 	ones := make([]float32, x.dim)
 	for i := range ones {
 		ones[i] = 1
 	}
 	workers := runtime.GOMAXPROCS(0)
 	n := len(x.ids)
-	b.SetBytes(int64(len(x.data)) * 4)
-	var sink float32
-	for b.Loop() {
-		sums := make([]float32, workers)
-		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Go(func() {
-				var buf [blockRows]float32
-				var s float32
-				for r := w * n / workers; r < (w+1)*n/workers; r += blockRows {
-					e := min(r+blockRows, (w+1)*n/workers)
-					dotBlock(ones, x.data[r*x.dim:e*x.dim], buf[:e-r])
-					for _, v := range buf[:e-r] {
-						s += v
-					}
+	sums := make([]float32, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			var buf [blockRows]float32
+			var s float32
+			for r := w * n / workers; r < (w+1)*n/workers; r += blockRows {
+				e := min(r+blockRows, (w+1)*n/workers)
+				dotBlock(ones, x.data[r*x.dim:e*x.dim], buf[:e-r])
+				for _, v := range buf[:e-r] {
+					s += v
 				}
-				sums[w] = s
-			})
-		}
-		wg.Wait()
-		for _, s := range sums {
-			sink += s
-		}
+			}
+			sums[w] = s
+		})
 	}
-	_ = sink
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/query")
+	wg.Wait()
+	var total float32
+	for _, s := range sums {
+		total += s
+	}
+	return total
 }
 
 // BenchmarkSearchSmall finds the size below which one goroutine beats
