@@ -23,6 +23,7 @@ import (
 	"github.com/sketchmatch/sketchmatch/internal/auth"
 	"github.com/sketchmatch/sketchmatch/internal/config"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
+	"github.com/sketchmatch/sketchmatch/internal/imagefile"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
@@ -47,6 +48,12 @@ type testEnv struct {
 
 func newEnv(t *testing.T, vars map[string]string) *testEnv {
 	t.Helper()
+	return newEnvWith(t, vars, nil)
+}
+
+// newEnvWith is newEnv with a real encoder (nil: no model).
+func newEnvWith(t *testing.T, vars map[string]string, enc gallery.Encoder) *testEnv {
+	t.Helper()
 	env := map[string]string{"LOG_LEVEL": "debug"}
 	for k, v := range vars {
 		env[k] = v
@@ -65,8 +72,13 @@ func newEnv(t *testing.T, vars map[string]string) *testEnv {
 	al := &audit.Log{DB: db}
 	as := &auth.Service{DB: db, Audit: al, Now: func() time.Time { return *clock }, IdleTimeout: cfg.SessionIdleTimeout,
 		MaxLifetime: cfg.SessionMaxLifetime, MaxFailures: cfg.LoginMaxFailures, Lockout: cfg.LoginLockout, Logger: logger}
-	gal, err := gallery.New(context.Background(), gallery.Options{DB: db, Files: &gallery.Files{Root: cfg.ReferenceFolder},
-		Audit: al, Logger: logger, EncoderErr: errors.New("test server without a model")})
+	gopts := gallery.Options{DB: db, Files: &gallery.Files{Root: cfg.ReferenceFolder}, Audit: al, Logger: logger,
+		Encoder: enc, HOGWeight: cfg.HOGWeight, RerankN: cfg.RerankN, MaxK: cfg.SearchMaxK,
+		Limits: imagefile.Limits{MaxBytes: cfg.MaxUploadSize, MaxPixels: 40_000_000, MaxSide: 10_000}}
+	if enc == nil {
+		gopts.EncoderErr = errors.New("test server without a model")
+	}
+	gal, err := gallery.New(context.Background(), gopts)
 	if err != nil {
 		t.Fatal(err)
 	}
