@@ -1,0 +1,438 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/sketchmatch/sketchmatch/internal/testenv"
+)
+
+// galleryBatch is one submission of the gallery upload form.
+type galleryBatch struct {
+	Files        []string // paths; the server sees only the base names
+	Label, Notes string
+}
+
+// journey is what one run of the browser journey uses.
+type journey struct {
+	Gallery []galleryBatch
+	Target  string // base name of the gallery file showing the sketched person
+	Sketch  string // path of the sketch
+	CaseNo  string
+	K       int
+	TopN    int    // the true photo must rank within the first TopN
+	Shots   string // where the step screenshots go
+	Docs    string // if set, the published screenshots go here
+}
+
+const (
+	adminUser, adminPass     = "admin", "amber falcon meadow 4419"
+	officerUser, officerPass = "officer.jones", "quiet river lantern 7781"
+)
+
+type candidate struct {
+	Rank  int     `json:"rank"`
+	Label string  `json:"label"`
+	Ref   int64   `json:"ref"`
+	Score float64 `json:"score"`
+}
+
+// runJourney drives the admin's and the officer's journey through a fresh
+// server: sign-in, users, gallery upload, search, compare, history, the 403
+// page, sign-out and the back button, with no console errors and no CSP
+// violations on any page.
+func runJourney(t *testing.T, j journey) {
+	ortLib := testenv.ORTLibrary(t)
+	modelDir := testenv.ModelDir(t)
+	chromiumPath(t) // skip before building anything when there is no browser
+	began := time.Now()
+	srv := startServer(t, ortLib, filepath.Dir(modelDir))
+	t.Logf("server ready at %s in %v (log: %s)", srv.URL, time.Since(began).Round(time.Millisecond), srv.logPath)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log (tail):\n%s", srv.logTail(60))
+		}
+	})
+	srv.cli(t, adminPass+"\n", "user", "add", "--username", adminUser, "--role", "admin", "--password-stdin")
+
+	b := newBrowser(t, srv.URL, j.Shots)
+	t.Logf("step screenshots: %s", j.Shots)
+	docShot := func(name string) {
+		if j.Docs != "" {
+			b.docShot(filepath.Join(j.Docs, name+".png"))
+		}
+	}
+
+	// 1. The admin signs in, creates an officer, fills the gallery.
+	b.expectPage(b.navigate("/login"), 200, "/login")
+	b.checkpoint("login")
+	signIn(b, adminUser, adminPass)
+	b.checkpoint("admin-home")
+
+	b.expectPage(b.navigate("/admin/users"), 200, "/admin/users")
+	b.setValue("#new-username", officerUser)
+	b.setValue("#new-role", "officer")
+	b.setValue("#new-password", officerPass)
+	b.setValue("#new-password2", officerPass)
+	b.expectPage(b.click(`form[action="/admin/users"] button`), 200, "/admin/users")
+	if got := b.text("table.table tbody"); !strings.Contains(got, officerUser) || !strings.Contains(got, "officer") {
+		b.fatalf("users table after creating %s:\n%s", officerUser, got)
+	}
+	b.checkpoint("officer-created")
+
+	refIDs := map[string]int64{} // base name → reference id
+	var total int
+	b.expectPage(b.navigate("/references"), 200, "/references")
+	for i, batch := range j.Gallery {
+		b.do("choose photos", chromedp.SetUploadFiles(chromedp.CSS("#photos"), batch.Files))
+		b.setValue("#label", batch.Label)
+		b.setValue("#notes", batch.Notes)
+		b.expectPage(b.click(`form[action="/references"] button[type=submit]`), 200, "/references")
+		outs := evaluate[[]struct {
+			Outcome string `json:"outcome"`
+			Text    string `json:"text"`
+			Href    string `json:"href"`
+		}](b, `Array.from(document.querySelectorAll("ul.outcomes li")).map(function (li) {
+  var a = li.querySelector("a[href^='/references/']"), tag = li.querySelector(".tag");
+  return {outcome: tag ? tag.textContent.trim() : "", text: li.textContent, href: a ? a.getAttribute("href") : ""};
+})`)
+		if len(outs) != len(batch.Files) {
+			b.fatalf("upload %d: %d outcomes listed for %d files", i+1, len(outs), len(batch.Files))
+		}
+		for _, f := range batch.Files {
+			name := filepath.Base(f)
+			found := false
+			for _, o := range outs {
+				if !strings.Contains(o.Text, name) {
+					continue
+				}
+				found = true
+				id, err := strconv.ParseInt(strings.TrimPrefix(o.Href, "/references/"), 10, 64)
+				if o.Outcome != "added" || err != nil {
+					b.fatalf("upload of %s: outcome %q, link %q: %s", name, o.Outcome, o.Href, strings.Join(strings.Fields(o.Text), " "))
+				}
+				refIDs[name] = id
+			}
+			if !found {
+				b.fatalf("upload of %s: not in the outcome list", name)
+			}
+		}
+		total += len(batch.Files)
+		b.checkpoint(fmt.Sprintf("gallery-upload-%d", i+1))
+	}
+	if got := evaluate[int](b, `document.querySelectorAll("ul.gallery li .tag.good").length`); got != total {
+		b.fatalf("gallery lists %d searchable references, want %d", got, total)
+	}
+	b.imagesLoaded("ul.gallery li img")
+	docShot("gallery")
+
+	// Every page the admin's navigation offers loads cleanly.
+	links := evaluate[[]string](b, `Array.from(document.querySelectorAll("header nav a")).map(function (a) { return a.getAttribute("href"); })`)
+	for _, href := range links {
+		if href == "/references" {
+			continue // the gallery, just seen
+		}
+		b.expectPage(b.navigate(href), 200, href)
+		b.checkpoint("admin-nav" + strings.ReplaceAll(href, "/", "-"))
+	}
+	signOut(b)
+	b.checkpoint("admin-signed-out")
+
+	// 2. The officer signs in and searches with the sketch.
+	b.setValue("#username", officerUser)
+	b.setValue("#password", officerPass)
+	evaluate[bool](b, `document.activeElement.blur(), true`) // no caret in the picture
+	docShot("login")
+	signIn(b, officerUser, officerPass)
+	if b.exists(`nav a[href="/references"]`) || b.exists(`nav a[href="/admin/users"]`) {
+		b.fatalf("an officer's navigation links to admin pages")
+	}
+	b.checkpoint("officer-home")
+
+	b.do("choose the sketch", chromedp.SetUploadFiles(chromedp.CSS("#sketch"), []string{j.Sketch}))
+	b.setValue("#case_number", j.CaseNo)
+	b.setValue("#k", strconv.Itoa(j.K))
+	// The page previews the chosen file (app.js, through a blob: URL); wait
+	// until the preview has loaded or failed. A preview the CSP blocks shows
+	// up at the checkpoint as a violation.
+	run(b, "wait for the sketch preview", chromedp.Poll[bool](
+		`(function () { var i = document.getElementById("sketch-preview"); return !!i && !i.hidden && i.complete; })()`,
+		chromedp.WithPollingInterval(50*time.Millisecond)))
+	if !evaluate[bool](b, `document.getElementById("sketch-preview").naturalWidth > 0`) {
+		t.Errorf("the preview of the chosen sketch (#sketch-preview) did not render")
+	}
+	b.checkpoint("search-form")
+	docShot("search")
+
+	resp := b.click(`form[action="/search"] button[type=submit]`)
+	b.expectPage(resp, 200, "")
+	m := regexp.MustCompile(`/searches/(\d+)$`).FindStringSubmatch(resp.URL)
+	if m == nil {
+		b.fatalf("search landed on %s, want /searches/{id}", resp.URL)
+	}
+	searchPath := "/searches/" + m[1]
+	if cc, _ := resp.Headers["Cache-Control"].(string); !strings.Contains(cc, "no-store") {
+		b.t.Errorf("%s: Cache-Control %q, want no-store", searchPath, cc)
+	}
+	b.waitVisible("ol.candidates li.candidate")
+	cands := evaluate[[]candidate](b, `Array.from(document.querySelectorAll("ol.candidates li.candidate")).map(function (li) {
+  var img = li.querySelector("img"), m = img ? /\/references\/(\d+)\//.exec(img.getAttribute("src")) : null;
+  return {rank: parseInt(li.querySelector(".rank").textContent.replace("#", ""), 10),
+    label: li.querySelector(".label").textContent.trim(),
+    ref: m ? parseInt(m[1], 10) : 0,
+    score: parseFloat(li.querySelector(".score").textContent.replace(/[^0-9.\-]/g, ""))};
+})`)
+	want := refIDs[j.Target]
+	var hit *candidate
+	for i := range cands {
+		t.Logf("candidate #%d: ref %d %q similarity %.3f", cands[i].Rank, cands[i].Ref, cands[i].Label, cands[i].Score)
+		if cands[i].Ref == want && hit == nil {
+			hit = &cands[i]
+		}
+	}
+	if len(cands) != min(j.K, total) {
+		b.t.Errorf("%d candidates shown, want %d", len(cands), min(j.K, total))
+	}
+	if hit == nil || hit.Rank > j.TopN {
+		b.fatalf("the sketched person (%s, reference %d) is not in the top %d: %+v", j.Target, want, j.TopN, cands)
+	}
+	t.Logf("the sketched person is candidate #%d of %d", hit.Rank, len(cands))
+	b.imagesLoaded("figure.probe img")
+	b.imagesLoaded("ol.candidates li.candidate img")
+	b.checkpoint("results")
+	docShot("results")
+
+	cmp := fmt.Sprintf("%s/compare/%d", searchPath, hit.Rank)
+	b.expectPage(b.click(fmt.Sprintf(`li.candidate .body a[href=%q]`, cmp)), 200, cmp)
+	b.imagesLoaded(".compare figure img")
+	if got := b.text(".compare"); !strings.Contains(got, hit.Label) {
+		b.t.Errorf("compare view does not name the candidate %q:\n%s", hit.Label, got)
+	}
+	b.checkpoint("compare")
+	docShot("compare")
+
+	b.expectPage(b.click(`nav a[href="/searches"]`), 200, "/searches")
+	row := evaluate[string](b, fmt.Sprintf(`(function () { var a = document.querySelector('table a[href=%q]'); return a ? a.closest("tr").textContent : ""; })()`, searchPath))
+	if !strings.Contains(row, j.CaseNo) {
+		b.t.Errorf("history row of %s does not show case %q: %q", searchPath, j.CaseNo, row)
+	}
+	b.checkpoint("history")
+	b.expectPage(b.click(fmt.Sprintf(`table a[href=%q]`, searchPath)), 200, searchPath)
+	b.waitVisible("ol.candidates li.candidate")
+	b.checkpoint("history-open")
+
+	// 3. An admin URL is refused; after sign-out, Back shows nothing protected.
+	for _, p := range []string{"/admin/users", "/references"} {
+		b.expectPage(b.navigate(p), 403, p)
+		if got := b.text(".error-page .status-code"); got != "403" {
+			b.t.Errorf("%s as an officer: status code on the page %q, want 403", p, got)
+		}
+		if b.exists("#new-username") || b.exists("#photos") {
+			b.fatalf("%s as an officer shows the admin form", p)
+		}
+		b.checkpoint("forbidden"+strings.ReplaceAll(p, "/", "-"), allowStatus(403, p))
+	}
+
+	b.expectPage(b.navigate(searchPath), 200, searchPath)
+	b.waitVisible("ol.candidates li.candidate")
+	signOut(b)
+	b.checkpoint("officer-signed-out")
+	backAfterSignOut(b, searchPath)
+	b.checkpoint("back-after-sign-out")
+
+	b.mu.Lock()
+	for _, w := range b.warnings {
+		t.Logf("browser warning: %s", w)
+	}
+	b.mu.Unlock()
+	t.Logf("journey done in %v; step screenshots in %s", time.Since(began).Round(time.Millisecond), j.Shots)
+}
+
+func signIn(b *browser, user, pass string) {
+	b.t.Helper()
+	b.setValue("#username", user)
+	b.setValue("#password", pass)
+	b.expectPage(b.click(`form[action="/login"] button[type=submit]`), 200, "/")
+	if got := b.text(".who .username"); got != user {
+		b.fatalf("signed in as %q, the top bar says %q", user, got)
+	}
+}
+
+func signOut(b *browser) {
+	b.t.Helper()
+	b.expectPage(b.click(`form[action="/logout"] button`), 200, "/login")
+	b.waitVisible(`form[action="/login"]`)
+}
+
+// backAfterSignOut presses Back after signing out from protectedPath: the
+// page shown must be the sign-in page, or at least not the candidates.
+func backAfterSignOut(b *browser, protectedPath string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	// A page restored from the back/forward cache fires no load event, so
+	// a timeout here is not yet a failure: what the page shows decides.
+	if err := chromedp.Do(ctx, chromedp.NavigateBack()); err != nil {
+		b.t.Logf("Back: %v (checking what the page shows anyway)", err)
+	}
+	loc := evaluate[string](b, "String(document.location)")
+	grid := b.exists("ol.candidates")
+	login := b.exists(`form[action="/login"]`)
+	b.t.Logf("after sign-out, Back shows %s (sign-in form: %v, candidates: %v)", loc, login, grid)
+	if grid || !login {
+		b.fatalf("after sign-out, Back from the sign-in page shows %s with protected content (candidates: %v, sign-in form: %v); %s must not be served from a cache",
+			loc, grid, login, protectedPath)
+	}
+}
+
+// devJourney picks the gallery and the probe from ../shared/eval/dev: 8
+// people across the three sources, copied under opaque names (the ids give
+// the answer away and must not reach the server).
+func devJourney(t *testing.T) journey {
+	pairs := testenv.DevPairs(t)
+	bySource := map[string][]testenv.DevPair{}
+	for _, p := range pairs {
+		src, _, _ := strings.Cut(p.ID, "-")
+		bySource[src] = append(bySource[src], p)
+	}
+	var chosen []testenv.DevPair
+	for _, pick := range []struct {
+		src string
+		n   int
+	}{{"cuhk", 3}, {"ar", 2}, {"xm2vts", 3}} {
+		ps := bySource[pick.src]
+		if len(ps) < pick.n {
+			t.Skipf("skipping: ../shared/eval/dev has %d %s pairs, need %d", len(ps), pick.src, pick.n)
+		}
+		// Spread over the set rather than the first few ids.
+		for i := 0; i < pick.n; i++ {
+			chosen = append(chosen, ps[i*len(ps)/pick.n])
+		}
+	}
+	dir := t.TempDir()
+	var files []string
+	for i, p := range chosen {
+		dst := filepath.Join(dir, fmt.Sprintf("ref-%02d.jpg", i+1))
+		copyFile(t, p.Photo, dst)
+		files = append(files, dst)
+	}
+	// The probe is the second person: a cuhk sketch.
+	sketch := filepath.Join(dir, "probe.jpg")
+	copyFile(t, chosen[1].Sketch, sketch)
+	t.Logf("gallery: %d dev photos as ref-01..ref-%02d.jpg; the probe is the sketch of ref-02.jpg", len(files), len(files))
+	return journey{
+		// One submission with every file: the multi-file path of the form.
+		Gallery: []galleryBatch{{Files: files, Label: "E2E dev gallery", Notes: "browser journey test"}},
+		Target:  "ref-02.jpg",
+		Sketch:  sketch,
+		CaseNo:  "E2E-2026-0001",
+		K:       len(files),
+		TopN:    5,
+	}
+}
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// shotDir is where a run's step screenshots go: kept after the test (the
+// point is to look at them), under $SKETCHMATCH_E2E_SHOTS or the temp dir.
+func shotDir(t *testing.T, name string) string {
+	t.Helper()
+	root := os.Getenv("SKETCHMATCH_E2E_SHOTS")
+	if root == "" {
+		root = os.TempDir()
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp(root, "sketchmatch-e2e-"+name+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestBrowserJourney is the real-browser journey on real dev faces (which
+// may not be published: its screenshots stay in a temp dir).
+func TestBrowserJourney(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping the browser journey in -short mode")
+	}
+	j := devJourney(t)
+	j.Shots = shotDir(t, "journey")
+	// These screenshots show dev faces, which may only be used for research:
+	// they must never land in the repository.
+	if rel, err := filepath.Rel(testenv.Root(), j.Shots); err == nil && !strings.HasPrefix(rel, "..") {
+		t.Fatalf("SKETCHMATCH_E2E_SHOTS=%s is inside the repository; the journey's screenshots show dev faces and must stay outside it", os.Getenv("SKETCHMATCH_E2E_SHOTS"))
+	}
+	runJourney(t, j)
+}
+
+// TestBrowserScreenshots runs the same journey on synthetic faces drawn by
+// synth_test.go, which may be published: login, search, results, compare and
+// gallery PNGs go to $SKETCHMATCH_SCREENSHOTS (relative to the repository
+// root; docs/screenshots is what the README links), else to a temp dir.
+//
+//	SKETCHMATCH_SCREENSHOTS=docs/screenshots go test -count=1 -run TestBrowserScreenshots ./internal/e2e
+func TestBrowserScreenshots(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping the browser journey in -short mode")
+	}
+	// Without SKETCHMATCH_SCREENSHOTS the pictures go to a temp dir: the
+	// journey still runs (it needs no ../shared), the repo is left alone.
+	docs := os.Getenv("SKETCHMATCH_SCREENSHOTS")
+	switch {
+	case docs == "":
+		docs = t.TempDir()
+	case !filepath.IsAbs(docs):
+		docs = filepath.Join(testenv.Root(), docs)
+	}
+	if err := os.MkdirAll(docs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	photos, sketches := writeSynthSet(t, dir, 8, synthSeed)
+	var batches []galleryBatch
+	for i, p := range photos {
+		batches = append(batches, galleryBatch{Files: []string{p},
+			Label: fmt.Sprintf("Synthetic person %02d", i+1), Notes: "Drawn by the test suite; not a real person."})
+	}
+	const probe = 2 // the third person
+	runJourney(t, journey{
+		Gallery: batches,
+		Target:  filepath.Base(photos[probe]),
+		Sketch:  sketches[probe],
+		CaseNo:  "DEMO-2026-0042",
+		K:       6, // one row of candidates: the whole page fits the picture
+		TopN:    5,
+		Shots:   shotDir(t, "screenshots"),
+		Docs:    docs,
+	})
+	t.Logf("published screenshots written to %s", docs)
+}
