@@ -116,10 +116,12 @@ func (m affine) invertSimilarity() affine {
 }
 
 // alignFace warps the face whose 5 points are pts onto the ArcFace
-// template scaled to size x size. When the face is much larger than the
-// crop, the region the warp reads is first downscaled with the antialiasing
-// triangle filter, so a bilinear warp of a 12-megapixel photo does not
-// alias.
+// template scaled to size x size. When the warp shrinks the face, the
+// region it reads is first downscaled with the antialiasing triangle filter
+// so that the bilinear warp runs at about 1:1 and does not alias (a plain
+// bilinear warp of a 12-megapixel photo skips most pixels). On the dev set
+// this also scored better than warping directly (rank-1 0.936 vs 0.926-0.931
+// for faces about 1.4x the template's size).
 func alignFace(src *image.RGBA, pts [5][2]float64, size int) (rgbf, bool) {
 	var dst [5][2]float64
 	k := float64(size) / 112
@@ -143,7 +145,7 @@ func alignFace(src *image.RGBA, pts [5][2]float64, size int) (rgbf, bool) {
 	}
 
 	f := 1.0
-	if scale < 0.75 {
+	if scale < 1 {
 		f = scale
 	}
 	vw, vh := max(1, int(math.Round(float64(w)*f))), max(1, int(math.Round(float64(h)*f)))

@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"image/draw"
 	"math"
+	"sync"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 )
@@ -13,14 +14,25 @@ import (
 // here sees anything useful, and the caller gets EINVALID.
 const minSide = 16
 
-// rgbf is an RGB image in float32, interleaved, values 0..255 (not rounded:
-// resampling and warping keep their fractions until the tensor is written).
+// rgbf is an RGB image in float32, planar (all R, then all G, then all B,
+// each row-major), values 0..255 (not rounded: resampling and warping keep
+// their fractions until the tensor is written). Planar so that NCHW tensors
+// and the resampling passes run over contiguous memory.
 type rgbf struct {
 	w, h int
 	pix  []float32
 }
 
 func newRGBF(w, h int) rgbf { return rgbf{w: w, h: h, pix: make([]float32, w*h*3)} }
+
+// plane is channel c (0 R, 1 G, 2 B).
+func (m rgbf) plane(c int) []float32 { n := m.w * m.h; return m.pix[c*n : (c+1)*n : (c+1)*n] }
+
+// at is the (r, g, b) of pixel (x, y).
+func (m rgbf) at(x, y int) [3]float32 {
+	n, i := m.w*m.h, y*m.w+x
+	return [3]float32{m.pix[i], m.pix[n+i], m.pix[2*n+i]}
+}
 
 // flatten returns img as an opaque RGBA image with its origin at (0, 0):
 // transparent pixels are composited over white (a sketch on a transparent
@@ -54,12 +66,13 @@ func flatten(img image.Image) (*image.RGBA, error) {
 // kernel is a resampling filter: weight as a function of distance in
 // source pixels (at scale 1), and its support.
 type kernel struct {
+	name    string
 	support float64
 	at      func(x float64) float64
 }
 
 var (
-	triangleKernel = kernel{1, func(x float64) float64 {
+	triangleKernel = kernel{InterpBilinear, 1, func(x float64) float64 {
 		x = math.Abs(x)
 		if x < 1 {
 			return 1 - x
@@ -67,7 +80,7 @@ var (
 		return 0
 	}}
 	// Catmull-Rom, the cubic convolution with a = -0.5 (PIL's BICUBIC).
-	catmullRomKernel = kernel{2, func(x float64) float64 {
+	catmullRomKernel = kernel{InterpBicubic, 2, func(x float64) float64 {
 		x = math.Abs(x)
 		switch {
 		case x < 1:
@@ -86,9 +99,11 @@ func kernelFor(interp string) kernel {
 	return triangleKernel
 }
 
-type tap struct {
-	idx int
-	w   float32
+// span is the source samples of one output sample: indices start,
+// start+1, ... with weights w (normalised to sum 1).
+type span struct {
+	start int
+	w     []float32
 }
 
 // resampleWeights gives, for each of dstSize output samples, the source
@@ -97,32 +112,72 @@ type tap struct {
 // kernel is widened by the scale factor so every source pixel counts
 // (antialiasing, as PIL and disintegration/imaging do); taps outside the
 // image are dropped and the rest renormalised.
-func resampleWeights(dstSize, srcSize int, k kernel) [][]tap {
+func resampleWeights(dstSize, srcSize int, k kernel) []span {
 	du := float64(srcSize) / float64(dstSize)
 	scale := math.Max(du, 1)
 	ru := math.Ceil(scale * k.support)
-	out := make([][]tap, dstSize)
+	out := make([]span, dstSize)
+	backing := make([]float32, 0, dstSize*(2*int(ru)+1))
+	ws := make([]float64, 0, 2*int(ru)+1)
 	for v := range out {
 		fu := (float64(v)+0.5)*du - 0.5
 		begin := max(int(math.Ceil(fu-ru)), 0)
 		end := min(int(math.Floor(fu+ru)), srcSize-1)
-		var ws []float64
-		var idx []int
+		ws = ws[:0]
 		var sum float64
+		first := -1
 		for u := begin; u <= end; u++ {
-			if w := k.at((float64(u) - fu) / scale); w != 0 {
-				ws = append(ws, w)
-				idx = append(idx, u)
-				sum += w
+			w := k.at((float64(u) - fu) / scale)
+			if w == 0 && first < 0 {
+				continue // leading zero: start later
 			}
+			if first < 0 {
+				first = u
+			}
+			ws = append(ws, w)
+			sum += w
 		}
-		taps := make([]tap, len(ws))
-		for i := range ws {
-			taps[i] = tap{idx[i], float32(ws[i] / sum)}
+		for len(ws) > 1 && ws[len(ws)-1] == 0 { // trailing zeros
+			ws = ws[:len(ws)-1]
 		}
-		out[v] = taps
+		n := len(backing)
+		for _, w := range ws {
+			backing = append(backing, float32(w/sum))
+		}
+		out[v] = span{start: first, w: backing[n:len(backing):len(backing)]}
 	}
 	return out
+}
+
+type weightKey struct {
+	dst, src int
+	kernel   string
+}
+
+// weightCache keeps the weights of recent (dst, src) size pairs: the
+// detector, landmark and embedder inputs have fixed sizes and photos come
+// in few sizes, so most calls hit. Bounded: it is cleared when full.
+var weightCache = struct {
+	sync.Mutex
+	m map[weightKey][]span
+}{m: map[weightKey][]span{}}
+
+func cachedWeights(dst, src int, k kernel) []span {
+	key := weightKey{dst, src, k.name}
+	weightCache.Lock()
+	w, ok := weightCache.m[key]
+	weightCache.Unlock()
+	if ok {
+		return w
+	}
+	w = resampleWeights(dst, src, k)
+	weightCache.Lock()
+	if len(weightCache.m) >= 128 {
+		clear(weightCache.m)
+	}
+	weightCache.m[key] = w
+	weightCache.Unlock()
+	return w
 }
 
 // resample resizes the region r of src to a virtual virtW x virtH image and
@@ -132,49 +187,94 @@ func resampleWeights(dstSize, srcSize int, k kernel) [][]tap {
 func resample(src *image.RGBA, r image.Rectangle, virtW, virtH int, win image.Rectangle, k kernel) rgbf {
 	ow, oh := win.Dx(), win.Dy()
 	out := newRGBF(ow, oh)
+	n := ow * oh
+	pr, pg, pb := out.pix[:n], out.pix[n:2*n], out.pix[2*n:3*n]
 	if virtW == r.Dx() && virtH == r.Dy() { // identity: copy the window
 		for y := 0; y < oh; y++ {
-			row := src.Pix[src.PixOffset(r.Min.X+win.Min.X, r.Min.Y+win.Min.Y+y):]
-			o := out.pix[y*ow*3:]
-			for x := 0; x < ow; x++ {
-				o[x*3], o[x*3+1], o[x*3+2] = float32(row[x*4]), float32(row[x*4+1]), float32(row[x*4+2])
+			off := src.PixOffset(r.Min.X+win.Min.X, r.Min.Y+win.Min.Y+y)
+			row := src.Pix[off : off+ow*4]
+			or, og, ob := pr[y*ow:(y+1)*ow], pg[y*ow:(y+1)*ow], pb[y*ow:(y+1)*ow]
+			for x := range or {
+				p := row[x*4 : x*4+3 : x*4+3]
+				or[x], og[x], ob[x] = float32(p[0]), float32(p[1]), float32(p[2])
 			}
 		}
 		return out
 	}
-	wx := resampleWeights(virtW, r.Dx(), k)[win.Min.X:win.Max.X]
-	wy := resampleWeights(virtH, r.Dy(), k)[win.Min.Y:win.Max.Y]
+	wx := cachedWeights(virtW, r.Dx(), k)[win.Min.X:win.Max.X]
+	wy := cachedWeights(virtH, r.Dy(), k)[win.Min.Y:win.Max.Y]
 	y0, y1 := math.MaxInt, -1
-	for _, taps := range wy {
-		y0, y1 = min(y0, taps[0].idx), max(y1, taps[len(taps)-1].idx)
+	for _, sp := range wy {
+		y0, y1 = min(y0, sp.start), max(y1, sp.start+len(sp.w)-1)
 	}
-	// Horizontal pass over the source rows the vertical pass needs.
-	tmp := make([]float32, (y1-y0+1)*ow*3)
+	// Horizontal pass over the source rows the vertical pass needs, into
+	// three planes of (y1-y0+1) rows of ow.
+	rows := y1 - y0 + 1
+	tmp := make([]float32, 3*rows*ow)
+	tr, tg, tb := tmp[:rows*ow], tmp[rows*ow:2*rows*ow], tmp[2*rows*ow:]
+	sw := r.Dx()
+	fr, fg, fb := make([]float32, sw), make([]float32, sw), make([]float32, sw)
 	for sy := y0; sy <= y1; sy++ {
-		row := src.Pix[src.PixOffset(r.Min.X, r.Min.Y+sy):]
-		t := tmp[(sy-y0)*ow*3:]
-		for x, taps := range wx {
-			var cr, cg, cb float32
-			for _, tp := range taps {
-				p := row[tp.idx*4 : tp.idx*4+3 : tp.idx*4+3]
-				cr += float32(p[0]) * tp.w
-				cg += float32(p[1]) * tp.w
-				cb += float32(p[2]) * tp.w
+		off := src.PixOffset(r.Min.X, r.Min.Y+sy)
+		row := src.Pix[off : off+sw*4]
+		for x := range fr { // each source pixel converted once, not once per tap
+			p := row[x*4 : x*4+3 : x*4+3]
+			fr[x], fg[x], fb[x] = float32(p[0]), float32(p[1]), float32(p[2])
+		}
+		base := (sy - y0) * ow
+		dr, dg, db := tr[base:base+ow], tg[base:base+ow], tb[base:base+ow]
+		for x, sp := range wx {
+			ws := sp.w
+			end := sp.start + len(ws)
+			rr, rg, rb := fr[sp.start:end], fg[sp.start:end], fb[sp.start:end]
+			rr, rg, rb = rr[:len(ws)], rg[:len(ws)], rb[:len(ws)]
+			if len(ws) == 2 { // upscaling with the triangle kernel: the common case
+				w0, w1 := ws[0], ws[1]
+				dr[x] = rr[0]*w0 + rr[1]*w1
+				dg[x] = rg[0]*w0 + rg[1]*w1
+				db[x] = rb[0]*w0 + rb[1]*w1
+				continue
 			}
-			t[x*3], t[x*3+1], t[x*3+2] = cr, cg, cb
+			var cr, cg, cb float32
+			for i, w := range ws {
+				cr += rr[i] * w
+				cg += rg[i] * w
+				cb += rb[i] * w
+			}
+			dr[x], dg[x], db[x] = cr, cg, cb
 		}
 	}
-	// Vertical pass.
-	for y, taps := range wy {
-		o := out.pix[y*ow*3 : (y+1)*ow*3]
-		for _, tp := range taps {
-			t := tmp[(tp.idx-y0)*ow*3 : (tp.idx-y0+1)*ow*3]
-			for i := range o {
-				o[i] += t[i] * tp.w
+	// Vertical pass, plane by plane.
+	clampOut := k.name == InterpBicubic // the cubic kernel's negative lobes can leave 0..255
+	for c, t := range [3][]float32{tr, tg, tb} {
+		plane := out.pix[c*n : (c+1)*n]
+		for y, sp := range wy {
+			o := plane[y*ow : (y+1)*ow]
+			if len(sp.w) == 2 {
+				w0, w1 := sp.w[0], sp.w[1]
+				r0 := t[(sp.start-y0)*ow:][:len(o)]
+				r1 := t[(sp.start+1-y0)*ow:][:len(o)]
+				for j := range o {
+					o[j] = r0[j]*w0 + r1[j]*w1
+				}
+			} else {
+				for i, w := range sp.w {
+					row := t[(sp.start+i-y0)*ow:]
+					row = row[:len(o)]
+					for j, v := range row {
+						o[j] += v * w
+					}
+				}
 			}
-		}
-		for i := range o { // ringing of the cubic kernel can leave 0..255
-			o[i] = min(max(o[i], 0), 255)
+			if clampOut {
+				for j, v := range o {
+					if v < 0 {
+						o[j] = 0
+					} else if v > 255 {
+						o[j] = 255
+					}
+				}
+			}
 		}
 	}
 	return out
@@ -215,30 +315,34 @@ func luma(r, g, b float32) float64 {
 }
 
 // writeTensor writes img (already at the input size) into dst, one image of
-// the input tensor: value = (v*scale - mean[c]) / std[c].
+// the input tensor: value = (v*scale - mean[c]) / std[c], computed in
+// float32 as v*(scale/std[c]) - mean[c]/std[c].
 func writeTensor(dst []float32, img rgbf, s *InputSpec) {
 	c := s.channels()
-	w, h := img.w, img.h
-	grey := s.Color == ColorGrey
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			p := img.pix[(y*w+x)*3 : (y*w+x)*3+3 : (y*w+x)*3+3]
-			var g float64
-			if grey {
-				g = luma(p[0], p[1], p[2])
+	n := img.w * img.h
+	dst = dst[:n*c]
+	planes := [3][]float32{img.plane(0), img.plane(1), img.plane(2)}
+	if s.Color == ColorGrey {
+		g := make([]float32, n)
+		r, gr, b := planes[0], planes[1][:n], planes[2][:n]
+		for i := range g {
+			g[i] = float32(luma(r[i], gr[i], b[i]))
+		}
+		planes = [3][]float32{g, g, g}
+	}
+	for ch := 0; ch < c; ch++ {
+		a := float32(s.Scale / s.Std[ch])
+		b := float32(-s.Mean[ch] / s.Std[ch])
+		src := planes[ch][:n]
+		if s.Layout == LayoutNCHW {
+			out := dst[ch*n : (ch+1)*n]
+			for i, v := range src {
+				out[i] = v*a + b
 			}
-			for ch := 0; ch < c; ch++ {
-				v := g
-				if !grey {
-					v = float64(p[ch])
-				}
-				val := float32((v*s.Scale - s.Mean[ch]) / s.Std[ch])
-				if s.Layout == LayoutNCHW {
-					dst[ch*h*w+y*w+x] = val
-				} else {
-					dst[(y*w+x)*c+ch] = val
-				}
-			}
+			continue
+		}
+		for i, v := range src { // NHWC
+			dst[i*c+ch] = v*a + b
 		}
 	}
 }
@@ -246,11 +350,11 @@ func writeTensor(dst []float32, img rgbf, s *InputSpec) {
 // mirror returns img flipped left to right.
 func mirror(img rgbf) rgbf {
 	out := newRGBF(img.w, img.h)
-	for y := 0; y < img.h; y++ {
-		for x := 0; x < img.w; x++ {
-			s := (y*img.w + x) * 3
-			d := (y*img.w + img.w - 1 - x) * 3
-			copy(out.pix[d:d+3], img.pix[s:s+3])
+	w := img.w
+	for y := 0; y < img.h*3; y++ { // rows of all three planes
+		s, d := img.pix[y*w:(y+1)*w], out.pix[y*w:(y+1)*w]
+		for x, v := range s {
+			d[w-1-x] = v
 		}
 	}
 	return out
@@ -260,8 +364,9 @@ func mirror(img rgbf) rgbf {
 // second-stage HOG re-ranker).
 func toGray(img rgbf) *image.Gray {
 	g := image.NewGray(image.Rect(0, 0, img.w, img.h))
+	r, gr, b := img.plane(0), img.plane(1), img.plane(2)
 	for i := range g.Pix {
-		v := luma(img.pix[i*3], img.pix[i*3+1], img.pix[i*3+2])
+		v := luma(r[i], gr[i], b[i])
 		g.Pix[i] = uint8(min(max(math.Round(v), 0), 255))
 	}
 	return g
@@ -280,28 +385,38 @@ func (m affine) apply(x, y float64) (float64, float64) {
 func warpBilinear(src rgbf, inv affine, outW, outH int) rgbf {
 	out := newRGBF(outW, outH)
 	maxX, maxY := src.w-1, src.h-1
+	sn, on := src.w*src.h, outW*outH
+	sr, sg, sb := src.pix[:sn], src.pix[sn:2*sn], src.pix[2*sn:3*sn]
+	or, og, ob := out.pix[:on], out.pix[on:2*on], out.pix[2*on:3*on]
+	w := src.w
 	for y := 0; y < outH; y++ {
 		for x := 0; x < outW; x++ {
 			sx, sy := inv.apply(float64(x), float64(y))
 			fx0, fy0 := math.Floor(sx), math.Floor(sy)
 			ax, ay := float32(sx-fx0), float32(sy-fy0)
-			x0 := clampInt(int(fx0), 0, maxX)
-			x1 := clampInt(int(fx0)+1, 0, maxX)
-			y0 := clampInt(int(fy0), 0, maxY)
-			y1 := clampInt(int(fy0)+1, 0, maxY)
-			p00 := src.pix[(y0*src.w+x0)*3:]
-			p01 := src.pix[(y0*src.w+x1)*3:]
-			p10 := src.pix[(y1*src.w+x0)*3:]
-			p11 := src.pix[(y1*src.w+x1)*3:]
-			o := out.pix[(y*outW+x)*3:]
-			for c := 0; c < 3; c++ {
-				top := p00[c] + (p01[c]-p00[c])*ax
-				bot := p10[c] + (p11[c]-p10[c])*ax
-				o[c] = top + (bot-top)*ay
+			ix, iy := int(fx0), int(fy0)
+			var i00, i01, i10, i11 int
+			if ix >= 0 && iy >= 0 && ix < maxX && iy < maxY { // inside: no clamping
+				i00 = iy*w + ix
+				i01, i10, i11 = i00+1, i00+w, i00+w+1
+			} else {
+				x0, x1 := clampInt(ix, 0, maxX), clampInt(ix+1, 0, maxX)
+				y0, y1 := clampInt(iy, 0, maxY), clampInt(iy+1, 0, maxY)
+				i00, i01, i10, i11 = y0*w+x0, y0*w+x1, y1*w+x0, y1*w+x1
 			}
+			o := y*outW + x
+			or[o] = bilerp(sr, i00, i01, i10, i11, ax, ay)
+			og[o] = bilerp(sg, i00, i01, i10, i11, ax, ay)
+			ob[o] = bilerp(sb, i00, i01, i10, i11, ax, ay)
 		}
 	}
 	return out
+}
+
+func bilerp(p []float32, i00, i01, i10, i11 int, ax, ay float32) float32 {
+	top := p[i00] + (p[i01]-p[i00])*ax
+	bot := p[i10] + (p[i11]-p[i10])*ax
+	return top + (bot-top)*ay
 }
 
 func clampInt(v, lo, hi int) int {

@@ -261,9 +261,9 @@ func TestFlatten(t *testing.T) {
 }
 
 func TestMirrorAndGray(t *testing.T) {
-	img := rgbf{w: 2, h: 1, pix: []float32{10, 20, 30, 200.4, 100.6, 0}}
+	img := rgbf{w: 2, h: 1, pix: []float32{10, 200.4, 20, 100.6, 30, 0}} // planar: R R G G B B
 	m := mirror(img)
-	assertClose(t, "mirror", m.pix, []float64{200.4, 100.6, 0, 10, 20, 30}, 1e-4)
+	assertClose(t, "mirror", m.pix, []float64{200.4, 10, 100.6, 20, 0, 30}, 1e-4)
 	g := toGray(img)
 	if got, want := g.Pix[0], uint8(math.Round(0.299*10+0.587*20+0.114*30)); got != want {
 		t.Errorf("grey[0] = %d, want %d", got, want)
@@ -335,11 +335,11 @@ func TestAlignFace(t *testing.T) {
 			}
 			for i, p := range arcFaceTemplate {
 				x, y := int(math.Round(p[0])), int(math.Round(p[1]))
-				o := (y*crop.w + x) * 3
+				got := crop.at(x, y)
 				c := colours[i]
 				for k, want := range []uint8{c.R, c.G, c.B} {
-					if math.Abs(float64(crop.pix[o+k])-float64(want)) > 40 {
-						t.Errorf("point %d at (%d,%d): got %v, want %v", i, x, y, crop.pix[o:o+3], c)
+					if math.Abs(float64(got[k])-float64(want)) > 40 {
+						t.Errorf("point %d at (%d,%d): got %v, want %v", i, x, y, got, c)
 						break
 					}
 				}
