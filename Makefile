@@ -41,8 +41,10 @@ run: build onnxruntime models
 serve: build
 	$(BIN) serve
 
+# The whole suite, then a short fuzz run of the upload decoder.
 test: deps onnxruntime models lint
 	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 15s ./internal/imagefile
 
 # The real-browser journeys (headless Chromium); -v prints where each run
 # left its step screenshots.
