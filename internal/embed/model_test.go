@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand"
 	"os"
@@ -251,7 +252,7 @@ func TestListPresets(t *testing.T) {
 	if p := ps[0]; p.Name != "clip-vit-b32" || p.Installed || p.Verified || p.Err == nil || !strings.Contains(p.Err.Error(), "make models MODELS=clip-vit-b32") {
 		t.Errorf("clip: %+v", p)
 	}
-	if p := ps[1]; p.Name != "faceplugin-arcface" || !p.Installed || !p.Verified || p.Err != nil || !strings.HasPrefix(p.ModelID, "faceplugin-arcface@") {
+	if p := ps[1]; p.Name != "faceplugin-arcface" || !p.Installed || !p.Verified || !p.ShapesChecked || p.Err != nil || !strings.HasPrefix(p.ModelID, "faceplugin-arcface@") {
 		t.Errorf("face: %+v", p)
 	}
 }
@@ -318,5 +319,47 @@ func TestInitRuntimeCUDA(t *testing.T) {
 	}
 	if got, want := run("cpu"), "ok provider=cpu"; got != want {
 		t.Errorf("with ORT_CUDA_FALLBACK=cpu: %s, want %s", got, want)
+	}
+}
+
+// Without InitRuntime (as `sketchmatch models` may run) ListPresets still
+// verifies checksums; it runs in a fresh process, like the CUDA test.
+func TestListPresetsWithoutRuntime(t *testing.T) {
+	if dir := os.Getenv("EMBED_LIST_CHILD"); dir != "" {
+		ps, err := ListPresets(dir)
+		if err != nil || len(ps) != 1 {
+			os.Stdout.WriteString("RESULT error: " + fmt.Sprint(err, ps) + "\n")
+			return
+		}
+		p := ps[0]
+		os.Stdout.WriteString(fmt.Sprintf("RESULT verified=%v shapes=%v err=%v\n", p.Verified, p.ShapesChecked, p.Err))
+		return
+	}
+	models := t.TempDir()
+	face := filepath.Join(models, "faceplugin-arcface")
+	if err := os.Rename(faceModelDir(t), face); err != nil {
+		t.Fatal(err)
+	}
+	run := func() string {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestListPresetsWithoutRuntime$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "EMBED_LIST_CHILD="+models)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		m := regexp.MustCompile(`RESULT (.*)`).FindSubmatch(out)
+		if m == nil {
+			t.Fatalf("child said nothing:\n%s", out)
+		}
+		return string(m[1])
+	}
+	if got, want := run(), "verified=true shapes=false err=<nil>"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	if err := os.WriteFile(filepath.Join(face, "LICENSE.upstream"), []byte("changed"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := run(); !strings.Contains(got, "verified=false") || !strings.Contains(got, "checksum mismatch") {
+		t.Errorf("changed file: %s", got)
 	}
 }

@@ -1,7 +1,6 @@
 package embed
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -177,20 +176,25 @@ type PresetStatus struct {
 	Dir       string    // the folder
 	Manifest  *Manifest // nil when model.json cannot be read or is invalid
 	Installed bool      // every file the manifest lists is present
-	Verified  bool      // checksums and ONNX shapes agree with the manifest
-	ModelID   string    // set when verified
-	Err       error     // why it is not verified (nil when Verified)
+	// Verified: every checksum matches, and when ShapesChecked also the
+	// ONNX inputs and outputs agree with the manifest.
+	Verified      bool
+	ShapesChecked bool   // ONNX Runtime was initialised, so shapes were checked
+	ModelID       string // set when verified
+	Err           error  // why it is not verified (nil when Verified)
 }
 
 // ListPresets lists the folders of modelsDir that hold a model.json, sorted
-// by name, and verifies each one (checksums, and ONNX shapes once
-// InitRuntime has run). A preset whose weights are not installed is listed
-// with Installed false.
+// by name, and verifies each one: checksums always, ONNX input/output
+// shapes too once InitRuntime has run. A preset whose weights are not
+// installed is listed with Installed false and an Err saying how to
+// install it.
 func ListPresets(modelsDir string) ([]PresetStatus, error) {
 	entries, err := os.ReadDir(modelsDir)
 	if err != nil {
 		return nil, fmt.Errorf("models directory: %w", err)
 	}
+	ready, _, _, _ := runtimeState()
 	var out []PresetStatus
 	for _, e := range entries {
 		if !e.IsDir() {
@@ -214,18 +218,14 @@ func ListPresets(modelsDir string) ([]PresetStatus, error) {
 				ps.Installed = false
 			}
 		}
-		if !ps.Installed {
-			ps.Err = fmt.Errorf("%s: not installed (run `make models MODELS=%s`)", e.Name(), e.Name())
-			out = append(out, ps)
-			continue
-		}
-		if ready, _, _, _ := runtimeState(); ready {
+		switch {
+		case !ps.Installed:
+			ps.Err = fmt.Errorf("not installed (run `make models MODELS=%s`)", e.Name())
+		case ready:
 			_, ps.Err = VerifyModel(dir)
-		} else {
+			ps.ShapesChecked = true
+		default:
 			ps.Err = m.verifyFiles(dir)
-			if ps.Err == nil {
-				ps.Err = errors.Join(ErrRuntimeNotInitialised, errors.New("checksums are fine; shapes not checked"))
-			}
 		}
 		if ps.Err == nil {
 			ps.Verified = true
