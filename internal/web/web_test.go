@@ -175,7 +175,7 @@ func TestSecurityHeaders(t *testing.T) {
 	c := e.client()
 	cssURL, _ := e.srv.static.url("app.css")
 	want := map[string]string{
-		"Content-Security-Policy": "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+		"Content-Security-Policy": "default-src 'self'; img-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
 		"X-Content-Type-Options":  "nosniff",
 		"X-Frame-Options":         "DENY",
 		"Referrer-Policy":         "same-origin",
