@@ -159,8 +159,11 @@ func quantiles(xs []float32) string {
 func ftoa(f float32) string { return strconv.FormatFloat(float64(f), 'f', 4, 32) }
 
 // devRankOneFloor is the measured dev rank-1 of the default pipeline minus a
-// small margin (see TestDevRankOne's log for the measured values).
-const devRankOneFloor = 0.90
+// small margin. Measured (ONNX Runtime 1.24.1, CPU): 0.936 with and without
+// flip TTA (189/202; the fixed-crop baseline (d) is 0.931); TTA adds
+// rank-5 0.975 -> 0.980, rank-10 0.990 -> 0.995, MRR 0.9531 -> 0.9553, so
+// the preset keeps flip_tta on for about 6 ms more per image.
+const devRankOneFloor = 0.92
 
 // TestDevRankOne is the acceptance check of the face pipeline on the dev
 // split of the sketch/photo set: sketch -> photo rank-1 with detection and
