@@ -237,13 +237,28 @@ func checkConsistent(t *testing.T, e *Env, db *sql.DB, sources []string) map[int
 			t.Errorf("source image %s is %d references, want exactly 1", filepath.Base(src), n)
 		}
 	}
-	// Audit: every reference row was recorded when it was added.
+	// Audit: every reference and every search is on the record.
+	auditGap := t.Logf
+	if strictAuditAtomicity {
+		auditGap = t.Errorf
+	}
 	if na, nr := Count(t, db, `SELECT COUNT(*) FROM audit_log WHERE action = 'reference_add'`), len(refs); na != nr {
-		t.Logf("note: %d reference_add audit rows for %d references (a kill between the row's commit and its audit row loses the audit entry)", na, nr)
+		auditGap("audit gap: %d reference_add audit rows for %d references (a kill between the row's commit and its audit row loses the audit entry)", na, nr)
+	}
+	if na := Count(t, db, `SELECT COUNT(*) FROM audit_log WHERE action = 'search'`); na != nSearches {
+		auditGap("audit gap: %d search audit rows for %d searches (a kill between the search's commit and its audit row loses the audit entry)", na, nSearches)
 	}
 	t.Logf("%d references, %d searches: consistent", len(refs), nSearches)
 	return refs
 }
+
+// strictAuditAtomicity makes a missing audit row fail the test. The gallery
+// commits a reference (and a search) and writes its audit row in two
+// separate transactions, so a SIGKILL between them leaves a row with no
+// audit entry; the kill test hits that window about every other run. Until
+// the audit row is written in the same transaction as the row it records,
+// the gap is only logged. Set to true with that fix.
+const strictAuditAtomicity = false
 
 func equalIDs(a, b []int64) bool {
 	if len(a) != len(b) {
