@@ -63,7 +63,8 @@ func Binary(tb testing.TB) string {
 			buildErr = fmt.Errorf("the go tool is not on PATH: %w", err)
 			return
 		}
-		if buildDir, err = os.MkdirTemp("", "sketchmatch-bin-"); err != nil {
+		sweepStaleBinaries()
+		if buildDir, err = os.MkdirTemp("", fmt.Sprintf("%s%d-", binDirPrefix, os.Getpid())); err != nil {
 			buildErr = err
 			return
 		}
@@ -89,6 +90,30 @@ func Binary(tb testing.TB) string {
 func RemoveBinary() {
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
+	}
+}
+
+// binDirPrefix names the build folders: sketchmatch-bin-PID-RANDOM.
+const binDirPrefix = "sketchmatch-bin-"
+
+// sweepStaleBinaries removes build folders of test processes that have
+// ended: packages without a TestMain calling RemoveBinary (such as
+// internal/deploytest) leave theirs behind, and the next build clears them.
+func sweepStaleBinaries() {
+	ents, _ := os.ReadDir(os.TempDir())
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), binDirPrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidText, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.RemoveAll(filepath.Join(os.TempDir(), e.Name()))
+		}
 	}
 }
 
