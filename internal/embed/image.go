@@ -213,11 +213,15 @@ func resample(src *image.RGBA, r image.Rectangle, virtW, virtH int, win image.Re
 	tmp := make([]float32, 3*rows*ow)
 	tr, tg, tb := tmp[:rows*ow], tmp[rows*ow:2*rows*ow], tmp[2*rows*ow:]
 	sw := r.Dx()
+	x0, x1 := math.MaxInt, -1 // the source columns the window needs
+	for _, sp := range wx {
+		x0, x1 = min(x0, sp.start), max(x1, sp.start+len(sp.w)-1)
+	}
 	fr, fg, fb := make([]float32, sw), make([]float32, sw), make([]float32, sw)
 	for sy := y0; sy <= y1; sy++ {
 		off := src.PixOffset(r.Min.X, r.Min.Y+sy)
 		row := src.Pix[off : off+sw*4]
-		for x := range fr { // each source pixel converted once, not once per tap
+		for x := x0; x <= x1; x++ { // each source pixel converted once, not once per tap
 			p := row[x*4 : x*4+3 : x*4+3]
 			fr[x], fg[x], fb[x] = float32(p[0]), float32(p[1]), float32(p[2])
 		}
