@@ -10,6 +10,7 @@
 package audit
 
 import (
+	"database/sql"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -80,10 +81,34 @@ func (l *Log) now() time.Time {
 
 // Record appends e with the current UTC time.
 func (l *Log) Record(ctx context.Context, e Entry) error {
-	if e.Action == "" || e.Outcome == "" {
-		return fmt.Errorf("audit: action and outcome are required (action=%q outcome=%q)", e.Action, e.Outcome)
+	r, err := l.row(e)
+	if err != nil {
+		return err
 	}
-	r := &store.AuditRow{
+	if err := l.DB.AppendAudit(ctx, r, Hash); err != nil {
+		return fmt.Errorf("audit: append %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// RecordTx appends e inside tx, so it commits (or not) with the change it
+// describes.
+func (l *Log) RecordTx(ctx context.Context, tx *sql.Tx, e Entry) error {
+	r, err := l.row(e)
+	if err != nil {
+		return err
+	}
+	if err := store.AppendAuditTx(ctx, tx, r, Hash); err != nil {
+		return fmt.Errorf("audit: append %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+func (l *Log) row(e Entry) (*store.AuditRow, error) {
+	if e.Action == "" || e.Outcome == "" {
+		return nil, fmt.Errorf("audit: action and outcome are required (action=%q outcome=%q)", e.Action, e.Outcome)
+	}
+	return &store.AuditRow{
 		At:       l.now().UTC().Format(time.RFC3339Nano),
 		Username: clean(e.Username, maxFieldBytes),
 		ClientIP: clean(e.ClientIP, maxFieldBytes),
@@ -91,11 +116,7 @@ func (l *Log) Record(ctx context.Context, e Entry) error {
 		Target:   clean(e.Target, maxFieldBytes),
 		Outcome:  clean(e.Outcome, maxFieldBytes),
 		Details:  clean(e.Details, maxDetailsBytes),
-	}
-	if err := l.DB.AppendAudit(ctx, r, Hash); err != nil {
-		return fmt.Errorf("audit: append %s: %w", e.Action, err)
-	}
-	return nil
+	}, nil
 }
 
 // clean makes s valid UTF-8 and at most max bytes, cutting on a rune boundary.

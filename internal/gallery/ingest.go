@@ -2,6 +2,7 @@ package gallery
 
 import (
 	"context"
+	"database/sql"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -208,7 +209,15 @@ func (s *Service) store(ctx context.Context, who Actor, p *prepared, e *embed.Em
 		}
 		res.FaceFound = e.FaceFound
 	}
-	if err := s.db.InsertReference(ctx, ref, ne); err != nil {
+	auditAdd := func(tx *sql.Tx) error {
+		details := fmt.Sprintf("sha256=%s name=%q label=%q", ref.SHA256, ref.OriginalName, ref.Label)
+		if e != nil && !e.FaceFound {
+			details += " face=not-detected"
+		}
+		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceAdd,
+			Target: fmt.Sprintf("reference:%d", ref.ID), Outcome: audit.OutcomeSuccess, Details: details})
+	}
+	if err := s.db.InsertReference(ctx, ref, ne, auditAdd); err != nil {
 		s.files.Remove(ref.StoredPath)
 		s.files.Remove(ref.ThumbPath)
 		if existing, err2 := s.db.ReferenceBySHA(ctx, p.sha); err2 == nil {
@@ -224,12 +233,6 @@ func (s *Service) store(ctx context.Context, who Actor, p *prepared, e *embed.Em
 		s.indexAdd(ref.ID, ne.Vector)
 	}
 	res.Outcome, res.Reference = Added, ref
-	details := fmt.Sprintf("sha256=%s name=%q label=%q", ref.SHA256, ref.OriginalName, ref.Label)
-	if e != nil && !e.FaceFound {
-		details += " face=not-detected"
-	}
-	s.audit.Record(ctx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceAdd,
-		Target: fmt.Sprintf("reference:%d", ref.ID), Outcome: "success", Details: details})
 	s.log.Info("reference added", "user", who.Username, "reference", ref.ID, "sha256", ref.SHA256, "embedded", ne != nil)
 	return res
 }
@@ -239,7 +242,7 @@ func (s *Service) store(ctx context.Context, who Actor, p *prepared, e *embed.Em
 // kept), else an internal error.
 func storageError(err error) error {
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) ||
-		strings.Contains(err.Error(), "readonly") || strings.Contains(err.Error(), "disk is full") || strings.Contains(err.Error(), "database is locked") {
+		strings.Contains(err.Error(), "readonly") || strings.Contains(err.Error(), "disk is full") || store.IsBusy(err) {
 		return apperr.Wrap(apperr.EUNAVAILABLE, err, "The reference could not be stored: the server's storage is full, read-only or busy. Nothing was saved; please tell an administrator.")
 	}
 	return apperr.Wrap(apperr.EINTERNAL, err, "storing the reference failed")
@@ -267,14 +270,16 @@ func (s *Service) Update(ctx context.Context, who Actor, id int64, label, notes 
 	if notes, err = cleanText("The notes", notes, maxNotes, true); err != nil {
 		return err
 	}
-	if err := s.db.UpdateReference(ctx, id, label, notes); err != nil {
+	err = s.db.UpdateReference(ctx, id, label, notes, func(tx *sql.Tx) error {
+		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceUpdate,
+			Target: fmt.Sprintf("reference:%d", id), Outcome: audit.OutcomeSuccess, Details: fmt.Sprintf("label=%q", label)})
+	})
+	if err != nil {
 		if store.IsNotFound(err) {
 			return apperr.Errorf(apperr.ENOTFOUND, "Reference #%d does not exist.", id)
 		}
 		return storageError(err)
 	}
-	s.audit.Record(ctx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceUpdate,
-		Target: fmt.Sprintf("reference:%d", id), Outcome: "success", Details: fmt.Sprintf("label=%q", label)})
 	return nil
 }
 
@@ -292,7 +297,11 @@ func (s *Service) Delete(ctx context.Context, who Actor, id int64) error {
 	if idx, _ := s.snapshot(); idx != nil {
 		idx.Remove(id)
 	}
-	if err := s.db.DeleteReference(ctx, id); err != nil {
+	auditDel := func(tx *sql.Tx) error {
+		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceDelete,
+			Target: fmt.Sprintf("reference:%d", id), Outcome: audit.OutcomeSuccess, Details: fmt.Sprintf("sha256=%s label=%q", ref.SHA256, ref.Label)})
+	}
+	if err := s.db.DeleteReference(ctx, id, auditDel); err != nil {
 		// Put it back: the row is still there.
 		if e := s.reloadOne(ctx, id); e != nil {
 			s.log.Error("restoring index entry", "reference", id, "err", e)
@@ -304,8 +313,6 @@ func (s *Service) Delete(ctx context.Context, who Actor, id int64) error {
 			s.log.Error("removing file of deleted reference (the start-up sweep will retry)", "reference", id, "path", p, "err", err)
 		}
 	}
-	s.audit.Record(ctx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceDelete,
-		Target: fmt.Sprintf("reference:%d", id), Outcome: "success", Details: fmt.Sprintf("sha256=%s label=%q", ref.SHA256, ref.Label)})
 	s.log.Info("reference deleted", "user", who.Username, "reference", id)
 	return nil
 }

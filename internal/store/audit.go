@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"context"
 	"time"
 )
@@ -43,8 +44,19 @@ func (db *DB) AppendAudit(ctx context.Context, r *AuditRow, seal func(*AuditRow)
 		return err
 	}
 	defer tx.Rollback()
+	if err := AppendAuditTx(ctx, tx, r, seal); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// AppendAuditTx appends r inside tx, so a change and its audit row commit
+// together (a crash never leaves one without the other). tx must be a write
+// transaction (BEGIN IMMEDIATE, as every transaction of this DB is), which
+// serialises appends.
+func AppendAuditTx(ctx context.Context, tx *sql.Tx, r *AuditRow, seal func(*AuditRow) string) error {
 	prev := AuditGenesisHash
-	err = tx.QueryRowContext(ctx, `SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&prev)
+	err := tx.QueryRowContext(ctx, `SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&prev)
 	if err != nil && !IsNotFound(err) {
 		return err
 	}
@@ -59,9 +71,6 @@ func (db *DB) AppendAudit(ctx context.Context, r *AuditRow, seal func(*AuditRow)
 	}
 	id, err := res.LastInsertId()
 	if err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
 		return err
 	}
 	r.ID = id

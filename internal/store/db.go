@@ -17,7 +17,8 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // also registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 //go:embed migrations/*.sql
@@ -129,3 +130,17 @@ func (db *DB) Backup(ctx context.Context, dst string) error {
 
 // IsNotFound reports whether err is sql.ErrNoRows.
 func IsNotFound(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// IsBusy reports whether err is SQLite's "database is locked" (SQLITE_BUSY
+// or SQLITE_LOCKED after the busy timeout): the server is overloaded or a
+// long writer holds the lock, so the request may be retried.
+func IsBusy(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return true
+		}
+	}
+	return false
+}

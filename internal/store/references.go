@@ -49,9 +49,22 @@ func scanRef(sc interface{ Scan(...any) error }, extra ...any) (*Reference, erro
 	return r, nil
 }
 
-// InsertReference inserts r and, when emb is non-nil, its embedding, in one
-// transaction: a reference is never half-written. r.ID is set.
-func (db *DB) InsertReference(ctx context.Context, r *Reference, emb *NewEmbedding) error {
+// TxHook runs inside a store transaction just before it commits; the
+// gallery uses it to write the audit row of a change in the same
+// transaction. nil hooks are skipped.
+type TxHook func(tx *sql.Tx) error
+
+func runHook(tx *sql.Tx, h TxHook) error {
+	if h == nil {
+		return nil
+	}
+	return h(tx)
+}
+
+// InsertReference inserts r and, when emb is non-nil, its embedding, then
+// runs after, in one transaction: a reference is never half-written. r.ID is
+// set before after runs.
+func (db *DB) InsertReference(ctx context.Context, r *Reference, emb *NewEmbedding, after TxHook) error {
 	now := db.Now().Unix()
 	r.CreatedAt, r.UpdatedAt = now, now
 	tx, err := db.BeginTx(ctx, nil)
@@ -72,6 +85,9 @@ func (db *DB) InsertReference(ctx context.Context, r *Reference, emb *NewEmbeddi
 		if err := putEmbedding(ctx, tx, r.ID, emb, now); err != nil {
 			return err
 		}
+	}
+	if err := runHook(tx, after); err != nil {
+		return err
 	}
 	return tx.Commit()
 }
@@ -172,28 +188,36 @@ func (db *DB) ReferencesByIDs(ctx context.Context, ids []int64) (map[int64]*Refe
 	return out, nil
 }
 
-// UpdateReference changes label and notes.
-func (db *DB) UpdateReference(ctx context.Context, id int64, label, notes string) error {
-	res, err := db.ExecContext(ctx, `UPDATE "references" SET label = ?, notes = ?, updated_at = ? WHERE id = ?`, label, notes, db.Now().Unix(), id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return sql.ErrNoRows
-	}
-	return nil
+// UpdateReference changes label and notes, then runs after, in one transaction.
+func (db *DB) UpdateReference(ctx context.Context, id int64, label, notes string, after TxHook) error {
+	return db.execOne(ctx, after, `UPDATE "references" SET label = ?, notes = ?, updated_at = ? WHERE id = ?`, label, notes, db.Now().Unix(), id)
 }
 
-// DeleteReference removes the row (embeddings go with it: ON DELETE CASCADE).
-func (db *DB) DeleteReference(ctx context.Context, id int64) error {
-	res, err := db.ExecContext(ctx, `DELETE FROM "references" WHERE id = ?`, id)
+// DeleteReference removes the row (embeddings go with it: ON DELETE
+// CASCADE), then runs after, in one transaction.
+func (db *DB) DeleteReference(ctx context.Context, id int64, after TxHook) error {
+	return db.execOne(ctx, after, `DELETE FROM "references" WHERE id = ?`, id)
+}
+
+// execOne runs a statement that must affect exactly one row (else
+// sql.ErrNoRows) and the hook, in one transaction.
+func (db *DB) execOne(ctx context.Context, after TxHook, query string, args ...any) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return sql.ErrNoRows
 	}
-	return nil
+	if err := runHook(tx, after); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // CountReferences returns the gallery size and how many have an embedding for model.

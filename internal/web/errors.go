@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // statusOf maps application error codes to HTTP status: the one place.
@@ -33,6 +34,9 @@ func statusOf(err error) int {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return http.StatusRequestEntityTooLarge
+	}
+	if store.IsBusy(err) {
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -98,8 +102,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Warn("service unavailable", "request_id", requestIDFrom(r.Context()), "path", r.URL.Path, "err", err)
 	}
 	msg := apperr.Message(err)
-	if status == http.StatusRequestEntityTooLarge && apperr.Code(err) == apperr.EINTERNAL {
-		msg = ""
+	if apperr.Code(err) == apperr.EINTERNAL {
+		msg = "" // the status's standard text (413 from MaxBytesReader, 503 for a locked database)
 	}
 	s.renderError(w, r, status, msg)
 }
@@ -117,6 +121,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (s *Server) failJSON(w http.ResponseWriter, r *http.Request, err error) {
 	status := statusOf(err)
 	msg := apperr.Message(err)
+	if apperr.Code(err) == apperr.EINTERNAL && errorTexts[status] != "" {
+		msg = errorTexts[status]
+	}
 	if status >= 500 && status != http.StatusServiceUnavailable {
 		s.log.Error("api request failed", "request_id", requestIDFrom(r.Context()), "path", r.URL.Path, "err", err)
 	}
