@@ -106,7 +106,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		InferenceWorkers:       p.intRange("INFERENCE_WORKERS", defaultWorkers(), 1, 256),
 		InferenceQueue:         p.intRange("INFERENCE_QUEUE", 16, 0, 10000),
 		IntraOpThreads:         p.intRange("INTRA_OP_THREADS", 0, 0, 256),
-		HOGWeight:              p.floatRange("HOG_WEIGHT", 1.0, 0, 10),
+		HOGWeight:              p.floatRange("HOG_WEIGHT", 1.5, 0, 10),
 		RerankN:                p.intRange("RERANK_N", 200, 1, 10000),
 		LogDir:                 p.str("LOG_DIR", "logs"),
 		LogLevel:               p.level("LOG_LEVEL", slog.LevelInfo),

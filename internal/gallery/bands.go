@@ -2,6 +2,7 @@ package gallery
 
 import (
 	"fmt"
+	"math"
 	"sort"
 )
 
@@ -33,8 +34,8 @@ const (
 // ComputeBands derives bands from the genuine and best-impostor score
 // distributions of calibration searches. High is the smallest threshold at
 // which at least precision of the calibration scores at or above it were
-// genuine; it is never below the largest best-impostor score times 1 when
-// precision is 1.
+// genuine and at most a share 1-precision of the best-impostor scores
+// reach it (with precision 1: above every best impostor).
 func ComputeBands(genuine, bestImpostor []float64, precision, hogWeight float64) (*Bands, error) {
 	if len(genuine) < 10 || len(bestImpostor) < 10 {
 		return nil, fmt.Errorf("need at least 10 calibration searches, have %d", min(len(genuine), len(bestImpostor)))
@@ -69,6 +70,29 @@ func ComputeBands(genuine, bestImpostor []float64, precision, hogWeight float64)
 	}
 	imp := append([]float64(nil), bestImpostor...)
 	sort.Float64s(imp)
+	// The pooled precision alone lets High sink into the impostor range
+	// when genuine scores are plentiful above it (400 genuine scores cushion
+	// 4 impostors at 99 %), so a score typical of the strongest different
+	// people would read "high". High is also kept above all but a share
+	// 1-precision of the best-impostor scores.
+	if m := int(math.Floor((1 - precision) * float64(len(imp)))); m < len(imp) {
+		if floor := math.Nextafter(imp[len(imp)-1-m], math.Inf(1)); high < floor {
+			high = floor
+			g, n := 0, 0
+			for _, s := range all {
+				if s.v >= high {
+					n++
+					if s.genuine {
+						g++
+					}
+				}
+			}
+			highPrec = 1
+			if n > 0 {
+				highPrec = float64(g) / float64(n)
+			}
+		}
+	}
 	low := imp[len(imp)/2]
 	if low > high {
 		low = high

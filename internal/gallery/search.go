@@ -161,7 +161,6 @@ func (s *Service) rank(ctx context.Context, idx *index.Index, probe []float32, a
 		cands[i] = Candidate{ReferenceID: h.ID, Score: float64(h.Score), Encoder: float64(h.Score)}
 	}
 	if s.hogW > 0 && aligned != nil && len(cands) > 0 {
-		q := hog.Compute(aligned)
 		ids := make([]int64, len(cands))
 		for i := range cands {
 			ids[i] = cands[i].ReferenceID
@@ -170,26 +169,45 @@ func (s *Service) rank(ctx context.Context, idx *index.Index, probe []float32, a
 		if err != nil {
 			return nil, err
 		}
-		for i := range cands {
-			if b, ok := hogs[cands[i].ReferenceID]; ok {
-				if v, err := hog.Decode(b); err == nil && len(v) == len(q) {
-					cands[i].Score = (cands[i].Encoder + s.hogW*float64(hog.Cosine(q, v))) / (1 + s.hogW)
-					continue
+		rerank(cands, hog.Compute(aligned), s.hogW, func(id int64) []float32 {
+			if b, ok := hogs[id]; ok {
+				if v, err := hog.Decode(b); err == nil {
+					return v
 				}
 			}
-			// No usable descriptor (should not happen): rank on the encoder
-			// alone, scaled like the others.
-			cands[i].Score = cands[i].Encoder / (1 + s.hogW)
-		}
-		sort.SliceStable(cands, func(i, j int) bool {
-			if cands[i].Score != cands[j].Score {
-				return cands[i].Score > cands[j].Score
-			}
-			return cands[i].ReferenceID < cands[j].ReferenceID
+			return nil
 		})
 	}
 	if len(cands) > k {
 		cands = cands[:k]
 	}
 	return cands, nil
+}
+
+// fusedScore is the second-stage score: the weighted mean of the encoder
+// cosine and the HOG cosine, so it stays on the cosine scale.
+func fusedScore(encoder, hogCos, w float64) float64 {
+	return (encoder + w*hogCos) / (1 + w)
+}
+
+// rerank is the second stage, shared by Search and Calibrate so that score
+// bands are measured with exactly the scores searches produce: each
+// candidate's score becomes fusedScore of its encoder cosine and the HOG
+// cosine of q with hogOf(id), then candidates are sorted by score (ties by
+// reference id). A candidate without a usable descriptor (should not happen)
+// ranks on the encoder alone, scaled like the others.
+func rerank(cands []Candidate, q []float32, w float64, hogOf func(id int64) []float32) {
+	for i := range cands {
+		if v := hogOf(cands[i].ReferenceID); len(v) == len(q) {
+			cands[i].Score = fusedScore(cands[i].Encoder, float64(hog.Cosine(q, v)), w)
+		} else {
+			cands[i].Score = cands[i].Encoder / (1 + w)
+		}
+	}
+	sort.SliceStable(cands, func(i, j int) bool {
+		if cands[i].Score != cands[j].Score {
+			return cands[i].Score > cands[j].Score
+		}
+		return cands[i].ReferenceID < cands[j].ReferenceID
+	})
 }

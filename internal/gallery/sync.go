@@ -8,12 +8,18 @@ import (
 // SyncIndex brings the live index in line with the embeddings cache when
 // another process changed it (for example `sketchmatch import` or
 // `reindex` while the server runs): vectors of new references are added,
-// deleted ones removed. It returns how many entries changed.
+// deleted ones removed; a newer calibration of the active model (stored by
+// `sketchmatch calibrate`) re-centres the index. It returns how many
+// entries changed.
 func (s *Service) SyncIndex(ctx context.Context) (added, removed int, err error) {
 	idx, _ := s.snapshot()
 	if idx == nil {
 		return 0, 0, nil
 	}
+	if err := s.refreshCalibration(ctx); err != nil {
+		return 0, 0, err
+	}
+	idx, _ = s.snapshot()
 	ids, err := s.db.EmbeddedIDs(ctx, s.enc.ModelID())
 	if err != nil {
 		return 0, 0, err

@@ -18,4 +18,5 @@ func (s *Server) adminRoutes(r chi.Router) {
 	r.Post("/admin/users/{id}/password", s.handleUserPassword)
 	r.Get("/admin/audit", s.handleAudit)
 	s.galleryRoutes(r)
+	s.qualityRoutes(r)
 }

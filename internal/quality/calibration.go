@@ -1,0 +1,35 @@
+package quality
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/gallery"
+)
+
+// CalibrationLines describes a stored calibration: provenance, bands and
+// rank-1 on the calibration set before and after.
+func CalibrationLines(r *gallery.CalibrationReport) []string {
+	c := r.Calibration
+	out := []string{
+		fmt.Sprintf("calibration #%d for model %s, stored %s by %s", c.ID, c.ModelID, time.Unix(c.CreatedAt, 0).UTC().Format(time.RFC3339), c.CreatedBy),
+		fmt.Sprintf("  means: photo and sketch mean of %d pairs; source: %s", r.Pairs, c.Source),
+	}
+	if r.Dropped > 0 {
+		out = append(out, fmt.Sprintf("  %d pairs left out: an image could not be embedded", r.Dropped))
+	}
+	if r.NoFacePhotos+r.NoFaceSketches > 0 {
+		out = append(out, fmt.Sprintf("  no face detected in %d photos and %d sketches (centred crops used, as in searches)", r.NoFacePhotos, r.NoFaceSketches))
+	}
+	out = append(out, fmt.Sprintf("  rank-1 on the calibration set (HOG weight %g): before %.3f, after %.3f (in-sample), held-out %.3f (2-fold: means from the other half)",
+		r.HOGWeight, r.RankOneBefore, r.RankOneAfter, r.RankOneHeldOut))
+	if b := r.Bands; b != nil {
+		out = append(out,
+			fmt.Sprintf("  bands (from %d held-out calibration searches among %d photos): high >= %.4f (%.1f %% of calibration scores that high were the true person); low < %.4f (median best different person)",
+				b.Searches, r.Pairs, b.High, 100*b.HighPrecision, b.Low),
+			"  note: in a larger gallery a different person reaches a high score more often than among the calibration photos.")
+	} else {
+		out = append(out, "  no score bands: "+r.BandsErr)
+	}
+	return out
+}
