@@ -10,9 +10,9 @@
 package audit
 
 import (
-	"database/sql"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"

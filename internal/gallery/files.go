@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 )
 
 // Files is the content-addressed file store under REFERENCE_FOLDER:
@@ -122,8 +123,38 @@ func (f *Files) Exists(rel string) bool {
 	return err == nil
 }
 
-// Walk calls fn with the relative path of every stored photo and thumbnail
-// (not sketches), and removes leftover temp files of interrupted writes.
+// Shared takes the folder's lock in shared mode, for one write-then-commit
+// (a file and the row that points at it). Any number of writers, in any
+// process, hold it together; Reconcile's exclusive lock waits for them, so
+// the orphan sweep never removes a file whose row is about to be committed.
+func (f *Files) Shared() (unlock func(), err error) { return f.lock(syscall.LOCK_SH) }
+
+// Exclusive takes the folder's lock in exclusive mode (the orphan sweep).
+func (f *Files) Exclusive() (unlock func(), err error) { return f.lock(syscall.LOCK_EX) }
+
+func (f *Files) lock(how int) (func(), error) {
+	if err := os.MkdirAll(f.Root, 0o750); err != nil {
+		return nil, err
+	}
+	// Read-only is enough for flock, and lets a search whose sketch is
+	// already stored proceed on a read-only folder.
+	fd, err := os.OpenFile(filepath.Join(f.Root, ".lock"), os.O_CREATE|os.O_RDONLY, 0o640)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(fd.Fd()), how); err != nil {
+		fd.Close()
+		return nil, err
+	}
+	return func() {
+		syscall.Flock(int(fd.Fd()), syscall.LOCK_UN)
+		fd.Close()
+	}, nil
+}
+
+// Walk calls fn with the relative path of every stored photo, thumbnail and
+// sketch, and removes leftover temp files of interrupted writes. The caller
+// holds the exclusive lock.
 func (f *Files) Walk(fn func(rel string)) error {
 	err := filepath.WalkDir(f.Root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -135,9 +166,6 @@ func (f *Files) Walk(fn func(rel string)) error {
 		rel, _ := filepath.Rel(f.Root, p)
 		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
-			if rel == "sketches" {
-				return filepath.SkipDir
-			}
 			return nil
 		}
 		if strings.HasPrefix(d.Name(), ".tmp-") {

@@ -55,7 +55,7 @@ func (f *fixture) files(t *testing.T) []string {
 	t.Helper()
 	var out []string
 	filepath.WalkDir(f.root, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
+		if err == nil && !d.IsDir() && d.Name() != ".lock" {
 			out = append(out, p)
 		}
 		return nil
@@ -185,6 +185,8 @@ func TestCrashLeftoversSweptAndRerunIdempotent(t *testing.T) {
 	files.Write(gallery.PhotoPath(sha, ".jpg"), imgs[1])
 	files.Write(gallery.ThumbPath(sha), []byte("thumb"))
 	os.WriteFile(filepath.Join(f.root, sha[:2], ".tmp-123"), []byte("partial"), 0o600)
+	// ... and a search sketch whose search row never committed.
+	files.Write(gallery.SketchPath(sha256hex(imgs[2]), ".jpg"), imgs[2])
 
 	if err := f.svc.Reconcile(ctx); err != nil {
 		t.Fatal(err)

@@ -2,8 +2,8 @@ package gallery
 
 import (
 	"context"
-	"database/sql"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -192,6 +192,12 @@ func (s *Service) store(ctx context.Context, who Actor, p *prepared, e *embed.Em
 		ContentType: p.info.ContentType, SizeBytes: int64(len(p.up.Data)), Width: p.info.Width, Height: p.info.Height,
 		StoredPath: PhotoPath(p.sha, p.info.Ext), ThumbPath: ThumbPath(p.sha), CreatedBy: who.Username,
 	}
+	unlock, err := s.files.Shared()
+	if err != nil {
+		res.reject(storageError(err))
+		return res
+	}
+	defer unlock()
 	if err := s.files.Write(ref.StoredPath, p.up.Data); err != nil {
 		res.reject(storageError(err))
 		return res
@@ -241,11 +247,23 @@ func (s *Service) store(ctx context.Context, who Actor, p *prepared, e *embed.Em
 // cause is a full or read-only disk (the operator must act; nothing was
 // kept), else an internal error.
 func storageError(err error) error {
-	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) ||
-		strings.Contains(err.Error(), "readonly") || strings.Contains(err.Error(), "disk is full") || store.IsBusy(err) {
+	if storageUnavailable(err) {
 		return apperr.Wrap(apperr.EUNAVAILABLE, err, "The reference could not be stored: the server's storage is full, read-only or busy. Nothing was saved; please tell an administrator.")
 	}
 	return apperr.Wrap(apperr.EINTERNAL, err, "storing the reference failed")
+}
+
+// searchStorageError is storageError for recording a search.
+func searchStorageError(err error) error {
+	if storageUnavailable(err) {
+		return apperr.Wrap(apperr.EUNAVAILABLE, err, "The search could not be recorded: the server's storage is full, read-only or busy. Searches are only shown once they are on the record; please try again later or tell an administrator.")
+	}
+	return apperr.Wrap(apperr.EINTERNAL, err, "recording the search failed")
+}
+
+func storageUnavailable(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) ||
+		strings.Contains(err.Error(), "readonly") || strings.Contains(err.Error(), "disk is full") || store.IsBusy(err)
 }
 
 // indexAdd puts a raw (uncentred) vector into the live index.
@@ -333,12 +351,29 @@ func (s *Service) reloadOne(ctx context.Context, id int64) error {
 	return nil
 }
 
-// Reconcile removes files that no reference row points at (left by a crash
-// between the file write and the commit) and logs rows whose file is missing.
+// Reconcile removes files that no row points at (left by a crash between
+// the file write and the commit: photos, thumbnails, search sketches) and
+// logs rows whose file is missing. It holds the folder's exclusive lock, so
+// writes in flight (in this or another process) finish first.
 func (s *Service) Reconcile(ctx context.Context) error {
+	unlock, err := s.files.Exclusive()
+	if err != nil {
+		// A read-only or full disk: nothing could be removed anyway, and
+		// the server must still start and serve searches.
+		s.log.Warn("skipping the orphan-file sweep: cannot lock the reference folder", "folder", s.files.Root, "err", err)
+		return nil
+	}
+	defer unlock()
 	known, err := s.db.StoredPaths(ctx)
 	if err != nil {
 		return fmt.Errorf("reconcile: %w", err)
+	}
+	sketches, err := s.db.SketchPaths(ctx)
+	if err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	for p := range sketches {
+		known[p] = 0
 	}
 	orphans := 0
 	err = s.files.Walk(func(rel string) {
@@ -353,6 +388,9 @@ func (s *Service) Reconcile(ctx context.Context) error {
 	}
 	missing := 0
 	for rel, id := range known {
+		if id == 0 {
+			continue // search sketches: a missing one only affects that record's page
+		}
 		if !s.files.Exists(rel) {
 			missing++
 			s.log.Error("reference file missing", "reference", id, "path", rel)

@@ -126,23 +126,33 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 	if cal != nil {
 		rec.CalibrationID = sql.NullInt64{Int64: cal.id, Valid: true}
 	}
+	// Every search is on the record: the sketch file, then the search, its
+	// results and its audit row in one transaction. A search that cannot be
+	// recorded is not shown.
+	unlock, err := s.files.Shared()
+	if err != nil {
+		return nil, searchStorageError(err)
+	}
+	defer unlock()
 	if err := s.files.Write(rec.SketchPath, q.Sketch); err != nil {
-		return nil, storageError(err)
+		return nil, searchStorageError(err)
 	}
 	for _, c := range out {
 		rec.Results = append(rec.Results, store.SearchResult{Rank: c.Rank, ReferenceID: c.ReferenceID, Label: c.Label, Score: c.Score, Band: c.Band})
 	}
 	rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
-	if err := s.db.InsertSearch(ctx, rec); err != nil {
-		return nil, storageError(err)
-	}
 	top := ""
 	if len(out) > 0 {
 		top = fmt.Sprintf(" top=reference:%d score=%.3f", out[0].ReferenceID, out[0].Score)
 	}
-	s.audit.Record(ctx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionSearch,
-		Target: fmt.Sprintf("search:%d", rec.ID), Outcome: "success",
-		Details: fmt.Sprintf("case=%q sketch_sha256=%s k=%d model=%s face_found=%t%s", caseNo, sha, q.K, rec.ModelID, emb.FaceFound, top)})
+	err = s.db.InsertSearch(ctx, rec, func(tx *sql.Tx) error {
+		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionSearch,
+			Target: fmt.Sprintf("search:%d", rec.ID), Outcome: audit.OutcomeSuccess,
+			Details: fmt.Sprintf("case=%q sketch_sha256=%s k=%d model=%s face_found=%t%s", caseNo, sha, q.K, rec.ModelID, emb.FaceFound, top)})
+	})
+	if err != nil {
+		return nil, searchStorageError(err)
+	}
 	s.log.Info("search", "user", who.Username, "search", rec.ID, "case", caseNo, "k", q.K, "ms", rec.DurationMS, "face_found", emb.FaceFound)
 	return &Outcome{Search: rec, Candidates: out, FaceFound: emb.FaceFound, Note: emb.Note, Bands: bands}, nil
 }

@@ -42,8 +42,9 @@ func scanSearch(sc interface{ Scan(...any) error }) (*Search, error) {
 	return s, err
 }
 
-// InsertSearch records s and its results in one transaction; s.ID is set.
-func (db *DB) InsertSearch(ctx context.Context, s *Search) error {
+// InsertSearch records s and its results, then runs after, in one
+// transaction; s.ID is set before after runs.
+func (db *DB) InsertSearch(ctx context.Context, s *Search, after TxHook) error {
 	s.CreatedAt = db.Now().Unix()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -68,6 +69,9 @@ func (db *DB) InsertSearch(ctx context.Context, s *Search) error {
 		if _, err := stmt.ExecContext(ctx, s.ID, r.Rank, r.ReferenceID, r.Label, r.Score, r.Band); err != nil {
 			return err
 		}
+	}
+	if err := runHook(tx, after); err != nil {
+		return err
 	}
 	return tx.Commit()
 }
