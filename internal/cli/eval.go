@@ -111,7 +111,9 @@ func cmdEval(e *env, args []string) int {
 		}
 	}
 	rep, err := quality.Run(ctx, d, o)
-	fmt.Fprintln(e.stderr)
+	if o.Progress != nil {
+		fmt.Fprintln(e.stderr)
+	}
 	if err != nil {
 		return e.fail(err)
 	}
@@ -206,8 +208,12 @@ func evalLimits(maxBytes int64) imagefile.Limits {
 	return imagefile.Limits{MaxBytes: maxBytes, MaxPixels: 40_000_000, MaxSide: 10_000}
 }
 
-// progressPrinter reports progress on one rewritten stderr line.
+// progressPrinter reports progress on one rewritten line when stderr is a
+// terminal (nil otherwise).
 func progressPrinter(e *env) func(stage string, done, total int) {
+	if !isTerminal(e.stderr) {
+		return nil
+	}
 	last := time.Time{}
 	return func(stage string, done, total int) {
 		if done == total || time.Since(last) > 500*time.Millisecond {
@@ -217,13 +223,14 @@ func progressPrinter(e *env) func(stage string, done, total int) {
 	}
 }
 
-// calibrate --photos DIR --sketches DIR [--source TEXT]
+// calibrate --photos DIR --sketches DIR [--source TEXT] [--if-missing]
 func cmdCalibrate(e *env, args []string) int {
-	const usage = "calibrate --photos DIR --sketches DIR [--source TEXT]"
+	const usage = "calibrate --photos DIR --sketches DIR [--source TEXT] [--if-missing]"
 	fs := newFlags(e, "calibrate", usage)
 	photos := fs.String("photos", "", "folder of calibration photos")
 	sketches := fs.String("sketches", "", "folder of calibration sketches (paired with the photos by file stem)")
 	source := fs.String("source", "", "where the set comes from, recorded with the calibration (default: the folders and a digest of the files)")
+	ifMissing := fs.Bool("if-missing", false, "do nothing when the active model already has a calibration with score bands for the configured HOG weight (for setup scripts)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -233,6 +240,15 @@ func cmdCalibrate(e *env, args []string) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
+	a, code := e.open(ctx, true, true)
+	if a == nil {
+		return code
+	}
+	defer a.Close()
+	if cur := a.Gallery.Calibration(); *ifMissing && cur.Active && cur.Bands != nil {
+		fmt.Fprintf(e.stdout, "calibration %s of %s is in use; nothing to do (--if-missing)\n", cur.Text, a.Encoder.ModelID())
+		return 0
+	}
 	d, err := quality.Load(*photos, *sketches)
 	if err != nil {
 		return e.fail(err)
@@ -244,11 +260,6 @@ func cmdCalibrate(e *env, args []string) int {
 	if *source == "" {
 		*source = describeSource(*photos, *sketches, digest)
 	}
-	a, code := e.open(ctx, true, true)
-	if a == nil {
-		return code
-	}
-	defer a.Close()
 	who := gallery.Actor{Username: "cli", ClientIP: "local"}
 	if u := os.Getenv("USER"); u != "" {
 		who.Username = "cli:" + u

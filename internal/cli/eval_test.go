@@ -65,6 +65,12 @@ func TestEvalAndCalibrateCommands(t *testing.T) {
 		}
 	}
 
+	// --if-missing: a calibration with bands for this HOG weight exists.
+	code, out, errs = run(t, "", "calibrate", "--if-missing", "--photos", photos, "--sketches", sketches)
+	if code != 0 || !strings.Contains(out, "nothing to do") {
+		t.Fatalf("calibrate --if-missing: exit %d\n%s%s", code, out, errs)
+	}
+
 	js, plot := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.png")
 	code, out, errs = run(t, "", "eval", "--photos", photos, "--sketches", sketches, "--json", js, "--plot", plot)
 	if code != 0 {

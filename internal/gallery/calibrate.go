@@ -20,10 +20,13 @@ import (
 
 // Limits of a calibration set. The bands need enough searches per fold to
 // mean anything (ComputeBands wants at least 10); the upper bound keeps one
-// request's memory and inference time bounded.
+// request's memory (two float32 HOG descriptors, 48 KB, per pair) and
+// inference time bounded.
 const (
 	MinCalibrationPairs = 20
-	MaxCalibrationPairs = 5000
+	MaxCalibrationPairs = 1000
+	// calibrationChunk pairs are decoded and embedded at a time.
+	calibrationChunk = 16
 	// BandPrecision is the share of calibration scores at or above the
 	// "high" band's threshold that must have been the true person.
 	BandPrecision = 0.99
@@ -78,43 +81,47 @@ func (s *Service) Calibrate(ctx context.Context, who Actor, pairs []CalibrationP
 		return nil, apperr.Errorf(apperr.EINVALID, "At most %d pairs per calibration; got %d.", MaxCalibrationPairs, len(pairs))
 	}
 	start := time.Now()
-	imgs := make([]image.Image, 0, 2*len(pairs))
-	for _, kind := range []string{"photo", "sketch"} {
-		for _, p := range pairs {
-			u := p.Photo
-			if kind == "sketch" {
-				u = p.Sketch
-			}
-			img, _, err := imagefile.Decode(u.Data, s.limits)
-			if err != nil {
-				name, _ := cleanText("name", u.Name, 255, false)
-				return nil, apperr.Wrap(apperr.Code(err), err, "The %s %q cannot be used: %s", kind, name, apperr.Message(err))
-			}
-			imgs = append(imgs, img)
-		}
-	}
-	embs, err := s.enc.EmbedBatch(ctx, imgs)
-	var be *embed.BatchError
-	if err != nil && !errors.As(err, &be) {
-		return nil, err
-	}
-	n := len(pairs)
 	rep := &CalibrationReport{HOGWeight: s.hogW}
 	var set calibSet
-	for i := 0; i < n; i++ {
-		p, sk := embs[i], embs[n+i]
-		if p == nil || sk == nil {
-			rep.Dropped++
-			continue
+	// Decode and embed a few pairs at a time and keep only the vectors and
+	// descriptors: decoded uploads can be large.
+	for lo := 0; lo < len(pairs); lo += calibrationChunk {
+		chunk := pairs[lo:min(lo+calibrationChunk, len(pairs))]
+		imgs := make([]image.Image, 0, 2*len(chunk))
+		for _, p := range chunk {
+			for _, u := range []struct {
+				kind string
+				up   Upload
+			}{{"photo", p.Photo}, {"sketch", p.Sketch}} {
+				img, _, err := imagefile.Decode(u.up.Data, s.limits)
+				if err != nil {
+					name, _ := cleanText("name", u.up.Name, 255, false)
+					return nil, apperr.Wrap(apperr.Code(err), err, "The %s %q cannot be used: %s", u.kind, name, apperr.Message(err))
+				}
+				imgs = append(imgs, img)
+			}
 		}
-		if !p.FaceFound {
-			rep.NoFacePhotos++
+		embs, err := s.enc.EmbedBatch(ctx, imgs)
+		var be *embed.BatchError
+		if err != nil && !errors.As(err, &be) {
+			return nil, err
 		}
-		if !sk.FaceFound {
-			rep.NoFaceSketches++
+		for i := range chunk {
+			p, sk := embs[2*i], embs[2*i+1]
+			if p == nil || sk == nil {
+				rep.Dropped++
+				continue
+			}
+			if !p.FaceFound {
+				rep.NoFacePhotos++
+			}
+			if !sk.FaceFound {
+				rep.NoFaceSketches++
+			}
+			set.add(p, sk)
 		}
-		set.add(p, sk)
 	}
+	n := len(pairs)
 	rep.Pairs = len(set.photos)
 	if rep.Pairs < MinCalibrationPairs {
 		return nil, apperr.Errorf(apperr.EINVALID, "Only %d of %d pairs could be embedded; a calibration needs at least %d.", rep.Pairs, n, MinCalibrationPairs)

@@ -7,6 +7,7 @@ import (
 	"image/draw"
 	"math"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,8 +22,11 @@ import (
 
 // TestMeasure prints the configuration table of the quality issue: every
 // calibration mode × HOG weight on dev and perturbed dev, through the
-// production path. Opt-in (a few minutes): SKETCHMATCH_MEASURE=1, with
-// SKETCHMATCH_MEASURE_WEIGHTS=0,0.5,1 to choose the weights.
+// production path. Opt-in (about ten minutes on 2 cores):
+// SKETCHMATCH_MEASURE=1, with SKETCHMATCH_MEASURE_WEIGHTS=0,0.5,1 and
+// SKETCHMATCH_MEASURE_MODES=none,2-fold to choose, and
+// SKETCHMATCH_MEASURE_OUT=DIR to keep every run's JSON report (for
+// `sketchmatch eval --compare`).
 func TestMeasure(t *testing.T) {
 	if os.Getenv("SKETCHMATCH_MEASURE") == "" {
 		t.Skip("set SKETCHMATCH_MEASURE=1 to print the configuration table")
@@ -47,18 +51,26 @@ func TestMeasure(t *testing.T) {
 	}
 	enc := encoder(t)
 	cfg := defaults(t)
+	seed := uint64(perturbSeed)
 	sets := []struct {
 		name string
 		d    *quality.Dataset
-	}{{"dev", devSet(t)}, {"perturbed", perturbedDevSet(t)}}
+		seed *uint64
+	}{{"dev", devSet(t), nil}, {"perturbed", perturbedDevSet(t), &seed}}
 	var rows []string
 	for _, set := range sets {
 		for _, m := range modes {
 			for _, w := range weights {
 				start := time.Now()
-				r, err := quality.Run(context.Background(), set.d, quality.Options{Encoder: enc, HOGWeight: w, RerankN: cfg.RerankN, Calibration: m})
+				name := fmt.Sprintf("%s, %s calibration, HOG weight %g", set.name, m, w)
+				r, err := quality.Run(context.Background(), set.d, quality.Options{Encoder: enc, HOGWeight: w, RerankN: cfg.RerankN, Calibration: m, Name: name, PerturbSeed: set.seed})
 				if err != nil {
 					t.Fatal(err)
+				}
+				if dir := os.Getenv("SKETCHMATCH_MEASURE_OUT"); dir != "" {
+					if err := r.WriteJSON(filepath.Join(dir, fmt.Sprintf("%s-%s-w%g.json", set.name, m, w))); err != nil {
+						t.Fatal(err)
+					}
 				}
 				sub := map[string]float64{}
 				for _, s := range r.Subsets {

@@ -27,7 +27,7 @@ func PlotCMC(reports []*Report) ([]byte, error) {
 	p.Title.Text = "Sketch → photo identification (CMC)"
 	p.X.Label.Text = "rank"
 	p.Y.Label.Text = "share of sketches with the true photo at or above this rank"
-	p.X.Min, p.Y.Max = 1, 1
+	p.X.Min = 1
 	lo, maxK := 1.0, 1
 	for _, r := range reports {
 		if len(r.CMC) > 0 {
@@ -37,6 +37,7 @@ func PlotCMC(reports []*Report) ([]byte, error) {
 	}
 	// Zoom on the part of the axis that holds the curves, in 0.05 steps.
 	p.Y.Min = max(0, float64(int(lo*20-1))/20)
+	p.Y.Max = 1 + (1-p.Y.Min)/50 // keep a curve at 1 off the frame
 	p.X.Max = float64(maxK)
 	p.Add(plotter.NewGrid())
 	p.Legend.Top, p.Legend.Left = false, false
