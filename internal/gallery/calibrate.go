@@ -168,7 +168,7 @@ func (s *Service) Calibrate(ctx context.Context, who Actor, pairs []CalibrationP
 		details += fmt.Sprintf(" band_high=%.4f band_low=%.4f", rep.Bands.High, rep.Bands.Low)
 	}
 	s.audit.Record(ctx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionCalibration,
-		Target: fmt.Sprintf("calibration:%d", c.ID), Outcome: "success", Details: details})
+		Target: fmt.Sprintf("calibration:%d", c.ID), Outcome: audit.OutcomeSuccess, Details: details})
 	s.log.Info("calibration stored", "user", who.Username, "calibration", c.ID, "model", c.ModelID, "pairs", rep.Pairs,
 		"rank1_before", rep.RankOneBefore, "rank1_after", rep.RankOneAfter, "rank1_heldout", rep.RankOneHeldOut,
 		"ms", time.Since(start).Milliseconds())
