@@ -20,3 +20,9 @@ ENV
   echo "wrote .env with a generated SECRET_KEY"
 fi
 bin/sketchmatch user bootstrap --username admin
+# A local calibration (per-modality centring + score bands) when the research
+# dev set is present beside the repository; it is never shipped.
+if [[ -d ../shared/eval/dev/photos && -d ../shared/eval/dev/sketches ]]; then
+  bin/sketchmatch calibrate --if-missing --photos ../shared/eval/dev/photos --sketches ../shared/eval/dev/sketches \
+    --source "local: ../shared/eval/dev (research use only, never shipped)" || echo "calibration skipped"
+fi

@@ -2,6 +2,7 @@ package gallery
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -158,17 +159,19 @@ func (s *Service) Calibrate(ctx context.Context, who Actor, pairs []CalibrationP
 		}
 		c.Bands, rep.Bands = string(js), b
 	}
-	if err := s.db.InsertCalibration(ctx, c); err != nil {
-		return nil, storageError(err)
-	}
-	rep.Calibration = c
 	details := fmt.Sprintf("model=%s pairs=%d dropped=%d source=%q hog_weight=%g rank1_before=%.3f rank1_after=%.3f rank1_heldout=%.3f",
 		c.ModelID, rep.Pairs, rep.Dropped, source, s.hogW, rep.RankOneBefore, rep.RankOneAfter, rep.RankOneHeldOut)
 	if rep.Bands != nil {
 		details += fmt.Sprintf(" band_high=%.4f band_low=%.4f", rep.Bands.High, rep.Bands.Low)
 	}
-	s.audit.Record(ctx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionCalibration,
-		Target: fmt.Sprintf("calibration:%d", c.ID), Outcome: audit.OutcomeSuccess, Details: details})
+	err = s.db.InsertCalibration(ctx, c, func(tx *sql.Tx) error {
+		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionCalibration,
+			Target: fmt.Sprintf("calibration:%d", c.ID), Outcome: audit.OutcomeSuccess, Details: details})
+	})
+	if err != nil {
+		return nil, storageError(err)
+	}
+	rep.Calibration = c
 	s.log.Info("calibration stored", "user", who.Username, "calibration", c.ID, "model", c.ModelID, "pairs", rep.Pairs,
 		"rank1_before", rep.RankOneBefore, "rank1_after", rep.RankOneAfter, "rank1_heldout", rep.RankOneHeldOut,
 		"ms", time.Since(start).Milliseconds())

@@ -163,7 +163,7 @@ func TestCalibrate(t *testing.T) {
 		// A calibration made for another model, newer than fake-a's, does
 		// not displace fake-a's.
 		if err := f.db.InsertCalibration(ctx, &store.Calibration{ModelID: "fake-b", NPairs: 1, Source: "other",
-			PhotoMean: make([]float32, 16), SketchMean: make([]float32, 16)}); err != nil {
+			PhotoMean: make([]float32, 16), SketchMean: make([]float32, 16)}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if got := reopen(t, f, fakeEncoder{ID: "fake-a"}, 0).Calibration(); got.ID != rep.Calibration.ID {
@@ -173,7 +173,7 @@ func TestCalibrate(t *testing.T) {
 
 	t.Run("WrongDimensionIgnored", func(t *testing.T) {
 		if err := f.db.InsertCalibration(ctx, &store.Calibration{ModelID: "fake-a", NPairs: 30, Source: "broken",
-			PhotoMean: make([]float32, 8), SketchMean: make([]float32, 8)}); err != nil {
+			PhotoMean: make([]float32, 8), SketchMean: make([]float32, 8)}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if got := reopen(t, f, fakeEncoder{ID: "fake-a"}, 0).Calibration(); got.Active {

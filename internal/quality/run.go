@@ -126,7 +126,7 @@ func Run(ctx context.Context, d *Dataset, o Options) (*Report, error) {
 			return nil, fmt.Errorf("the calibration #%d is for model %s, not %s", o.Active.ID, o.Active.ModelID, o.Encoder.ModelID())
 		}
 		c := *o.Active
-		if err := db.InsertCalibration(ctx, &c); err != nil {
+		if err := db.InsertCalibration(ctx, &c, nil); err != nil {
 			return nil, err
 		}
 		rep.CalibrationID, rep.CalibrationSource = o.Active.ID, o.Active.Source

@@ -18,17 +18,28 @@ type Calibration struct {
 	Bands      string // JSON
 }
 
-// InsertCalibration stores c; the newest calibration of a model is the active one.
-func (db *DB) InsertCalibration(ctx context.Context, c *Calibration) error {
+// InsertCalibration stores c, then runs after, in one transaction; the
+// newest calibration of a model is the active one. c.ID is set before after runs.
+func (db *DB) InsertCalibration(ctx context.Context, c *Calibration, after TxHook) error {
 	c.CreatedAt = db.Now().Unix()
-	res, err := db.ExecContext(ctx, `INSERT INTO calibrations (model_id, created_at, created_by, source, n_pairs, photo_mean, sketch_mean, bands)
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO calibrations (model_id, created_at, created_by, source, n_pairs, photo_mean, sketch_mean, bands)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.ModelID, c.CreatedAt, c.CreatedBy, c.Source, c.NPairs,
 		EncodeVector(c.PhotoMean), EncodeVector(c.SketchMean), c.Bands)
 	if err != nil {
 		return err
 	}
-	c.ID, err = res.LastInsertId()
-	return err
+	if c.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	if err := runHook(tx, after); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // LatestCalibration returns the newest calibration made for model, or
