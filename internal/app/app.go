@@ -114,7 +114,7 @@ func OpenEncoder(ctx context.Context, cfg *config.Config, logger *slog.Logger) (
 		return nil, err
 	}
 	enc, err := embed.Open(ctx, cfg.ModelDir(), embed.Options{
-		Workers: cfg.InferenceWorkers, Queue: cfg.InferenceQueue, IntraOpThreads: cfg.IntraOpThreads, Logger: logger})
+		Workers: cfg.InferenceWorkers, Queue: cfg.InferenceQueue, IntraOpThreads: cfg.IntraOpThreads, Nice: cfg.InferenceNice, Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", cfg.ModelDir(), err)
 	}

@@ -41,6 +41,9 @@ type Config struct {
 	InferenceWorkers     int
 	InferenceQueue       int
 	IntraOpThreads       int
+	// InferenceNice lowers the priority of inference threads (0..19) so
+	// pages stay fast while searches use the CPU time left over.
+	InferenceNice int
 
 	// Second-stage re-ranking with a hand-crafted descriptor (HOG) on the
 	// aligned face crop; HOGWeight 0 turns it off.
@@ -106,6 +109,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		InferenceWorkers:       p.intRange("INFERENCE_WORKERS", defaultWorkers(), 1, 256),
 		InferenceQueue:         p.intRange("INFERENCE_QUEUE", 16, 0, 10000),
 		IntraOpThreads:         p.intRange("INTRA_OP_THREADS", 0, 0, 256),
+		InferenceNice:          p.intRange("INFERENCE_NICE", 10, 0, 19),
 		HOGWeight:              p.floatRange("HOG_WEIGHT", 1.5, 0, 10),
 		RerankN:                p.intRange("RERANK_N", 200, 1, 10000),
 		LogDir:                 p.str("LOG_DIR", "logs"),

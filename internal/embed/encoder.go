@@ -47,7 +47,12 @@ type Options struct {
 	// MaxBatch caps the images per Run in EmbedBatch when the embedder has a
 	// dynamic batch axis (default 8).
 	MaxBatch int
-	Logger   *slog.Logger
+	// Nice (0..19, Linux) lowers the scheduling priority of the inference
+	// threads (the workers and ONNX Runtime's pool threads), so page views
+	// and other requests are served first and inference takes the CPU
+	// time left over. 0 leaves the priority alone.
+	Nice   int
+	Logger *slog.Logger
 }
 
 // Stats are cumulative counters of an Encoder.
@@ -62,6 +67,7 @@ type Stats struct {
 
 // Encoder embeds images with one model folder through a bounded pool.
 type Encoder struct {
+	nice     int
 	m        *Manifest
 	dir      string
 	id       string
@@ -127,33 +133,18 @@ func Open(ctx context.Context, modelDir string, opts Options) (*Encoder, error) 
 		jobs:  make(chan *job, opts.Workers+opts.Queue),
 	}
 	cfg := sessionConfig{intraOpThreads: opts.IntraOpThreads, cuda: provider == ProviderCUDA, denormalsAreZero: true}
+	e.nice = opts.Nice
 	ok := false
 	defer func() {
 		if !ok {
 			e.destroySessions()
 		}
 	}()
-	for _, s := range []struct {
-		role string
-		dst  **netSession
-	}{{"embedder", &e.emb}, {"detector", &e.det}, {"landmarks", &e.lmk}} {
-		io := ios[s.role]
-		if io == nil {
-			continue
-		}
-		ns, err := newNetSession(io, cfg, &e.runNanos)
-		if err != nil && cfg.cuda && fallback == ProviderCPU {
-			e.log.Warn("CUDA session failed, running on the CPU (ORT_CUDA_FALLBACK=cpu)", "file", io.path, "err", err)
-			cfg.cuda, e.provider = false, ProviderCPU
-			ns, err = newNetSession(io, cfg, &e.runNanos)
-		}
-		if err != nil {
-			if cfg.cuda {
-				err = fmt.Errorf("%w. %s Set ORT_CUDA_FALLBACK=cpu to run on the CPU instead", err, cudaHelp(rt.libPath))
-			}
-			return nil, err
-		}
-		*s.dst = ns
+	// Sessions are created on a thread with the inference priority, so the
+	// intra-op pool threads ONNX Runtime starts now inherit it.
+	err = onNicedThread(opts.Nice, func() error { return e.createSessions(ios, cfg, fallback) })
+	if err != nil {
+		return nil, err
 	}
 	for i := 0; i < opts.Workers; i++ {
 		w, err := newWorker(e)
@@ -183,6 +174,34 @@ func Open(ctx context.Context, modelDir string, opts Options) (*Encoder, error) 
 	return e, nil
 }
 
+// createSessions creates the ONNX Runtime session of every network the
+// manifest names (with the CUDA fallback when allowed).
+func (e *Encoder) createSessions(ios map[string]*netIO, cfg sessionConfig, fallback string) error {
+	for _, s := range []struct {
+		role string
+		dst  **netSession
+	}{{"embedder", &e.emb}, {"detector", &e.det}, {"landmarks", &e.lmk}} {
+		io := ios[s.role]
+		if io == nil {
+			continue
+		}
+		ns, err := newNetSession(io, cfg, &e.runNanos)
+		if err != nil && cfg.cuda && fallback == ProviderCPU {
+			e.log.Warn("CUDA session failed, running on the CPU (ORT_CUDA_FALLBACK=cpu)", "file", io.path, "err", err)
+			cfg.cuda, e.provider = false, ProviderCPU
+			ns, err = newNetSession(io, cfg, &e.runNanos)
+		}
+		if err != nil {
+			if cfg.cuda {
+				err = fmt.Errorf("%w. %s Set ORT_CUDA_FALLBACK=cpu to run on the CPU instead", err, cudaHelp(rt.libPath))
+			}
+			return err
+		}
+		*s.dst = ns
+	}
+	return nil
+}
+
 // ModelID identifies the vectors this encoder produces (see Manifest.ModelID).
 func (e *Encoder) ModelID() string { return e.id }
 
@@ -207,6 +226,17 @@ func (e *Encoder) Stats() Stats {
 }
 
 var errClosed = apperr.Errorf(apperr.EUNAVAILABLE, "The face encoder is shutting down.")
+
+// Full reports whether every worker is busy and the queue is full, so an
+// Embed now would be refused. It is a hint (the pool may free up a moment
+// later): callers use it to refuse work early, before decoding an upload.
+func (e *Encoder) Full() bool {
+	if len(e.slots) >= cap(e.slots) {
+		e.nBusy.Add(1)
+		return true
+	}
+	return false
+}
 
 // Embed embeds one image through the pool. When every worker is busy and
 // the queue is full it returns EUNAVAILABLE at once (the web layer answers

@@ -238,6 +238,7 @@ func (s *Service) store(ctx context.Context, who Actor, p *prepared, e *embed.Em
 	if ne != nil {
 		s.indexAdd(ref.ID, ne.Vector)
 	}
+	s.invalidateCounts()
 	res.Outcome, res.Reference = Added, ref
 	s.log.Info("reference added", "user", who.Username, "reference", ref.ID, "sha256", ref.SHA256, "embedded", ne != nil)
 	return res
@@ -326,6 +327,7 @@ func (s *Service) Delete(ctx context.Context, who Actor, id int64) error {
 		}
 		return storageError(err)
 	}
+	s.invalidateCounts()
 	for _, p := range []string{ref.StoredPath, ref.ThumbPath} {
 		if err := s.files.Remove(p); err != nil {
 			s.log.Error("removing file of deleted reference (the start-up sweep will retry)", "reference", id, "path", p, "err", err)

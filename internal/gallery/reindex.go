@@ -93,6 +93,7 @@ func (s *Service) Reindex(ctx context.Context, progress func(done, total int)) (
 				continue
 			}
 			s.indexAdd(r.ID, e.Vector)
+			s.invalidateCounts()
 			done++
 		}
 		s.reindex.done.Store(int64(done))

@@ -74,6 +74,11 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 	if q.K < 1 || q.K > s.maxK {
 		return nil, apperr.Errorf(apperr.EINVALID, "The number of candidates must be between 1 and %d.", s.maxK)
 	}
+	// Refuse at once when the encoder's queue is full: decoding the sketch
+	// first would only spend CPU the queued searches need.
+	if f, ok := s.enc.(interface{ Full() bool }); ok && f.Full() {
+		return nil, apperr.Errorf(apperr.EUNAVAILABLE, "The face encoder is busy; please try again in a moment.")
+	}
 	img, info, err := imagefile.Decode(q.Sketch, s.limits)
 	if err != nil {
 		return nil, err

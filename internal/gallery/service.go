@@ -73,6 +73,8 @@ type Service struct {
 	idx   *index.Index
 	calib *calibration
 
+	countCache countCache
+
 	reindex struct {
 		running atomic.Bool
 		done    atomic.Int64
@@ -201,13 +203,15 @@ type Stats struct {
 	Calibration string
 }
 
-// Stats reports counts and background progress.
+// Stats reports counts and background progress. The two table counts are
+// cached for a second: the search page shows them on every view, and
+// counting 100k rows per page view would dominate its cost.
 func (s *Service) Stats(ctx context.Context) (Stats, error) {
 	st := Stats{Model: s.ModelID()}
 	if s.enc == nil {
 		st.ModelErr = s.encErr.Error()
 	}
-	total, embedded, err := s.db.CountReferences(ctx, st.Model)
+	total, embedded, err := s.counts(ctx, st.Model)
 	if err != nil {
 		return st, err
 	}
@@ -219,6 +223,35 @@ func (s *Service) Stats(ctx context.Context) (Stats, error) {
 	st.Reindexing = s.reindex.running.Load()
 	st.ReindexDone, st.ReindexAll = s.reindex.done.Load(), s.reindex.total.Load()
 	return st, nil
+}
+
+type countCache struct {
+	mu              sync.Mutex
+	at              time.Time
+	total, embedded int
+}
+
+func (s *Service) counts(ctx context.Context, model string) (int, int, error) {
+	c := &s.countCache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.at) < time.Second {
+		return c.total, c.embedded, nil
+	}
+	total, embedded, err := s.db.CountReferences(ctx, model)
+	if err != nil {
+		return 0, 0, err
+	}
+	c.at, c.total, c.embedded = time.Now(), total, embedded
+	return total, embedded, nil
+}
+
+// invalidateCounts makes the next Stats count again (after a change made
+// by this process).
+func (s *Service) invalidateCounts() {
+	s.countCache.mu.Lock()
+	s.countCache.at = time.Time{}
+	s.countCache.mu.Unlock()
 }
 
 // Files is the file store (for serving stored images by id).

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 )
 
 // Search is one recorded search.
@@ -102,8 +103,20 @@ func (db *DB) SearchByID(ctx context.Context, id int64) (*Search, error) {
 // ListSearches pages through history, newest first. userID 0 means all
 // users; caseNumber "" means any case.
 func (db *DB) ListSearches(ctx context.Context, userID int64, caseNumber string, limit, offset int) ([]*Search, int, error) {
-	where := ` WHERE (? = 0 OR user_id = ?) AND (? = '' OR case_number = ?)`
-	args := []any{userID, userID, caseNumber, caseNumber}
+	// Only the filters in use go into the WHERE clause, so SQLite can use
+	// the (user_id, id) and case_number indexes.
+	var conds []string
+	var args []any
+	if userID != 0 {
+		conds, args = append(conds, "user_id = ?"), append(args, userID)
+	}
+	if caseNumber != "" {
+		conds, args = append(conds, "case_number = ?"), append(args, caseNumber)
+	}
+	where := ""
+	if len(conds) > 0 {
+		where = " WHERE " + strings.Join(conds, " AND ")
+	}
 	var total int
 	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM searches`+where, args...).Scan(&total); err != nil {
 		return nil, 0, err

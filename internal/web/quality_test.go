@@ -16,7 +16,7 @@ import (
 )
 
 // calibrationForm builds the multipart body of POST /admin/quality/calibrate.
-func calibrationForm(t *testing.T, source string, photos, sketches map[string][]byte) (*bytes.Buffer, string) {
+func calibrationForm(t testing.TB, source string, photos, sketches map[string][]byte) (*bytes.Buffer, string) {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)

@@ -38,18 +38,19 @@ type Deps struct {
 
 // Server holds the parsed templates, the cookie store and the services.
 type Server struct {
-	cfg        *config.Config
-	log        *slog.Logger
-	db         *store.DB
-	auth       *auth.Service
-	audit      *audit.Log
-	gallery    *gallery.Service
-	cookies    *sessions.CookieStore
-	cookieName string
-	tmpl       map[string]*template.Template
-	static     *staticFiles
-	metrics    *metrics
-	now        func() time.Time
+	cfg         *config.Config
+	log         *slog.Logger
+	db          *store.DB
+	auth        *auth.Service
+	audit       *audit.Log
+	gallery     *gallery.Service
+	cookies     *sessions.CookieStore
+	cookieName  string
+	cookieCache cookieCache
+	tmpl        map[string]*template.Template
+	static      *staticFiles
+	metrics     *metrics
+	now         func() time.Time
 }
 
 // New builds a Server; templates and static files are parsed here, once.

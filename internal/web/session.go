@@ -5,6 +5,7 @@ import (
 	"crypto/hkdf"
 	"crypto/sha256"
 	"net/http"
+	"sync"
 
 	"github.com/gorilla/sessions"
 
@@ -49,13 +50,54 @@ func userFrom(ctx context.Context) *auth.User {
 }
 
 // tokenFrom returns the session token from the cookie, "" if none or invalid.
+//
+// Decoding a cookie (HMAC check, AES decryption, gob) costs more than the
+// rest of a page view, and a browser sends the same cookie on every request,
+// so verified cookie values are remembered. The mapping value → token is
+// fixed (an attacker cannot make a different value decode to a token without
+// the keys), and the sessions table still decides whether the token is valid.
 func (s *Server) tokenFrom(r *http.Request) string {
+	c, err := r.Cookie(s.cookieName)
+	if err != nil || c.Value == "" {
+		return ""
+	}
+	if t, ok := s.cookieCache.get(c.Value); ok {
+		return t
+	}
 	sess, err := s.cookies.Get(r, s.cookieName)
 	if err != nil {
 		return ""
 	}
 	t, _ := sess.Values[tokenKey].(string)
+	if t != "" {
+		s.cookieCache.put(c.Value, t)
+	}
 	return t
+}
+
+// cookieCache is a bounded map of verified cookie values to tokens; it is
+// simply emptied when full (a refill costs one decode per active browser).
+type cookieCache struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+const cookieCacheMax = 10000
+
+func (c *cookieCache) get(k string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[k]
+	return v, ok
+}
+
+func (c *cookieCache) put(k, v string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= cookieCacheMax {
+		c.m = make(map[string]string)
+	}
+	c.m[k] = v
 }
 
 // setSessionCookie writes a fresh cookie carrying token.

@@ -36,7 +36,7 @@ const testPassword = "correct horse battery staple"
 
 // env is a server over a fresh database, without a model.
 type testEnv struct {
-	t     *testing.T
+	t     testing.TB
 	cfg   *config.Config
 	db    *store.DB
 	srv   *Server
@@ -52,7 +52,7 @@ func newEnv(t *testing.T, vars map[string]string) *testEnv {
 }
 
 // newEnvWith is newEnv with a real encoder (nil: no model).
-func newEnvWith(t *testing.T, vars map[string]string, enc gallery.Encoder) *testEnv {
+func newEnvWith(t testing.TB, vars map[string]string, enc gallery.Encoder) *testEnv {
 	t.Helper()
 	env := map[string]string{"LOG_LEVEL": "debug"}
 	for k, v := range vars {
@@ -601,7 +601,7 @@ func TestGracefulShutdown(t *testing.T) {
 }
 
 // multipartBody builds a multipart form with files under field.
-func multipartBody(t *testing.T, fields map[string]string, field string, files map[string][]byte) (*bytes.Buffer, string) {
+func multipartBody(t testing.TB, fields map[string]string, field string, files map[string][]byte) (*bytes.Buffer, string) {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
