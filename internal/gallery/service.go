@@ -149,6 +149,9 @@ func (s *Service) LoadIndex(ctx context.Context) error {
 	}
 	dim := s.enc.Dim()
 	idx := index.New(dim)
+	if _, embedded, err := s.db.CountReferences(ctx, s.enc.ModelID()); err == nil {
+		idx.Reserve(embedded) // one allocation for the whole matrix
+	}
 	const batch = 4096
 	ids := make([]int64, 0, batch)
 	vecs := make([]float32, 0, batch*dim)

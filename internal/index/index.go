@@ -131,6 +131,24 @@ func (x *Index) AddBatch(ids []int64, vecs []float32) error {
 	return nil
 }
 
+// Reserve makes room for n more vectors in one allocation (the start-up
+// load knows the count before it streams the rows).
+func (x *Index) Reserve(n int) {
+	if n <= 0 {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.rows == nil || len(x.rows) == 0 {
+		x.rows = make(map[int64]int32, n)
+	}
+	need := len(x.ids) + n
+	if cap(x.data) >= need*x.dim && cap(x.ids) >= need {
+		return
+	}
+	x.realloc(need)
+}
+
 // put stores vec under id. The caller holds the write lock.
 func (x *Index) put(id int64, vec []float32) {
 	if r, ok := x.rows[id]; ok {

@@ -267,34 +267,31 @@ func (db *DB) StoredPaths(ctx context.Context) (map[string]int64, error) {
 	return out, rows.Err()
 }
 
-// StoredEmbedding is one row of the embeddings cache.
+// StoredEmbedding is one row of the embeddings cache (without the HOG
+// descriptor, which only the re-ranker reads, for its candidates: see HOGs).
 type StoredEmbedding struct {
 	ReferenceID int64
 	Vector      []float32
-	HOG         []byte
 	FaceFound   bool
 }
 
 // EachEmbedding streams every embedding of model with the given dimension in
-// reference id order (start-up load of the index).
+// reference id order (start-up load of the index). The *StoredEmbedding and
+// its Vector are reused between calls: fn must copy what it keeps.
 func (db *DB) EachEmbedding(ctx context.Context, model string, dim int, fn func(*StoredEmbedding) error) error {
-	rows, err := db.QueryContext(ctx, `SELECT reference_id, vector, hog, face_found FROM embeddings WHERE model_id = ? AND dim = ? ORDER BY reference_id`, model, dim)
+	rows, err := db.QueryContext(ctx, `SELECT reference_id, vector, face_found FROM embeddings WHERE model_id = ? AND dim = ? ORDER BY reference_id`, model, dim)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	var e StoredEmbedding
-	var blob []byte
+	e := StoredEmbedding{Vector: make([]float32, dim)}
+	var blob sql.RawBytes // valid until the next Next; decoded at once
 	for rows.Next() {
-		e.HOG = nil
-		if err := rows.Scan(&e.ReferenceID, &blob, &e.HOG, &e.FaceFound); err != nil {
+		if err := rows.Scan(&e.ReferenceID, &blob, &e.FaceFound); err != nil {
 			return err
 		}
 		if len(blob) != 4*dim {
 			return fmt.Errorf("embedding of reference %d has %d bytes, want %d", e.ReferenceID, len(blob), 4*dim)
-		}
-		if e.Vector == nil || len(e.Vector) != dim {
-			e.Vector = make([]float32, dim)
 		}
 		DecodeVectorInto(e.Vector, blob)
 		if err := fn(&e); err != nil {
