@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"sort"
 	"strings"
 	"syscall"
@@ -100,6 +101,17 @@ func (e *env) open(ctx context.Context, withEncoder, requireEncoder bool) (*app.
 	if !ok {
 		return nil, 1
 	}
+	// Batch commands (import, reindex, eval, calibrate) want throughput, not
+	// the latency the server's pool is tuned for: one single-threaded worker
+	// per core embeds about 1.7x more images per second on 2 cores than the
+	// server's default. Explicit settings win.
+	if _, set := os.LookupEnv("INFERENCE_WORKERS"); !set {
+		cfg.InferenceWorkers = runtime.NumCPU()
+		if _, set := os.LookupEnv("INTRA_OP_THREADS"); !set {
+			cfg.IntraOpThreads = 1
+		}
+	}
+	cfg.InferenceNice = 0 // nothing to yield to
 	a, err := app.Open(ctx, cfg, app.Options{WithEncoder: withEncoder, RequireEncoder: requireEncoder, Stderr: quietLog{e.stderr}, NoLogFile: true})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "sketchmatch: %v\n", err)
