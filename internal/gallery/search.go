@@ -184,10 +184,11 @@ func (s *Service) rank(ctx context.Context, idx *index.Index, probe []float32, a
 		if err != nil {
 			return nil, err
 		}
+		buf := make([]float32, hog.Len()) // reused: rerank uses each descriptor at once
 		rerank(cands, hog.Compute(aligned), s.hogW, func(id int64) []float32 {
 			if b, ok := hogs[id]; ok {
-				if v, err := hog.Decode(b); err == nil {
-					return v
+				if err := hog.DecodeInto(buf, b); err == nil {
+					return buf
 				}
 			}
 			return nil

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"sync"
 )
 
 const (
@@ -245,15 +246,34 @@ func Encode(v []float32) []byte {
 // store descriptors should compare the result's length with Len(), which
 // changes if the geometry ever does.
 func Decode(b []byte) ([]float32, error) {
-	if len(b)%2 != 0 {
-		return nil, fmt.Errorf("hog: %d bytes is not a whole number of float16 values", len(b))
-	}
 	v := make([]float32, len(b)/2)
-	for i := range v {
-		v[i] = fromHalf(binary.LittleEndian.Uint16(b[2*i:]))
-	}
-	return v, nil
+	return v, DecodeInto(v, b)
 }
+
+// DecodeInto is Decode into dst (len(dst) == len(b)/2), for the re-ranker's
+// hot loop: no allocation, and a table lookup per value.
+func DecodeInto(dst []float32, b []byte) error {
+	if len(b)%2 != 0 {
+		return fmt.Errorf("hog: %d bytes is not a whole number of float16 values", len(b))
+	}
+	if len(dst) != len(b)/2 {
+		return fmt.Errorf("hog: %d values into a buffer of %d", len(b)/2, len(dst))
+	}
+	t := halfTable()
+	for i := range dst {
+		dst[i] = t[binary.LittleEndian.Uint16(b[2*i:])]
+	}
+	return nil
+}
+
+// halfTable holds fromHalf of every binary16 value (256 KiB, built once).
+var halfTable = sync.OnceValue(func() *[1 << 16]float32 {
+	var t [1 << 16]float32
+	for i := range t {
+		t[i] = fromHalf(uint16(i))
+	}
+	return &t
+})
 
 // toHalf converts to binary16 with round-to-nearest-even; too large gives
 // ±Inf, NaN stays NaN (quiet).

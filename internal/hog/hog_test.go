@@ -298,3 +298,15 @@ func BenchmarkCosine(b *testing.B) {
 		Cosine(x, y)
 	}
 }
+
+func TestHalfTableMatchesConversion(t *testing.T) {
+	tab := halfTable()
+	for i := 0; i < 1<<16; i++ {
+		if got, want := math.Float32bits(tab[i]), math.Float32bits(fromHalf(uint16(i))); got != want {
+			t.Fatalf("table[%#04x]=%#08x, want %#08x", i, got, want)
+		}
+	}
+	if err := DecodeInto(make([]float32, 3), make([]byte, 4)); err == nil {
+		t.Fatal("DecodeInto accepted a buffer of the wrong length")
+	}
+}
