@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -323,12 +322,12 @@ func devJourney(t *testing.T) journey {
 	var files []string
 	for i, p := range chosen {
 		dst := filepath.Join(dir, fmt.Sprintf("ref-%02d.jpg", i+1))
-		copyFile(t, p.Photo, dst)
+		testenv.CopyFile(t, p.Photo, dst)
 		files = append(files, dst)
 	}
 	// The probe is the second person: a cuhk sketch.
 	sketch := filepath.Join(dir, "probe.jpg")
-	copyFile(t, chosen[1].Sketch, sketch)
+	testenv.CopyFile(t, chosen[1].Sketch, sketch)
 	t.Logf("gallery: %d dev photos as ref-01..ref-%02d.jpg; the probe is the sketch of ref-02.jpg", len(files), len(files))
 	return journey{
 		// One submission with every file: the multi-file path of the form.
@@ -338,25 +337,6 @@ func devJourney(t *testing.T) journey {
 		CaseNo:  "E2E-2026-0001",
 		K:       len(files),
 		TopN:    5,
-	}
-}
-
-func copyFile(t *testing.T, src, dst string) {
-	t.Helper()
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,43 +19,11 @@ import (
 	"github.com/sketchmatch/sketchmatch/internal/testenv"
 )
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	binPath   string
-	buildErr  error
-)
-
 // TestMain removes the binary built for the tests.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	testenv.RemoveBinary()
 	os.Exit(code)
-}
-
-// sketchmatchBinary builds cmd/sketchmatch once per test run, into a temp
-// dir (never bin/, which a developer may be running).
-func sketchmatchBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "sketchmatch-e2e-bin-")
-		if buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(buildDir, "sketchmatch")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/sketchmatch")
-		cmd.Dir = testenv.Root()
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/sketchmatch: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
 }
 
 // server is one `sketchmatch serve` process with its own data.
@@ -87,7 +53,7 @@ func freePort(t *testing.T) int {
 // The process runs in the temp dir, so no .env of the checkout is read.
 func startServer(t *testing.T, ortLib, modelsDir string) *server {
 	t.Helper()
-	bin := sketchmatchBinary(t)
+	bin := testenv.Binary(t)
 	dir := t.TempDir()
 	port := freePort(t)
 	secret := make([]byte, 32)

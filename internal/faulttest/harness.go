@@ -45,78 +45,6 @@ import (
 // Password is the password of every account the helpers create.
 const Password = "fault-test-Passphrase-2026"
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildPath string
-	buildErr  error
-)
-
-// Binary returns a sketchmatch binary built from this checkout
-// (go build ./cmd/sketchmatch), built once per test process. Call
-// RemoveBinary from TestMain to delete it afterwards.
-func Binary(tb testing.TB) string {
-	tb.Helper()
-	buildOnce.Do(func() {
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			buildErr = fmt.Errorf("the go tool is not on PATH: %w", err)
-			return
-		}
-		sweepStaleBinaries()
-		if buildDir, err = os.MkdirTemp("", fmt.Sprintf("%s%d-", binDirPrefix, os.Getpid())); err != nil {
-			buildErr = err
-			return
-		}
-		p := filepath.Join(buildDir, "sketchmatch")
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, goTool, "build", "-o", p, "./cmd/sketchmatch")
-		cmd.Dir = testenv.Root()
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=1") // ONNX Runtime is loaded through cgo
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/sketchmatch: %v\n%s", err, out)
-			return
-		}
-		buildPath = p
-	})
-	if buildErr != nil {
-		tb.Fatal(buildErr)
-	}
-	return buildPath
-}
-
-// RemoveBinary deletes what Binary built.
-func RemoveBinary() {
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
-}
-
-// binDirPrefix names the build folders: sketchmatch-bin-PID-RANDOM.
-const binDirPrefix = "sketchmatch-bin-"
-
-// sweepStaleBinaries removes build folders of test processes that have
-// ended: packages without a TestMain calling RemoveBinary (such as
-// internal/deploytest) leave theirs behind, and the next build clears them.
-func sweepStaleBinaries() {
-	ents, _ := os.ReadDir(os.TempDir())
-	for _, e := range ents {
-		rest, ok := strings.CutPrefix(e.Name(), binDirPrefix)
-		if !ok || !e.IsDir() {
-			continue
-		}
-		pidText, _, ok := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidText)
-		if !ok || err != nil || pid <= 0 {
-			continue
-		}
-		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-			os.RemoveAll(filepath.Join(os.TempDir(), e.Name()))
-		}
-	}
-}
-
 // configKeys are the variables the app reads; the child's environment gets
 // only the values an Env sets, never stray ones from the developer's shell.
 var configKeys = []string{"APP_ENV", "SECRET_KEY", "HOST", "PORT", "DATABASE_PATH", "REFERENCE_FOLDER",
@@ -124,7 +52,7 @@ var configKeys = []string{"APP_ENV", "SECRET_KEY", "HOST", "PORT", "DATABASE_PAT
 	"INFERENCE_WORKERS", "INFERENCE_QUEUE", "INTRA_OP_THREADS", "HOG_WEIGHT", "RERANK_N", "LOG_DIR", "LOG_LEVEL",
 	"TRUSTED_PROXIES", "METRICS_ALLOWED_NETWORKS", "SESSION_IDLE_TIMEOUT", "SESSION_MAX_LIFETIME",
 	"LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT", "LOGIN_RATE_LIMIT", "SHUTDOWN_TIMEOUT", "READ_TIMEOUT",
-	"WRITE_TIMEOUT", "SEARCH_DEFAULT_K", "SEARCH_MAX_K"}
+	"WRITE_TIMEOUT", "SEARCH_DEFAULT_K", "SEARCH_MAX_K", "INFERENCE_NICE"}
 
 // Env is one throw-away installation: a database, a reference folder and a
 // log folder in a temp dir, the repository's ONNX Runtime library and model
@@ -147,7 +75,7 @@ func NewEnv(tb testing.TB) *Env {
 	tb.Helper()
 	lib := testenv.ORTLibrary(tb)
 	model := testenv.ModelDir(tb)
-	bin := Binary(tb)
+	bin := testenv.Binary(tb)
 	dir := tb.TempDir()
 	e := &Env{
 		Bin: bin, Dir: dir,
@@ -576,23 +504,12 @@ func DevSet(tb testing.TB, n int) (photoDir string, photos, sketches []string) {
 	for i, p := range pairs[:n] {
 		ph := filepath.Join(photoDir, fmt.Sprintf("p%03d%s", i+1, filepath.Ext(p.Photo)))
 		sk := filepath.Join(dir, "sketches", fmt.Sprintf("s%03d%s", i+1, filepath.Ext(p.Sketch)))
-		copyFile(tb, p.Photo, ph)
-		copyFile(tb, p.Sketch, sk)
+		testenv.CopyFile(tb, p.Photo, ph)
+		testenv.CopyFile(tb, p.Sketch, sk)
 		photos = append(photos, ph)
 		sketches = append(sketches, sk)
 	}
 	return photoDir, photos, sketches
-}
-
-func copyFile(tb testing.TB, src, dst string) {
-	tb.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.WriteFile(dst, b, 0o644); err != nil {
-		tb.Fatal(err)
-	}
 }
 
 // ReadFile returns a file's bytes or fails the test.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"github.com/sketchmatch/sketchmatch/internal/testenv"
 	"io/fs"
 	"net/http"
 	"os"
@@ -32,7 +33,7 @@ func TestKill9(t *testing.T) {
 	// is killed.
 	seedDir := t.TempDir()
 	for _, p := range photos[:4] {
-		copyFile(t, p, filepath.Join(seedDir, filepath.Base(p)))
+		testenv.CopyFile(t, p, filepath.Join(seedDir, filepath.Base(p)))
 	}
 	e.MustRun(t, "", "import", seedDir)
 	e.AddUser(t, "officer1", "officer")

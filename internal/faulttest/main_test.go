@@ -1,6 +1,7 @@
 package faulttest
 
 import (
+	"github.com/sketchmatch/sketchmatch/internal/testenv"
 	"os"
 	"testing"
 )
@@ -8,6 +9,6 @@ import (
 // TestMain deletes the binary Binary built once for all the tests.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	RemoveBinary()
+	testenv.RemoveBinary()
 	os.Exit(code)
 }

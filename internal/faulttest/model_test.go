@@ -43,7 +43,7 @@ func TestModelMissingOrCorrupt(t *testing.T) {
 	// History made while the model was fine.
 	seed := t.TempDir()
 	for _, p := range photos[:3] {
-		copyFile(t, p, filepath.Join(seed, filepath.Base(p)))
+		testenv.CopyFile(t, p, filepath.Join(seed, filepath.Base(p)))
 	}
 	e.MustRun(t, "", "import", seed)
 	e.AddUser(t, "admin1", "admin")

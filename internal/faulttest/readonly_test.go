@@ -3,6 +3,7 @@ package faulttest
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/sketchmatch/sketchmatch/internal/testenv"
 	"html"
 	"io/fs"
 	"net/http"
@@ -23,7 +24,7 @@ func TestReadOnlyReferenceFolder(t *testing.T) {
 	e := NewEnv(t)
 	seed := t.TempDir()
 	for _, p := range photos[:4] {
-		copyFile(t, p, filepath.Join(seed, filepath.Base(p)))
+		testenv.CopyFile(t, p, filepath.Join(seed, filepath.Base(p)))
 	}
 	e.MustRun(t, "", "import", seed)
 	e.AddUser(t, "admin1", "admin")

@@ -3,9 +3,7 @@ package gallery_test
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/gif"
@@ -23,6 +21,7 @@ import (
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
 	"github.com/sketchmatch/sketchmatch/internal/imagefile"
 	"github.com/sketchmatch/sketchmatch/internal/store"
+	"github.com/sketchmatch/sketchmatch/internal/testenv"
 )
 
 var admin = gallery.Actor{UserID: 1, Username: "alice", ClientIP: "127.0.0.1"}
@@ -86,21 +85,6 @@ func testJPEG(t testing.TB, seed uint64, w, h int) []byte {
 	return buf.Bytes()
 }
 
-// pngHeader is a PNG signature + IHDR claiming w×h pixels, and nothing else.
-func pngHeader(w, h uint32) []byte {
-	var b bytes.Buffer
-	b.Write([]byte("\x89PNG\r\n\x1a\n"))
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 2
-	chunk := append([]byte("IHDR"), ihdr...)
-	binary.Write(&b, binary.BigEndian, uint32(13))
-	b.Write(chunk)
-	binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(chunk))
-	return b.Bytes()
-}
-
 func TestIngestRejects(t *testing.T) {
 	good := testJPEG(t, 1, 64, 80)
 	var gifBuf bytes.Buffer
@@ -114,7 +98,7 @@ func TestIngestRejects(t *testing.T) {
 		{"ErrTextAsJPEG", gallery.Upload{Name: "notes.jpg", Data: []byte("this is not an image at all\n")}, apperr.EUNSUPPORTED},
 		{"ErrGIF", gallery.Upload{Name: "anim.gif", Data: gifBuf.Bytes()}, apperr.EUNSUPPORTED},
 		{"ErrTruncatedJPEG", gallery.Upload{Name: "cut.jpg", Data: good[:len(good)/2]}, apperr.EINVALID},
-		{"ErrPixelFlood", gallery.Upload{Name: "huge.png", Data: pngHeader(20000, 20000)}, apperr.EINVALID},
+		{"ErrPixelFlood", gallery.Upload{Name: "huge.png", Data: testenv.PNGHeader(20000, 20000)}, apperr.EINVALID},
 		{"ErrTooLarge", gallery.Upload{Name: "big.jpg", Data: append(bytes.Clone(good), make([]byte, 1<<20)...)}, apperr.ETOOLARGE},
 		{"ErrLabelControlChars", gallery.Upload{Name: "ok.jpg", Data: good, Label: "a\x1b[31mred"}, apperr.EINVALID},
 		{"ErrNotesTooLong", gallery.Upload{Name: "ok.jpg", Data: good, Notes: string(bytes.Repeat([]byte("n"), 2001))}, apperr.EINVALID},

@@ -228,7 +228,7 @@ func TestUploadRejectsThroughHTTP(t *testing.T) {
 		{"WrongType", []byte("%PDF-1.4 not an image"), http.StatusBadRequest, "JPEG, PNG and WebP"},
 		{"Truncated", good[:len(good)/3], http.StatusBadRequest, "could not be decoded"},
 		{"ZeroByte", []byte{}, http.StatusBadRequest, "empty"},
-		{"PixelFlood", pngHeaderBytes(20000, 20000), http.StatusBadRequest, "20000"},
+		{"PixelFlood", testenv.PNGHeader(20000, 20000), http.StatusBadRequest, "20000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := admin.postMultipart("/references", map[string]string{"label": "x"}, "photos", map[string][]byte{"photo.jpg": tc.data})
