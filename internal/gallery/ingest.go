@@ -316,6 +316,7 @@ func (s *Service) Delete(ctx context.Context, who Actor, id int64) error {
 	if idx, _ := s.snapshot(); idx != nil {
 		idx.Remove(id)
 	}
+	s.hogs.drop(id)
 	auditDel := func(tx *sql.Tx) error {
 		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceDelete,
 			Target: fmt.Sprintf("reference:%d", id), Outcome: audit.OutcomeSuccess, Details: fmt.Sprintf("sha256=%s label=%q", ref.SHA256, ref.Label)})

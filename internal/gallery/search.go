@@ -180,9 +180,16 @@ func (s *Service) rank(ctx context.Context, idx *index.Index, probe []float32, a
 		for i := range cands {
 			ids[i] = cands[i].ReferenceID
 		}
-		hogs, err := s.db.HOGs(ctx, s.enc.ModelID(), ids)
-		if err != nil {
-			return nil, err
+		hogs := make(map[int64][]byte, len(ids))
+		if missing := s.hogs.lookup(ids, hogs); len(missing) > 0 {
+			read, err := s.db.HOGs(ctx, s.enc.ModelID(), missing)
+			if err != nil {
+				return nil, err
+			}
+			for id, b := range read {
+				hogs[id] = b
+				s.hogs.put(id, b)
+			}
 		}
 		buf := make([]float32, hog.Len()) // reused: rerank uses each descriptor at once
 		rerank(cands, hog.Compute(aligned), s.hogW, func(id int64) []float32 {

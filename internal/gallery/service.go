@@ -52,6 +52,9 @@ type Options struct {
 	HOGWeight  float64 // second-stage weight; 0 turns re-ranking off
 	RerankN    int     // first-stage candidates re-ranked
 	MaxK       int
+	// HOGCacheBytes bounds the memory kept for re-ranking descriptors
+	// (0: the default, 256 MiB; negative: no cache).
+	HOGCacheBytes int64
 }
 
 // Service owns the gallery and the index of the active model.
@@ -74,6 +77,7 @@ type Service struct {
 	calib *calibration
 
 	countCache countCache
+	hogs       *hogCache
 
 	reindex struct {
 		running atomic.Bool
@@ -97,8 +101,12 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	if o.Limits.MaxBytes == 0 {
 		o.Limits = imagefile.DefaultLimits()
 	}
+	if o.HOGCacheBytes == 0 {
+		o.HOGCacheBytes = 256 << 20
+	}
 	s := &Service{db: o.DB, files: o.Files, audit: o.Audit, log: o.Logger, limits: o.Limits,
-		enc: o.Encoder, encErr: o.EncoderErr, hogW: o.HOGWeight, rerankN: o.RerankN, maxK: o.MaxK}
+		enc: o.Encoder, encErr: o.EncoderErr, hogW: o.HOGWeight, rerankN: o.RerankN, maxK: o.MaxK,
+		hogs: newHOGCache(o.HOGCacheBytes)}
 	if s.enc == nil && s.encErr == nil {
 		s.encErr = errors.New("no model configured")
 	}
