@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -457,27 +456,7 @@ func TestNginxProxy(t *testing.T) {
 	httpPort, httpsPort := freePort(t), freePort(t)
 	env := setupNginx(t, nginxRewrite{httpPort: httpPort, httpsPort: httpsPort, upstream: up.addr})
 
-	cmd := exec.Command(nginx, "-e", filepath.Join(env.dir, "log", "startup.log"), "-p", env.dir, "-c", env.mainConf)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM) // fast shutdown of master and workers
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			logs, _ := os.ReadFile(filepath.Join(env.dir, "log", "error.log"))
-			t.Logf("nginx output:\n%s\nerror.log:\n%s", out.String(), logs)
-		}
-	})
+	startNginx(t, nginx, env)
 
 	tlsAddr := "127.0.0.1:" + itoa(httpsPort)
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
@@ -499,11 +478,6 @@ func TestNginxProxy(t *testing.T) {
 	base := "https://" + nginxHost
 
 	waitFor(t, 15*time.Second, "nginx to accept TLS connections", func() (bool, string) {
-		select {
-		case err := <-exited:
-			t.Fatalf("nginx exited: %v\n%s", err, out.String())
-		default:
-		}
 		c, err := net.DialTimeout("tcp", tlsAddr, time.Second)
 		if err != nil {
 			return false, err.Error()
