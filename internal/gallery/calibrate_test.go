@@ -449,3 +449,30 @@ func TestBandsSynthetic(t *testing.T) {
 		})
 	}
 }
+
+// References another process adds (sketchmatch import beside the server)
+// become searchable after a sync; deletes made here never come back.
+func TestSyncIndexPicksUpReferencesAddedElsewhere(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, fakeEncoder{ID: "fake-a"}, 0)
+	ids := addPeople(t, f.svc, 3)
+	if err := f.svc.Delete(ctx, admin, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if added, removed, err := f.svc.SyncIndex(ctx); err != nil || added != 0 || removed != 0 {
+		t.Fatalf("sync with nothing changed elsewhere: +%d -%d %v", added, removed, err)
+	}
+	cli := reopen(t, f, fakeEncoder{ID: "fake-a"}, 0)
+	for _, r := range cli.Add(ctx, admin, []gallery.Upload{{Name: "a.png", Data: fakePhoto(t, 10)}, {Name: "b.png", Data: fakePhoto(t, 11)}}) {
+		if r.Outcome != gallery.Added {
+			t.Fatalf("add elsewhere: %s %s", r.Outcome, r.Reason)
+		}
+	}
+	added, removed, err := f.svc.SyncIndex(ctx)
+	if err != nil || added != 2 || removed != 0 {
+		t.Fatalf("sync after an import elsewhere: +%d -%d %v, want +2 -0", added, removed, err)
+	}
+	if st, _ := f.svc.Stats(ctx); st.Indexed != 4 {
+		t.Fatalf("indexed %d, want 4", st.Indexed)
+	}
+}
