@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"strings"
@@ -117,7 +116,7 @@ func cmdUser(e *env, args []string) int {
 		if name == "" {
 			name = "admin"
 		}
-		pw := randomPassword()
+		pw := auth.GeneratePassword()
 		u, err := svc.CreateUser(ctx, cliActor, name, pw, auth.RoleAdmin)
 		if err != nil {
 			return e.fail(err)
@@ -156,26 +155,4 @@ func (e *env) readPassword(fromStdin bool) (string, error) {
 		return "", fmt.Errorf("the two passwords do not match")
 	}
 	return p1, nil
-}
-
-// randomPassword returns 20 characters from an unambiguous alphabet
-// (about 113 bits).
-func randomPassword() string {
-	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-	return pick(alphabet, 20)
-}
-
-func pick(alphabet string, n int) string {
-	b := make([]byte, n)
-	for i := range b {
-		var x [1]byte
-		for {
-			rand.Read(x[:])
-			if int(x[0]) < 256-256%len(alphabet) {
-				break
-			}
-		}
-		b[i] = alphabet[int(x[0])%len(alphabet)]
-	}
-	return string(b)
 }

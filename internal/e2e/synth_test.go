@@ -25,8 +25,6 @@ const synthSeed = 2026
 
 type pt struct{ X, Y float64 }
 
-func (p pt) add(q pt) pt           { return pt{p.X + q.X, p.Y + q.Y} }
-func (p pt) scale(f float64) pt    { return pt{p.X * f, p.Y * f} }
 func lerpPt(a, b pt, t float64) pt { return pt{a.X + (b.X-a.X)*t, a.Y + (b.Y-a.Y)*t} }
 
 // quad samples a quadratic Bézier curve a→b with control c.

@@ -316,9 +316,6 @@ func (s *Server) WaitHealthy(tb testing.TB, timeout time.Duration) {
 	}
 }
 
-// PID is the server's process id.
-func (s *Server) PID() int { return s.cmd.Process.Pid }
-
 // Output is what the server printed (its human-readable log).
 func (s *Server) Output() string { return s.out.String() }
 

@@ -45,6 +45,3 @@ func (m *metrics) observe(method, route string, status int, d time.Duration) {
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
-
-// Registry lets other packages (the encoder pool, the index) add collectors.
-func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }

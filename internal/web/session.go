@@ -179,9 +179,8 @@ func isAPI(r *http.Request) bool {
 
 // actor is the audit identity of the request's user.
 func actor(r *http.Request) auth.Actor {
-	a := auth.Actor{ClientIP: clientIPFrom(r.Context())}
 	if u := userFrom(r.Context()); u != nil {
-		a.UserID, a.Username = u.ID, u.Username
+		return auth.ActorOf(u, clientIPFrom(r.Context()))
 	}
-	return a
+	return auth.Actor{ClientIP: clientIPFrom(r.Context())}
 }
