@@ -19,9 +19,11 @@ func (s *Server) galleryRoutes(r chi.Router) {
 	r.Get("/references/{id}", s.handleReference)
 	r.Post("/references/{id}", s.handleReferenceUpdate)
 	r.Post("/references/{id}/delete", s.handleReferenceDelete)
+	r.Post("/references/{id}/face", s.handleReferenceFace)
 	r.Get("/api/v1/references", s.handleAPIReferences)
 	r.Post("/api/v1/references", s.handleAPIReferencesAdd)
 	r.Delete("/api/v1/references/{id}", s.handleAPIReferenceDelete)
+	r.Post("/api/v1/references/{id}/face", s.handleAPIReferenceFace)
 }
 
 const galleryPageSize = 48
@@ -135,7 +137,10 @@ func (s *Server) handleGalleryAdd(w http.ResponseWriter, r *http.Request) {
 }
 
 type referenceData struct {
-	Ref *store.Reference
+	Ref   *store.Reference
+	Flags []gallery.FaceFlag
+	// Box is the face box to show on the photo ("" when none).
+	Box string
 }
 
 // GET /references/{id}
@@ -145,10 +150,27 @@ func (s *Server) handleReference(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	flash := ""
-	if r.URL.Query().Get("done") == "saved" {
+	switch r.URL.Query().Get("done") {
+	case "saved":
 		flash = "Saved."
+	case "face":
+		flash = "The face box was saved and the photo embedded from it: it is searchable now."
 	}
-	s.render(w, r, http.StatusOK, "reference", page{Title: "Reference #" + strconv.FormatInt(ref.ID, 10), Nav: "gallery", Flash: flash, Data: referenceData{Ref: ref}})
+	s.renderReference(w, r, ref, http.StatusOK, flash, "")
+}
+
+func (s *Server) renderReference(w http.ResponseWriter, r *http.Request, ref *store.Reference, status int, flash, errMsg string) {
+	face, err := s.gallery.ReferenceFace(r.Context(), ref.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ref.Face, ref.HasEmbedding = face, face != nil
+	d := referenceData{Ref: ref, Flags: gallery.FaceFlags(face)}
+	if face != nil {
+		d.Box = store.FormatBox(face.Box)
+	}
+	s.render(w, r, status, "reference", page{Title: "Reference #" + strconv.FormatInt(ref.ID, 10), Nav: "gallery", Flash: flash, Error: errMsg, Data: d})
 }
 
 // POST /references/{id} (label, notes)
@@ -164,7 +186,7 @@ func (s *Server) handleReferenceUpdate(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.gallery.Update(r.Context(), galleryActor(r), ref.ID, r.PostForm.Get("label"), r.PostForm.Get("notes")); err != nil {
 		if statusOf(err) == http.StatusBadRequest {
-			s.render(w, r, http.StatusBadRequest, "reference", page{Title: "Reference", Nav: "gallery", Error: apperr.Message(err), Data: referenceData{Ref: ref}})
+			s.renderReference(w, r, ref, http.StatusBadRequest, "", apperr.Message(err))
 			return
 		}
 		s.fail(w, r, err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/auth"
+	"github.com/sketchmatch/sketchmatch/internal/gallery"
 )
 
 // page is the data every template receives.
@@ -65,6 +66,9 @@ func (s *Server) funcs() template.FuncMap {
 		"add":   func(a, b int) int { return a + b },
 		"sub":   func(a, b int) int { return a - b },
 		"bytes": humanBytes,
+		// faceFlags explains a reference's face record (gallery.FaceFlags).
+		"faceFlags":  gallery.FaceFlags,
+		"searchable": gallery.Searchable,
 	}
 }
 
