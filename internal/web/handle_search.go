@@ -140,7 +140,15 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		var out *gallery.Outcome
 		out, err = s.gallery.Search(r.Context(), galleryActor(r), q)
 		if err == nil {
-			http.Redirect(w, r, "/searches/"+strconv.FormatInt(out.Search.ID, 10), http.StatusSeeOther)
+			to := "/searches/" + strconv.FormatInt(out.Search.ID, 10)
+			if r.Header.Get("X-Sketch-Fetch") == "1" {
+				// The page's script submitted in the background: it
+				// navigates itself, so the result is rendered once.
+				w.Header().Set("X-Sketch-Location", to)
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			http.Redirect(w, r, to, http.StatusSeeOther)
 			return
 		}
 	}

@@ -121,7 +121,9 @@
       if (!window.fetch || !window.FormData) return;
       e.preventDefault();
       var buttons = form.querySelectorAll("button[type=submit]");
-      fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" }).then(function (res) {
+      fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin", headers: { "X-Sketch-Fetch": "1" } }).then(function (res) {
+        var to = res.headers.get("X-Sketch-Location");
+        if (res.status === 204 && to && to.charAt(0) === "/") { window.location.assign(to); return; }
         if (res.headers.get("X-Sketch-No-Face") === "1") {
           buttons.forEach(function (b) { b.disabled = false; b.textContent = "Search"; });
           if (prompt) { prompt.hidden = false; prompt.focus && prompt.scrollIntoView({ block: "center" }); }
