@@ -24,6 +24,7 @@ type Query struct {
 	Sketch     []byte
 	CaseNumber string
 	K          int
+	Filter     *Filter // witness filter (filter.go); nil searches everything
 }
 
 // Candidate is one ranked reference.
@@ -45,6 +46,7 @@ type Outcome struct {
 	FaceFound  bool
 	Note       string
 	Bands      *Bands
+	Filter     *AppliedFilter // nil when unfiltered
 }
 
 // caseNumberOK: letters, digits and common separators, bounded.
@@ -94,8 +96,12 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 	probe := append([]float32(nil), emb.Vector...)
 	cal.centreSketch(probe)
 
-	cands, err := s.rank(ctx, idx, probe, emb.Aligned, q.K)
+	sf := s.newScanFilter(q.Filter)
+	cands, err := s.rank(ctx, idx, probe, emb.Aligned, q.K, sf)
 	if err != nil {
+		return nil, err
+	}
+	if err := sf.noneKept(); err != nil {
 		return nil, err
 	}
 	var bands *Bands
@@ -151,26 +157,31 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 		top = fmt.Sprintf(" top=reference:%d score=%.3f", out[0].ReferenceID, out[0].Score)
 	}
 	err = s.db.InsertSearch(ctx, rec, func(tx *sql.Tx) error {
+		filtered, err := sf.record(ctx, s.db, tx, rec.ID)
+		if err != nil {
+			return err
+		}
 		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionSearch,
 			Target: fmt.Sprintf("search:%d", rec.ID), Outcome: audit.OutcomeSuccess,
-			Details: fmt.Sprintf("case=%q sketch_sha256=%s k=%d model=%s face_found=%t%s", caseNo, sha, q.K, rec.ModelID, emb.FaceFound, top)})
+			Details: fmt.Sprintf("case=%q sketch_sha256=%s k=%d model=%s face_found=%t%s%s", caseNo, sha, q.K, rec.ModelID, emb.FaceFound, top, filtered)})
 	})
 	if err != nil {
 		return nil, searchStorageError(err)
 	}
-	s.log.Info("search", "user", who.Username, "search", rec.ID, "case", caseNo, "k", q.K, "ms", rec.DurationMS, "face_found", emb.FaceFound)
-	return &Outcome{Search: rec, Candidates: out, FaceFound: emb.FaceFound, Note: emb.Note, Bands: bands}, nil
+	s.log.Info("search", "user", who.Username, "search", rec.ID, "case", caseNo, "k", q.K, "ms", rec.DurationMS, "face_found", emb.FaceFound, "filter", q.Filter.Describe())
+	return &Outcome{Search: rec, Candidates: out, FaceFound: emb.FaceFound, Note: emb.Note, Bands: bands, Filter: sf.applied()}, nil
 }
 
 // rank runs the first stage (exact cosine top-N over the index) and, with a
 // HOG weight, re-ranks those N by encoder cosine + weight × HOG cosine on
 // the aligned crops. With weight 0 the first-stage order is returned as is.
-func (s *Service) rank(ctx context.Context, idx *index.Index, probe []float32, aligned *image.Gray, k int) ([]Candidate, error) {
+// A non-nil sf restricts the first stage to the references it accepts.
+func (s *Service) rank(ctx context.Context, idx *index.Index, probe []float32, aligned *image.Gray, k int, sf *scanFilter) ([]Candidate, error) {
 	n := k
 	if s.hogW > 0 && aligned != nil {
 		n = max(k, s.rerankN)
 	}
-	hits := idx.Search(probe, n)
+	hits := sf.search(idx, probe, n)
 	cands := make([]Candidate, len(hits))
 	for i, h := range hits {
 		cands[i] = Candidate{ReferenceID: h.ID, Score: float64(h.Score), Encoder: float64(h.Score)}

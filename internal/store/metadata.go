@@ -186,3 +186,20 @@ func (db *DB) SearchFilters(ctx context.Context, ids []int64) (map[int64]SearchF
 	}
 	return out, nil
 }
+
+// UpdateMetadata replaces a reference's metadata, and its label when label
+// is not nil, then runs after, in one transaction; sql.ErrNoRows when the
+// reference does not exist.
+func (db *DB) UpdateMetadata(ctx context.Context, refID int64, label *string, m Metadata, after TxHook) error {
+	hook := func(tx *sql.Tx) error {
+		if err := db.PutMetadataTx(ctx, tx, refID, m); err != nil {
+			return err
+		}
+		return runHook(tx, after)
+	}
+	now := db.Now().Unix()
+	if label != nil {
+		return db.execOne(ctx, hook, `UPDATE "references" SET label = ?, updated_at = ? WHERE id = ?`, *label, now, refID)
+	}
+	return db.execOne(ctx, hook, `UPDATE "references" SET updated_at = ? WHERE id = ?`, now, refID)
+}
