@@ -146,37 +146,58 @@ func (f *Filter) Matches(m store.Metadata) bool {
 	return f.compile().match(toRefMeta(m))
 }
 
-// matcher is a Filter compiled for the scan: one call per indexed row.
+// matcher is a Filter compiled for the scan: lookup tables instead of
+// branches, since the metadata of consecutive references is as good as
+// random and mispredicted branches cost more than the scan saves.
 type matcher struct {
-	sex              uint8 // 0 = any
-	ages             bool
-	minYear, maxYear int16 // birth years that can have an age in range on At
-	tags             []string
-	includeUnknown   bool
+	sexOK          [4]uint8        // by sex code
+	yearOK         *[1 << 16]uint8 // by birth year (0 = unknown)
+	tags           []string        // ",tag," forms; all must be present
+	includeUnknown bool
 }
 
-// compile turns ages into birth years. Only the birth year is known, so on
-// a date in year Y someone born in year B is Y−B−1 (birthday still to come)
-// or Y−B years old; on 31 December everyone's birthday has passed, so Y−B.
-// A reference passes when any of its possible ages is in range, so the true
-// person is never dropped for the unknown birthday: born in B passes
-// [lo, hi] when Y−B ≥ lo and Y−B−1 ≤ hi (Y−B ≤ hi on 31 December).
+// compile builds the tables. Ages become birth years. Only the birth year
+// is known, so on a date in year Y someone born in year B is Y−B−1
+// (birthday still to come) or Y−B years old; on 31 December everyone's
+// birthday has passed, so Y−B. A reference passes when any of its possible
+// ages is in range, so the true person is never dropped for the unknown
+// birthday: born in B passes [lo, hi] when Y−B ≥ lo and Y−B−1 ≤ hi
+// (Y−B ≤ hi on 31 December).
 func (f *Filter) compile() *matcher {
-	m := &matcher{sex: sexCode(f.Sex), includeUnknown: f.IncludeUnknown}
-	if f.MinAge != nil || f.MaxAge != nil {
+	m := &matcher{includeUnknown: f.IncludeUnknown, yearOK: new([1 << 16]uint8)}
+	unknown := uint8(0)
+	if f.IncludeUnknown {
+		unknown = 1
+	}
+	for code := range m.sexOK {
+		m.sexOK[code] = 1
+	}
+	if want := sexCode(f.Sex); want != sexCodeUnknown {
+		m.sexOK = [4]uint8{sexCodeUnknown: unknown}
+		m.sexOK[want] = 1
+	}
+	if f.MinAge == nil && f.MaxAge == nil {
+		for y := range m.yearOK {
+			m.yearOK[y] = 1
+		}
+	} else {
 		at, _ := time.Parse(time.DateOnly, f.At) // validated by ParseFilter
 		y := at.Year()
 		slack := 1
 		if at.Month() == time.December && at.Day() == 31 {
 			slack = 0
 		}
-		m.ages, m.minYear, m.maxYear = true, 0, int16(y)
+		lo, hi := 1, y
 		if f.MinAge != nil {
-			m.maxYear = int16(y - *f.MinAge)
+			hi = y - *f.MinAge
 		}
 		if f.MaxAge != nil {
-			m.minYear = int16(y - *f.MaxAge - slack)
+			lo = max(1, y-*f.MaxAge-slack)
 		}
+		for b := lo; b <= hi && b < len(m.yearOK); b++ {
+			m.yearOK[b] = 1
+		}
+		m.yearOK[0] = unknown
 	}
 	for _, t := range f.Tags {
 		m.tags = append(m.tags, ","+t+",")
@@ -184,36 +205,29 @@ func (f *Filter) compile() *matcher {
 	return m
 }
 
-func (m *matcher) match(r refMeta) bool {
-	if m.sex != sexCodeUnknown {
-		if r.sex == sexCodeUnknown {
-			if !m.includeUnknown {
-				return false
-			}
-		} else if r.sex != m.sex {
-			return false
-		}
+// pass is 1 when r passes the sex and age criteria.
+func (m *matcher) pass(r refMeta) uint8 {
+	return m.sexOK[r.sex&3] & m.yearOK[uint16(r.year)]
+}
+
+// tagsOK tells whether r's tags pass the tag criterion.
+func (m *matcher) tagsOK(tags string) bool {
+	if len(m.tags) == 0 {
+		return true
 	}
-	if m.ages {
-		if r.year == 0 {
-			if !m.includeUnknown {
-				return false
-			}
-		} else if r.year < m.minYear || r.year > m.maxYear {
-			return false
-		}
+	if tags == "" {
+		return m.includeUnknown
 	}
-	if len(m.tags) > 0 {
-		if r.tags == "" {
-			return m.includeUnknown
-		}
-		for _, t := range m.tags {
-			if !strings.Contains(r.tags, t) {
-				return false
-			}
+	for _, t := range m.tags {
+		if !strings.Contains(tags, t) {
+			return false
 		}
 	}
 	return true
+}
+
+func (m *matcher) match(r refMeta) bool {
+	return m.pass(r) != 0 && m.tagsOK(r.tags)
 }
 
 // scanFilter is a filter applied to one search: it reads the metadata cache
@@ -239,9 +253,35 @@ func (sf *scanFilter) search(idx *index.Index, probe []float32, n int) []index.H
 	if sf == nil {
 		return idx.Search(probe, n)
 	}
-	sf.cache.mu.RLock()
-	defer sf.cache.mu.RUnlock()
-	hits, kept := idx.SearchFiltered(probe, n, func(id int64) bool { return sf.m.match(sf.cache.get(id)) })
+	c := sf.cache
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	// The filter is evaluated once per reference in a tight, branch-free
+	// pass over the dense cache, and the scan only indexes the result:
+	// calling a branching matcher from inside the scan measured 0.83–1.07
+	// of the unfiltered time (BenchmarkFilteredFirstStage).
+	m := sf.m
+	pass := make([]uint8, len(c.byID))
+	for id, r := range c.byID {
+		pass[id] = m.pass(r)
+	}
+	if len(m.tags) > 0 {
+		for id, r := range c.byID {
+			if pass[id] != 0 && !m.tagsOK(r.tags) {
+				pass[id] = 0
+			}
+		}
+	}
+	unknown := m.match(refMeta{}) // ids past the dense cache without metadata
+	hits, kept := idx.SearchFiltered(probe, n, func(id int64) bool {
+		if uint64(id) < uint64(len(pass)) {
+			return pass[id] != 0
+		}
+		if r, ok := c.sparse[id]; ok {
+			return sf.m.match(r)
+		}
+		return unknown
+	})
 	sf.kept, sf.total = kept, idx.Len()
 	return hits
 }

@@ -79,8 +79,10 @@ func finish(all []Hit, k int) []Hit {
 
 // prefetchRuns is how many runs ahead of the one being scored the filtered
 // scan prefetches. Measured with BenchmarkSearchFiltered/ratio (100k×512,
-// keep 30 %, top-50, 2 cores): filtered/unfiltered 0.78 with 1 run ahead,
-// 0.71 with 4, 0.79 with 8; without prefetching at all, 1.2.
+// keep 30 %, top-50, 2 shared cores; noisy): filtered/unfiltered 0.78 with
+// 1 run ahead, 0.71 with 4, 0.79 with 8; without prefetching at all, 1.2 to
+// 1.6. PREFETCHT1, or prefetching only a row's first lines, measured no
+// better than this within the noise.
 var prefetchRuns = 4
 
 // scanFiltered offers the rows of [lo,hi) that allow accepts to h and
