@@ -38,7 +38,7 @@ func init() {
 	commands = map[string]command{
 		"serve":     {"serve", "run the HTTP server", cmdServe},
 		"user":      {"user add|passwd|disable|enable|list|bootstrap ...", "manage users", cmdUser},
-		"import":    {"import [--label-from-filename] PATH...", "bulk-import reference photos (files or folders)", cmdImport},
+		"import":    {"import [--label-from-filename] [--metadata FILE.csv] PATH...", "bulk-import reference photos (files or folders)", cmdImport},
 		"reindex":   {"reindex", "embed every reference lacking an embedding for the active model", cmdReindex},
 		"eval":      {"eval --photos DIR --sketches DIR [--json FILE] [--plot FILE.png] | eval --compare A.json B.json... --plot FILE.png", "sketch→photo identification accuracy", cmdEval},
 		"calibrate": {"calibrate --photos DIR --sketches DIR", "compute the per-modality calibration of the active model", cmdCalibrate},

@@ -12,18 +12,22 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
 )
 
 const importBatch = 16
 
-// import [--label-from-filename] PATH...: files and folders (recursive).
-// Idempotent (content hash) and safe to interrupt: each file is committed
-// whole or not at all, and files a crash leaves behind are swept at the
-// next start.
+// import [--label-from-filename] [--metadata FILE.csv] PATH...: files and
+// folders (recursive). Idempotent (content hash) and safe to interrupt: each
+// file is committed whole (with its metadata) or not at all, and files a
+// crash leaves behind are swept at the next start. A metadata CSV is
+// validated whole before anything is imported.
 func cmdImport(e *env, args []string) int {
-	fs := newFlags(e, "import", "import [--label-from-filename] PATH...")
+	fs := newFlags(e, "import", "import [--label-from-filename] [--metadata FILE.csv] PATH...")
 	labelFromName := fs.Bool("label-from-filename", false, "use each file's name without extension as its label")
+	metaPath := fs.String("metadata", "", "CSV with columns "+strings.Join(gallery.MetadataColumns, ",")+
+		" describing the photos (rows matched by file name); checked whole first: one bad row and nothing is imported")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -40,6 +44,13 @@ func cmdImport(e *env, args []string) int {
 	if len(files) == 0 {
 		fmt.Fprintln(e.stderr, "sketchmatch: no files found")
 		return 1
+	}
+	var meta *importMetadata
+	if *metaPath != "" {
+		if meta, err = loadImportMetadata(*metaPath, files); err != nil {
+			fmt.Fprintf(e.stderr, "sketchmatch: %s: %v\n", *metaPath, err)
+			return 1
+		}
 	}
 	a, code := e.open(ctx, true, false)
 	if a == nil {
@@ -79,10 +90,15 @@ func cmdImport(e *env, args []string) int {
 			if *labelFromName {
 				u.Label = strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
 			}
+			meta.describe(&u)
 			ups = append(ups, u)
 		}
 		results := append(readErrs, a.Gallery.Add(ctx, who, ups)...)
-		for _, r := range results {
+		for i := range results {
+			r := &results[i]
+			if err := meta.apply(ctx, a.Gallery, who, r); err != nil {
+				r.Outcome, r.Reason = gallery.Rejected, "metadata not applied: "+apperr.Message(err)
+			}
 			counts[r.Outcome]++
 			if r.Outcome == gallery.Rejected {
 				rejected = append(rejected, fmt.Sprintf("%s: %s", r.Name, r.Reason))
@@ -98,7 +114,7 @@ func cmdImport(e *env, args []string) int {
 				}
 			}
 			if !tty {
-				fmt.Fprintf(e.stderr, "%-9s %s%s\n", r.Outcome, r.Name, reasonSuffix(r))
+				fmt.Fprintf(e.stderr, "%-9s %s%s\n", r.Outcome, r.Name, reasonSuffix(*r))
 			}
 		}
 		done += len(batch)
@@ -127,11 +143,12 @@ func cmdImport(e *env, args []string) int {
 			fmt.Fprintf(e.stdout, "  review   %s\n", n)
 		}
 	}
+	unmatched := meta.report(e.stdout)
 	if ctx.Err() != nil {
 		fmt.Fprintf(e.stdout, "interrupted after %d of %d files; run the same command again to continue (already imported files are skipped)\n", done, len(files))
 		return 1
 	}
-	if counts[gallery.Rejected] > 0 {
+	if counts[gallery.Rejected] > 0 || unmatched > 0 {
 		return 1
 	}
 	return 0

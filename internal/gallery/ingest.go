@@ -33,6 +33,7 @@ type Upload struct {
 	Data  []byte
 	Label string
 	Notes string
+	Meta  *store.Metadata // witness metadata stored with the reference; nil: none
 }
 
 // Result is what happened to one Upload.
@@ -91,6 +92,13 @@ func (s *Service) prepare(u Upload) (*prepared, error) {
 	}
 	if u.Notes, err = cleanText("The notes", u.Notes, maxNotes, true); err != nil {
 		return nil, err
+	}
+	if u.Meta != nil {
+		m, err := checkMetadata(*u.Meta)
+		if err != nil {
+			return nil, err
+		}
+		u.Meta = &m
 	}
 	// Keep only the base name, as data; never used as a path.
 	u.Name = filepath.Base(strings.ReplaceAll(u.Name, `\`, "/"))
@@ -221,6 +229,12 @@ func (s *Service) store(ctx context.Context, who Actor, p *prepared, e *embed.Em
 		if e != nil {
 			details += " " + faceAuditDetails(ne.Face)
 		}
+		if p.up.Meta != nil {
+			if err := s.db.PutMetadataTx(ctx, tx, ref.ID, *p.up.Meta); err != nil {
+				return err
+			}
+			details += " " + DescribeMetadata(*p.up.Meta)
+		}
 		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceAdd,
 			Target: fmt.Sprintf("reference:%d", ref.ID), Outcome: audit.OutcomeSuccess, Details: details})
 	}
@@ -235,6 +249,10 @@ func (s *Service) store(ctx context.Context, who Actor, p *prepared, e *embed.Em
 		}
 		res.reject(storageError(err))
 		return res
+	}
+	if p.up.Meta != nil {
+		s.meta.set(ref.ID, *p.up.Meta)
+		s.ownMetadataWrite(ctx)
 	}
 	if ne != nil && ne.FaceFound {
 		s.indexAdd(ref.ID, ne.Vector)
@@ -330,6 +348,7 @@ func (s *Service) Delete(ctx context.Context, who Actor, id int64) error {
 		return storageError(err)
 	}
 	s.invalidateCounts()
+	s.meta.drop(id)
 	for _, p := range []string{ref.StoredPath, ref.ThumbPath} {
 		if err := s.files.Remove(p); err != nil {
 			s.log.Error("removing file of deleted reference (the start-up sweep will retry)", "reference", id, "path", p, "err", err)

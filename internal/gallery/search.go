@@ -33,6 +33,7 @@ type Query struct {
 	// crop, and with no confidence band); without it such a search is
 	// refused with ErrNoFace so the officer can mark the face.
 	AllowNoFace bool
+	Filter     *Filter // witness filter (filter.go); nil searches everything
 }
 
 // ErrNoFace is in the chain of the error Search returns when no face was
@@ -61,7 +62,8 @@ type Outcome struct {
 	FaceFound  bool
 	FaceSource string // store.FaceDetected, FaceManual or FaceNone
 	Note       string
-	Bands      *Bands // nil when no band can be given
+	Bands      *Bands         // nil when no band can be given
+	Filter     *AppliedFilter // nil when unfiltered
 }
 
 // caseNumberOK: letters, digits and common separators, bounded.
@@ -131,8 +133,12 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 	probe := append([]float32(nil), emb.Vector...)
 	cal.centreSketch(probe)
 
-	cands, err := s.rank(ctx, idx, probe, emb.Aligned, q.K)
+	sf := s.newScanFilter(q.Filter)
+	cands, err := s.rank(ctx, idx, probe, emb.Aligned, q.K, sf)
 	if err != nil {
+		return nil, err
+	}
+	if err := sf.noneKept(); err != nil {
 		return nil, err
 	}
 	// No band without a face in the sketch, whatever the score: the
@@ -141,7 +147,12 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 	if cal != nil && source != store.FaceNone {
 		bands = cal.bands
 	}
+	// The bands speak of the gallery actually searched: the references
+	// the witness filter kept, when there is one.
 	galleryM := idx.Len()
+	if a := sf.applied(); a != nil {
+		galleryM = a.Kept
+	}
 	ids := make([]int64, len(cands))
 	for i := range cands {
 		ids[i] = cands[i].ReferenceID
@@ -194,26 +205,31 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 		top = fmt.Sprintf(" top=reference:%d score=%.3f", out[0].ReferenceID, out[0].Score)
 	}
 	err = s.db.InsertSearch(ctx, rec, func(tx *sql.Tx) error {
+		filtered, err := sf.record(ctx, s.db, tx, rec.ID)
+		if err != nil {
+			return err
+		}
 		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionSearch,
 			Target: fmt.Sprintf("search:%d", rec.ID), Outcome: audit.OutcomeSuccess,
-			Details: fmt.Sprintf("case=%q sketch_sha256=%s k=%d model=%s face_found=%t face=%s%s", caseNo, sha, q.K, rec.ModelID, emb.FaceFound, source, top)})
+			Details: fmt.Sprintf("case=%q sketch_sha256=%s k=%d model=%s face_found=%t face=%s%s%s", caseNo, sha, q.K, rec.ModelID, emb.FaceFound, source, top, filtered)})
 	})
 	if err != nil {
 		return nil, searchStorageError(err)
 	}
-	s.log.Info("search", "user", who.Username, "search", rec.ID, "case", caseNo, "k", q.K, "ms", rec.DurationMS, "face", source)
-	return &Outcome{Search: rec, Candidates: out, FaceFound: emb.FaceFound, FaceSource: source, Note: emb.Note, Bands: bands}, nil
+	s.log.Info("search", "user", who.Username, "search", rec.ID, "case", caseNo, "k", q.K, "ms", rec.DurationMS, "face", source, "filter", q.Filter.Describe())
+	return &Outcome{Search: rec, Candidates: out, FaceFound: emb.FaceFound, FaceSource: source, Note: emb.Note, Bands: bands, Filter: sf.applied()}, nil
 }
 
 // rank runs the first stage (exact cosine top-N over the index) and, with a
 // HOG weight, re-ranks those N by encoder cosine + weight × HOG cosine on
 // the aligned crops. With weight 0 the first-stage order is returned as is.
-func (s *Service) rank(ctx context.Context, idx *index.Index, probe []float32, aligned *image.Gray, k int) ([]Candidate, error) {
+// A non-nil sf restricts the first stage to the references it accepts.
+func (s *Service) rank(ctx context.Context, idx *index.Index, probe []float32, aligned *image.Gray, k int, sf *scanFilter) ([]Candidate, error) {
 	n := k
 	if s.hogW > 0 && aligned != nil {
 		n = max(k, s.rerankN)
 	}
-	hits := idx.Search(probe, n)
+	hits := sf.search(idx, probe, n)
 	cands := make([]Candidate, len(hits))
 	for i, h := range hits {
 		cands[i] = Candidate{ReferenceID: h.ID, Score: float64(h.Score), Encoder: float64(h.Score)}

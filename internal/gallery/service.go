@@ -78,6 +78,7 @@ type Service struct {
 
 	countCache countCache
 	hogs       *hogCache
+	meta       metaCache // witness-filter metadata by reference id (metadata.go)
 
 	reindex struct {
 		running atomic.Bool
@@ -153,6 +154,9 @@ func (s *Service) LoadIndex(ctx context.Context) error {
 	start := time.Now()
 	cal, err := s.loadCalibration(ctx)
 	if err != nil {
+		return err
+	}
+	if err := s.loadMetadata(ctx); err != nil {
 		return err
 	}
 	dim := s.enc.Dim()

@@ -9,7 +9,8 @@ import (
 // another process changed it (for example `sketchmatch import` or
 // `reindex` while the server runs): vectors of new references are added,
 // deleted ones removed; a newer calibration of the active model (stored by
-// `sketchmatch calibrate`) re-centres the index. It returns how many
+// `sketchmatch calibrate`) re-centres the index; changed reference metadata
+// (`import --metadata`) is reloaded. It returns how many
 // entries changed.
 func (s *Service) SyncIndex(ctx context.Context) (added, removed int, err error) {
 	idx, _ := s.snapshot()
@@ -20,6 +21,9 @@ func (s *Service) SyncIndex(ctx context.Context) (added, removed int, err error)
 		return 0, 0, err
 	}
 	idx, _ = s.snapshot()
+	if err := s.syncMetadata(ctx); err != nil {
+		return 0, 0, err
+	}
 	// Other processes only add embeddings (import, reindex); deletes go
 	// through this process, which updates the index itself. So equal counts
 	// mean nothing to do, and the id lists are compared only when they differ.

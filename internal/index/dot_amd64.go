@@ -9,3 +9,6 @@ var haveAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 //go:noescape
 func dotBlockAVX2(q *float32, rows *float32, d int, n int, out *float32)
+
+//go:noescape
+func prefetch(p *float32, bytes int)

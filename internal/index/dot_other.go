@@ -7,3 +7,6 @@ const haveAVX2 = false
 func dotBlockAVX2(q *float32, rows *float32, d int, n int, out *float32) {
 	panic("index: dotBlockAVX2 without AVX2")
 }
+
+// prefetch is a no-op without the amd64 assembly.
+func prefetch(p *float32, bytes int) {}

@@ -1,0 +1,180 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/sketchmatch/sketchmatch/internal/store"
+)
+
+// photoDir writes n small distinct JPEGs named 0.jpg, 1.jpg, ... into a
+// new folder.
+func photoDir(t *testing.T, n int) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "photos")
+	os.MkdirAll(dir, 0o755)
+	for i := range n {
+		img := image.NewRGBA(image.Rect(0, 0, 24, 30))
+		for p := range img.Pix {
+			img.Pix[p] = uint8(p*(i+3) + i)
+		}
+		img.Set(0, 0, color.RGBA{uint8(i), 1, 2, 255})
+		var buf bytes.Buffer
+		jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95})
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%d.jpg", i)), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func writeCSV(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "meta.csv")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// openDB opens the database the CLI wrote (setup's DATABASE_PATH).
+func openDB(t *testing.T, dir string) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(dir, "db", "sm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// metaByLabel returns every reference's metadata keyed by label.
+func metaByLabel(t *testing.T, db *store.DB) map[string]store.Metadata {
+	t.Helper()
+	refs, _, err := db.ListReferences(context.Background(), "", "", 100, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]store.Metadata{}
+	for _, r := range refs {
+		m, err := db.MetadataByID(context.Background(), r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[r.Label] = m
+	}
+	return out
+}
+
+func TestImportMetadata(t *testing.T) {
+	dir := setup(t)
+	photos := photoDir(t, 3)
+	csvPath := writeCSV(t, "file,label,sex,birth_year,tags\n"+
+		"0.jpg,Anna,female,1990,\"glasses; Scar\"\n"+
+		"1.jpg,,m,,\n"+
+		"9.jpg,Nobody,f,,\n")
+	code, out, errs := run(t, "", "import", "--label-from-filename", "--metadata", csvPath, photos)
+	if code != 1 { // 9.jpg is not in PATH: reported, and the exit status says so
+		t.Fatalf("exit %d, want 1 (an unmatched row)\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{"3 added", "metadata: 2 stored with new references", "1 CSV rows name files that are not in PATH", "line 4: 9.jpg"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	db := openDB(t, dir)
+	got := metaByLabel(t, db)
+	want := map[string]store.Metadata{
+		"Anna": {Sex: "female", BirthYear: 1990, Tags: []string{"glasses", "scar"}},
+		"1":    {Sex: "male"},
+		"2":    {},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("metadata by label:\n got %+v\nwant %+v", got, want)
+	}
+	t.Run("RerunUpdatesExistingReferences", func(t *testing.T) {
+		csv2 := writeCSV(t, "file,label,sex,birth_year,tags\n0.jpg,Anna,female,1990,glasses;scar\n2.jpg,Two,unknown,1975,\n")
+		code, out, errs := run(t, "", "import", "--metadata", csv2, photos)
+		if code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+		}
+		if !strings.Contains(out, "0 stored with new references, 1 updated on references already in the gallery, 1 unchanged") {
+			t.Fatalf("output:\n%s", out)
+		}
+		if m := metaByLabel(t, db)["Two"]; m.BirthYear != 1975 {
+			t.Fatalf("reference 2.jpg not updated: %+v", m)
+		}
+		var n int
+		db.QueryRow(`SELECT COUNT(*) FROM audit_log WHERE action = 'reference_update' AND details LIKE '%birth_year=1975%'`).Scan(&n)
+		if n != 1 {
+			t.Fatalf("%d audit rows for the update, want 1", n)
+		}
+	})
+}
+
+// A CSV with any error imports nothing: no reference, no file.
+func TestImportMetadataErrorsImportNothing(t *testing.T) {
+	const head = "file,label,sex,birth_year,tags\n"
+	for _, tc := range []struct {
+		name, csv string
+		want      []string
+	}{
+		{"ErrBadSex", head + "0.jpg,A,female,,\n1.jpg,B,x,,\n", []string{"line 3:", `"x" is not female, male or unknown`, "nothing was imported"}},
+		{"ErrBadYear", head + "0.jpg,A,f,19x0,\n", []string{"line 2:", "four-digit year"}},
+		{"ErrFutureYear", head + "0.jpg,A,f,2999,\n", []string{"line 2:", "in the future"}},
+		{"ErrDuplicateFile", head + "0.jpg,A,f,,\n0.jpg,B,m,,\n", []string{"line 3:", "listed twice (first on line 2)"}},
+		{"ErrUnknownColumn", "file,label,height\n0.jpg,A,180\n", []string{"line 1:", `unknown column "height"`}},
+		{"ErrMissingHeader", "0.jpg,A,female,1990,\n", []string{"line 1:", "missing header"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := setup(t)
+			photos := photoDir(t, 2)
+			code, out, errs := run(t, "", "import", "--metadata", writeCSV(t, tc.csv), photos)
+			if code != 1 {
+				t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errs)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errs, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errs)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(dir, "db", "sm.db")); err == nil {
+				if n, _, _ := openDB(t, dir).CountReferences(context.Background(), ""); n != 0 {
+					t.Fatalf("%d references imported from a CSV with an error", n)
+				}
+			}
+			if ents, _ := os.ReadDir(filepath.Join(dir, "refs")); len(ents) != 0 {
+				t.Fatalf("files written: %v", ents)
+			}
+		})
+	}
+	t.Run("ErrAmbiguousName", func(t *testing.T) {
+		dir := setup(t)
+		a, b := photoDir(t, 1), photoDir(t, 2) // both hold a 0.jpg
+		code, _, errs := run(t, "", "import", "--metadata", writeCSV(t, head+"0.jpg,A,f,,\n"), a, b)
+		if code != 1 || !strings.Contains(errs, "line 2:") || !strings.Contains(errs, "names 2 files") {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "db", "sm.db")); err == nil {
+			if n, _, _ := openDB(t, dir).CountReferences(context.Background(), ""); n != 0 {
+				t.Fatalf("%d references imported", n)
+			}
+		}
+	})
+	t.Run("ErrMissingFile", func(t *testing.T) {
+		setup(t)
+		code, _, errs := run(t, "", "import", "--metadata", filepath.Join(t.TempDir(), "nope.csv"), photoDir(t, 1))
+		if code != 1 || !strings.Contains(errs, "nope.csv") {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+	})
+}

@@ -1,0 +1,205 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+)
+
+// Metadata is what a witness can describe of a reference. The zero value
+// (and a reference without a row) means "unknown" for every field.
+// Validation and normalisation live in internal/gallery; the store keeps
+// what it is given.
+type Metadata struct {
+	Sex       string   // "female", "male" or "unknown" ("" is read as unknown)
+	BirthYear int      // 0 = unknown
+	Tags      []string // normalised: lower case, sorted, no duplicates, no commas
+}
+
+// IsZero reports whether nothing is known.
+func (m Metadata) IsZero() bool {
+	return (m.Sex == "" || m.Sex == "unknown") && m.BirthYear == 0 && len(m.Tags) == 0
+}
+
+func joinTags(tags []string) string { return strings.Join(tags, ",") }
+
+// SplitTags is the inverse of the stored comma-joined form.
+func SplitTags(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+func scanMeta(sc interface{ Scan(...any) error }, id *int64) (Metadata, error) {
+	var m Metadata
+	var year sql.NullInt64
+	var tags string
+	if err := sc.Scan(id, &m.Sex, &year, &tags); err != nil {
+		return m, err
+	}
+	m.BirthYear, m.Tags = int(year.Int64), SplitTags(tags)
+	return m, nil
+}
+
+// PutMetadataTx stores (or replaces) a reference's metadata inside tx (the
+// gallery calls it from the TxHook of an insert or an update, so the change,
+// the reference and the audit row commit together).
+func (db *DB) PutMetadataTx(ctx context.Context, tx *sql.Tx, refID int64, m Metadata) error {
+	sex := m.Sex
+	if sex == "" {
+		sex = "unknown"
+	}
+	var year sql.NullInt64
+	if m.BirthYear != 0 {
+		year = sql.NullInt64{Int64: int64(m.BirthYear), Valid: true}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO reference_metadata (reference_id, sex, birth_year, tags, version, updated_at)
+		VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(version), 0) + 1 FROM reference_metadata), ?)
+		ON CONFLICT (reference_id) DO UPDATE SET sex = excluded.sex, birth_year = excluded.birth_year,
+		tags = excluded.tags, version = excluded.version, updated_at = excluded.updated_at`,
+		refID, sex, year, joinTags(m.Tags), db.Now().Unix())
+	return err
+}
+
+// MetadataByID returns a reference's metadata (the zero Metadata when it
+// has none).
+func (db *DB) MetadataByID(ctx context.Context, refID int64) (Metadata, error) {
+	var id int64
+	m, err := scanMeta(db.QueryRowContext(ctx, `SELECT reference_id, sex, birth_year, tags FROM reference_metadata WHERE reference_id = ?`, refID), &id)
+	if IsNotFound(err) {
+		return Metadata{}, nil
+	}
+	return m, err
+}
+
+// MetadataByIDs returns the metadata of those of ids that have any.
+func (db *DB) MetadataByIDs(ctx context.Context, ids []int64) (map[int64]Metadata, error) {
+	out := make(map[int64]Metadata, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		end := min(start+500, len(ids))
+		ph := strings.TrimSuffix(strings.Repeat("?,", end-start), ",")
+		args := make([]any, 0, end-start)
+		for _, id := range ids[start:end] {
+			args = append(args, id)
+		}
+		rows, err := db.QueryContext(ctx, `SELECT reference_id, sex, birth_year, tags FROM reference_metadata WHERE reference_id IN (`+ph+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			m, err := scanMeta(rows, &id)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = m
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// MetadataVersion is the newest metadata write's version (0: none yet).
+// A different value than at the last load means another process changed
+// metadata.
+func (db *DB) MetadataVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM reference_metadata`).Scan(&v)
+	return v, err
+}
+
+// EachMetadata streams every reference's metadata (start-up load of the
+// gallery's in-memory copy) and returns the version read just before the
+// rows: a write in between makes the copy newer than the version says, so
+// the next MetadataVersion check reloads it again (harmless), never the
+// other way round.
+func (db *DB) EachMetadata(ctx context.Context, fn func(refID int64, m Metadata) error) (int64, error) {
+	version, err := db.MetadataVersion(ctx)
+	if err != nil {
+		return 0, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT reference_id, sex, birth_year, tags FROM reference_metadata`)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		m, err := scanMeta(rows, &id)
+		if err != nil {
+			return 0, err
+		}
+		if err := fn(id, m); err != nil {
+			return 0, err
+		}
+	}
+	return version, rows.Err()
+}
+
+// SearchFilter is the witness filter a search ran with.
+type SearchFilter struct {
+	Spec        string // JSON
+	Description string
+	Kept, Total int
+}
+
+// PutSearchFilterTx records a search's filter inside the transaction that
+// records the search (from InsertSearch's TxHook).
+func (db *DB) PutSearchFilterTx(ctx context.Context, tx *sql.Tx, searchID int64, f SearchFilter) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO search_filters (search_id, spec, description, kept, total) VALUES (?, ?, ?, ?, ?)`,
+		searchID, f.Spec, f.Description, f.Kept, f.Total)
+	return err
+}
+
+// SearchFilters returns the filters of those of the searches that had one.
+func (db *DB) SearchFilters(ctx context.Context, ids []int64) (map[int64]SearchFilter, error) {
+	out := make(map[int64]SearchFilter, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		end := min(start+500, len(ids))
+		ph := strings.TrimSuffix(strings.Repeat("?,", end-start), ",")
+		args := make([]any, 0, end-start)
+		for _, id := range ids[start:end] {
+			args = append(args, id)
+		}
+		rows, err := db.QueryContext(ctx, `SELECT search_id, spec, description, kept, total FROM search_filters WHERE search_id IN (`+ph+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			var f SearchFilter
+			if err := rows.Scan(&id, &f.Spec, &f.Description, &f.Kept, &f.Total); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = f
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// UpdateMetadata replaces a reference's metadata, and its label when label
+// is not nil, then runs after, in one transaction; sql.ErrNoRows when the
+// reference does not exist.
+func (db *DB) UpdateMetadata(ctx context.Context, refID int64, label *string, m Metadata, after TxHook) error {
+	hook := func(tx *sql.Tx) error {
+		if err := db.PutMetadataTx(ctx, tx, refID, m); err != nil {
+			return err
+		}
+		return runHook(tx, after)
+	}
+	now := db.Now().Unix()
+	if label != nil {
+		return db.execOne(ctx, hook, `UPDATE "references" SET label = ?, updated_at = ? WHERE id = ?`, *label, now, refID)
+	}
+	return db.execOne(ctx, hook, `UPDATE "references" SET updated_at = ? WHERE id = ?`, now, refID)
+}
