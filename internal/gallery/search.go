@@ -33,7 +33,7 @@ type Query struct {
 	// crop, and with no confidence band); without it such a search is
 	// refused with ErrNoFace so the officer can mark the face.
 	AllowNoFace bool
-	Filter     *Filter // witness filter (filter.go); nil searches everything
+	Filter      *Filter // witness filter (filter.go); nil searches everything
 }
 
 // ErrNoFace is in the chain of the error Search returns when no face was
