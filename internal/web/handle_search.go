@@ -19,6 +19,7 @@ import (
 func (s *Server) searchRoutes(r chi.Router) {
 	r.Post("/search", s.handleSearch)
 	r.Get("/searches", s.handleSearches)
+	r.Get("/searches.csv", s.handleSearchesCSV)
 	r.Get("/searches/{id}", s.handleSearchShow)
 	r.Get("/searches/{id}/sketch", s.handleSearchSketch)
 	r.Get("/searches/{id}/compare/{rank}", s.handleCompare)
