@@ -42,6 +42,9 @@ const (
 	ActionReindex         = "reindex"
 	ActionReportDownload  = "report_download"
 	ActionExport          = "export"
+	ActionTokenCreate     = "token_create"
+	ActionTokenRevoke     = "token_revoke"
+	ActionTokenUse        = "token_use"
 )
 
 // Outcomes.

@@ -46,6 +46,7 @@ func init() {
 		"check":     {"check", "validate config, database, ONNX Runtime and model", cmdCheck},
 		"backup":    {"backup FILE", "consistent online copy of the database", cmdBackup},
 		"audit":     {"audit verify", "verify the audit trail's hash chain", cmdAudit},
+		"token":     {"token create --name NAME --scope SCOPE[,SCOPE] [--expires 90d] | token list | token revoke NAME", "manage service tokens of the integration API", cmdToken},
 	}
 }
 

@@ -139,3 +139,29 @@ func TestUsage(t *testing.T) {
 		t.Fatal("help")
 	}
 }
+
+func TestTokenCommands(t *testing.T) {
+	setup(t)
+	code, out, errs := run(t, "", "token", "create", "--name", "rms-prod", "--scope", "search,references:read", "--expires", "30d")
+	if code != 0 || !strings.HasPrefix(out, "smt_") || !strings.Contains(errs, "shown once") {
+		t.Fatalf("create: %d %q %q", code, out, errs)
+	}
+	if code, _, errs := run(t, "", "token", "create", "--name", "x1", "--scope", "everything"); code != 1 || !strings.Contains(errs, "Unknown scope") {
+		t.Fatalf("bad scope: %d %q", code, errs)
+	}
+	if code, _, _ := run(t, "", "token", "create", "--name", "rms-prod", "--scope", "search"); code != 1 {
+		t.Fatal("a second token of the same name")
+	}
+	if code, out, _ := run(t, "", "token", "list"); code != 0 || !strings.Contains(out, "rms-prod") || !strings.Contains(out, "live") || strings.Contains(out, "smt_") {
+		t.Fatalf("list: %d %q", code, out)
+	}
+	if code, out, errs := run(t, "", "token", "revoke", "rms-prod"); code != 0 || !strings.Contains(out, "revoked") {
+		t.Fatalf("revoke: %d %q %q", code, out, errs)
+	}
+	if code, out, _ := run(t, "", "token", "list"); code != 0 || !strings.Contains(out, "revoked") {
+		t.Fatalf("list after revoke: %q", out)
+	}
+	if code, _, errs := run(t, "", "token", "revoke", "rms-prod"); code != 1 || !strings.Contains(errs, "no live token") {
+		t.Fatalf("second revoke: %d %q", code, errs)
+	}
+}

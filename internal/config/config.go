@@ -61,6 +61,7 @@ type Config struct {
 	LoginMaxFailures   int
 	LoginLockout       time.Duration
 	LoginRateLimit     int // attempts per minute per client IP
+	TokenRateLimit     int // API requests per minute per service token
 	ShutdownTimeout    time.Duration
 	ReadTimeout        time.Duration
 	WriteTimeout       time.Duration
@@ -122,6 +123,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		LoginMaxFailures:       p.intRange("LOGIN_MAX_FAILURES", 5, 1, 1000),
 		LoginLockout:           p.duration("LOGIN_LOCKOUT", 15*time.Minute),
 		LoginRateLimit:         p.intRange("LOGIN_RATE_LIMIT", 10, 1, 100000),
+		TokenRateLimit:         p.intRange("TOKEN_RATE_LIMIT", 120, 1, 1000000),
 		ShutdownTimeout:        p.duration("SHUTDOWN_TIMEOUT", 8*time.Second),
 		ReadTimeout:            p.duration("READ_TIMEOUT", 60*time.Second),
 		WriteTimeout:           p.duration("WRITE_TIMEOUT", 120*time.Second),

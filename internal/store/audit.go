@@ -136,6 +136,7 @@ type AuditFilter struct {
 	Username string // exact (case-insensitive)
 	Action   string // exact
 	From, To string // RFC 3339 UTC bounds on "at" (inclusive from, exclusive to); "" = open
+	BeforeID int64  // only rows with a smaller id (a page's cursor); 0 = none
 }
 
 func (f AuditFilter) where() (string, []any) {
@@ -152,6 +153,9 @@ func (f AuditFilter) where() (string, []any) {
 	}
 	if f.To != "" {
 		conds, args = append(conds, "at < ?"), append(args, f.To)
+	}
+	if f.BeforeID > 0 {
+		conds, args = append(conds, "id < ?"), append(args, f.BeforeID)
 	}
 	if len(conds) == 0 {
 		return "", nil

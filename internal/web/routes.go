@@ -18,6 +18,10 @@ func (s *Server) adminRoutes(r chi.Router) {
 	r.Post("/admin/users/{id}/password", s.handleUserPassword)
 	r.Get("/admin/audit", s.handleAudit)
 	r.Get("/admin/audit.csv", s.handleAuditCSV)
+	r.Get("/api/v1/audit", s.handleAPIAudit)
+	r.Get("/admin/tokens", s.handleTokens)
+	r.Post("/admin/tokens", s.handleTokenCreate)
+	r.Post("/admin/tokens/{name}/revoke", s.handleTokenRevoke)
 	s.galleryRoutes(r)
 	s.qualityRoutes(r)
 }

@@ -104,7 +104,7 @@ func (s *Server) Handler() http.Handler {
 	})
 
 	r.Group(func(r chi.Router) {
-		r.Use(noStore, s.loadSession)
+		r.Use(noStore, s.loadSession, s.bearerAuth)
 		r.Get("/login", s.handleLoginForm)
 		r.With(s.loginRateLimit()).Post("/login", s.handleLogin)
 		r.Post("/logout", s.handleLogout)

@@ -155,6 +155,11 @@ func (s *Server) requireUser(next http.Handler) http.Handler {
 func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u := userFrom(r.Context())
+		if tokenFrom(r.Context()) != nil {
+			// A service token: bearerAuth has checked the route's scope.
+			next.ServeHTTP(w, r)
+			return
+		}
 		if u == nil || u.Role != auth.RoleAdmin {
 			name := ""
 			if u != nil {

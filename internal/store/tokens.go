@@ -1,0 +1,117 @@
+package store
+
+import (
+	"context"
+	"strings"
+
+	"github.com/sketchmatch/sketchmatch/internal/apperr"
+)
+
+// Token is a service token (without its secret).
+type Token struct {
+	ID         int64
+	Name       string
+	UserID     int64 // the token's own user row
+	Scopes     []string
+	CreatedBy  string
+	CreatedAt  int64
+	ExpiresAt  int64 // 0 = never
+	LastUsedAt int64
+	LastUsedIP string
+	RevokedAt  int64
+}
+
+const tokenCols = `id, name, user_id, scopes, created_by, created_at, expires_at, last_used_at, last_used_ip, revoked_at`
+
+func scanToken(sc interface{ Scan(...any) error }) (*Token, error) {
+	t := &Token{}
+	var scopes string
+	if err := sc.Scan(&t.ID, &t.Name, &t.UserID, &scopes, &t.CreatedBy, &t.CreatedAt, &t.ExpiresAt, &t.LastUsedAt, &t.LastUsedIP, &t.RevokedAt); err != nil {
+		return nil, err
+	}
+	if scopes != "" {
+		t.Scopes = strings.Split(scopes, ",")
+	}
+	return t, nil
+}
+
+// CreateToken inserts the token's user row and the token, then runs after,
+// in one transaction. t.ID and t.UserID are set.
+func (db *DB) CreateToken(ctx context.Context, t *Token, tokenHash string, u *User, after TxHook) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO users (username, password_hash, role, disabled, failed_logins, locked_until, created_at, password_changed_at)
+		VALUES (?, ?, ?, 1, 0, 0, ?, ?)`, u.Username, u.PasswordHash, u.Role, t.CreatedAt, t.CreatedAt)
+	if err != nil {
+		if authIsUnique(err) {
+			return errTaken
+		}
+		return err
+	}
+	if t.UserID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	res, err = tx.ExecContext(ctx, `INSERT INTO service_tokens (name, token_hash, user_id, scopes, created_by, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, t.Name, tokenHash, t.UserID, strings.Join(t.Scopes, ","), t.CreatedBy, t.CreatedAt, t.ExpiresAt)
+	if err != nil {
+		if authIsUnique(err) {
+			return errTaken
+		}
+		return err
+	}
+	if t.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	if err := runHook(tx, after); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// errTaken: the token's name (or its user's name) exists.
+var errTaken = apperr.Errorf(apperr.ECONFLICT, "A token of that name already exists (names stay taken after a revoke, so the audit trail stays unambiguous).")
+
+// TokenByHash returns the token with that secret hash, or sql.ErrNoRows.
+func (db *DB) TokenByHash(ctx context.Context, hash string) (*Token, error) {
+	return scanToken(db.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM service_tokens WHERE token_hash = ?`, hash))
+}
+
+// TokenByName returns the token of that name, or sql.ErrNoRows.
+func (db *DB) TokenByName(ctx context.Context, name string) (*Token, error) {
+	return scanToken(db.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM service_tokens WHERE name = ?`, name))
+}
+
+// ListTokens returns every token, newest first.
+func (db *DB) ListTokens(ctx context.Context) ([]*Token, error) {
+	rows, err := db.QueryContext(ctx, `SELECT `+tokenCols+` FROM service_tokens ORDER BY id DESC`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// TouchToken records a use.
+func (db *DB) TouchToken(ctx context.Context, id, at int64, ip string) error {
+	_, err := db.ExecContext(ctx, `UPDATE service_tokens SET last_used_at = ?, last_used_ip = ? WHERE id = ?`, at, ip, id)
+	return err
+}
+
+// RevokeToken marks the token revoked (if it is not already) and runs
+// after, in one transaction; sql.ErrNoRows when there is no live token of
+// that name.
+func (db *DB) RevokeToken(ctx context.Context, name string, at int64, after TxHook) error {
+	return db.execOne(ctx, after, `UPDATE service_tokens SET revoked_at = ? WHERE name = ? AND revoked_at = 0`, at, name)
+}
+

@@ -1,0 +1,135 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// api is a client holding only a bearer token: no cookies.
+func (e *testEnv) api(token, method, path string, body string) (*http.Response, string) {
+	req, _ := http.NewRequest(method, e.ts.URL+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return resp, b.String()
+}
+
+func createToken(t *testing.T, admin *client, name string, days string, scopes ...string) string {
+	t.Helper()
+	form := url.Values{"name": {name}, "expires_days": {days}, "scope": scopes}
+	resp, body := admin.postForm("/admin/tokens", form)
+	m := regexp.MustCompile(`<code class="secret">(smt_[A-Za-z0-9_-]+)</code>`).FindStringSubmatch(body)
+	if resp.StatusCode != 200 || m == nil {
+		t.Fatalf("create token %s: %d", name, resp.StatusCode)
+	}
+	return m[1]
+}
+
+func TestServiceTokens(t *testing.T) {
+	e := newEnv(t, map[string]string{"TOKEN_RATE_LIMIT": "8"})
+	admin := mustLogin(t, e, "alice")
+	rms := createToken(t, admin, "rms-prod", "90", "search", "references:read")
+	auditor := createToken(t, admin, "auditor", "1", "audit:read")
+
+	// The secret is shown once: the list page does not carry it.
+	if _, body := admin.get("/admin/tokens"); strings.Contains(body, rms) || !strings.Contains(body, "rms-prod") {
+		t.Fatal("the token list shows the secret, or not the token")
+	}
+	// Scopes.
+	if resp, _ := e.api(rms, "GET", "/api/v1/references", ""); resp.StatusCode != 200 {
+		t.Fatalf("references:read: %d", resp.StatusCode)
+	}
+	for _, c := range []struct{ tok, method, path string }{
+		{rms, "DELETE", "/api/v1/references/1"},
+		{rms, "GET", "/api/v1/audit"},
+		{auditor, "GET", "/api/v1/references"},
+	} {
+		resp, body := e.api(c.tok, c.method, c.path, "")
+		if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(body, "lacks the scope") {
+			t.Errorf("%s %s without the scope: %d %s", c.method, c.path, resp.StatusCode, body)
+		}
+	}
+	if resp, body := e.api(auditor, "GET", "/api/v1/audit?limit=2", ""); resp.StatusCode != 200 || !strings.Contains(body, `"next_cursor"`) {
+		t.Fatalf("audit:read: %d %s", resp.StatusCode, body)
+	}
+	// Pages never accept a bearer; cookie and bearer together are refused.
+	if resp, _ := e.api(rms, "GET", "/", ""); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("bearer on a page: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", e.ts.URL+"/api/v1/searches/1", nil)
+	req.Header.Set("Authorization", "Bearer "+rms)
+	if resp, body := admin.do(req); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "not both") {
+		t.Fatalf("cookie and bearer: %d %s", resp.StatusCode, body)
+	}
+	// Bad tokens: 401 problem with a WWW-Authenticate challenge.
+	for _, tok := range []string{"smt_nope", "nonsense", rms + "x"} {
+		resp, _ := e.api(tok, "GET", "/api/v1/references", "")
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("token %q: %d", tok, resp.StatusCode)
+		}
+	}
+	// Rate limit per token (8 a minute here; some were used above).
+	limited := false
+	for i := 0; i < 10; i++ {
+		if resp, _ := e.api(rms, "GET", "/api/v1/references", ""); resp.StatusCode == http.StatusTooManyRequests {
+			limited = resp.Header.Get("Retry-After") != ""
+			break
+		}
+	}
+	if !limited {
+		t.Fatal("no 429 past the token rate limit")
+	}
+	// Expiry: the auditor token had one day.
+	*e.clock = e.clock.Add(25 * time.Hour)
+	if resp, _ := e.api(auditor, "GET", "/api/v1/audit", ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("expired token: %d", resp.StatusCode)
+	}
+	// Revoke: refused on the very next request.
+	admin = mustLogin(t, e, "alice") // a day later: a new session
+	fresh := createToken(t, admin, "case-system", "0", "search")
+	if resp, _ := e.api(fresh, "GET", "/api/v1/searches/999", ""); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("live token on a missing search: %d", resp.StatusCode)
+	}
+	if resp, _ := admin.postForm("/admin/tokens/case-system/revoke", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", resp.StatusCode)
+	}
+	if resp, _ := e.api(fresh, "GET", "/api/v1/searches/999", ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("revoked token: %d", resp.StatusCode)
+	}
+	// Names stay taken; officers cannot manage tokens.
+	if resp, _ := admin.postForm("/admin/tokens", url.Values{"name": {"case-system"}, "scope": {"search"}, "expires_days": {"1"}}); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("reused name: %d", resp.StatusCode)
+	}
+	officer := mustLogin(t, e, "bob")
+	if resp, _ := officer.get("/admin/tokens"); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("officer on the tokens page: %d", resp.StatusCode)
+	}
+	// A token cannot sign in through the login form.
+	if resp := e.client().login("token:rms-prod", "!"); resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") == "/" {
+		t.Fatal("a token's user signed in")
+	}
+	acts := strings.Join(auditActions(t, e.db), ",")
+	for _, want := range []string{"token_create:success", "token_use:success", "token_use:denied", "token_revoke:success"} {
+		if !strings.Contains(acts, want) {
+			t.Errorf("audit lacks %s", want)
+		}
+	}
+}
