@@ -114,4 +114,3 @@ func (db *DB) TouchToken(ctx context.Context, id, at int64, ip string) error {
 func (db *DB) RevokeToken(ctx context.Context, name string, at int64, after TxHook) error {
 	return db.execOne(ctx, after, `UPDATE service_tokens SET revoked_at = ? WHERE name = ? AND revoked_at = 0`, at, name)
 }
-
