@@ -6,6 +6,7 @@ import "github.com/go-chi/chi/v5"
 // Must be mounted after requireUser.
 func (s *Server) userRoutes(r chi.Router) {
 	r.Get("/", s.handleHome)
+	r.Get("/api/docs", s.handleAPIDocs)
 	s.searchRoutes(r)
 }
 

@@ -38,6 +38,7 @@ type Deps struct {
 
 // Server holds the parsed templates, the cookie store and the services.
 type Server struct {
+	api         *apiDoc // the OpenAPI document of /api/v1
 	cfg         *config.Config
 	log         *slog.Logger
 	db          *store.DB
@@ -67,6 +68,9 @@ func New(d Deps) (*Server, error) {
 	if s.tmpl, err = parseTemplates(webfs.Templates(), s.funcs()); err != nil {
 		return nil, err
 	}
+	if s.api, err = loadAPIDoc(); err != nil {
+		return nil, err
+	}
 	if s.cookies, s.cookieName, err = newCookieStore(d.Config.SecretKey, d.Config.Production(),
 		int(d.Config.SessionMaxLifetime.Seconds())); err != nil {
 		return nil, err
@@ -87,6 +91,7 @@ func (s *Server) Handler() http.Handler {
 
 	// Outside auth: probes, metrics, static assets.
 	r.Get("/healthz", s.handleHealthz)
+	r.Get("/api/v1/openapi.json", s.handleOpenAPI)
 	r.Get("/readyz", s.handleReadyz)
 	r.Method(http.MethodGet, "/metrics", allowNetworks(s.cfg.MetricsAllowedNetworks,
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.renderError(w, r, http.StatusNotFound, "") }),

@@ -87,7 +87,9 @@ func newEnvWith(t testing.TB, vars map[string]string, enc gallery.Encoder) *test
 		t.Fatal(err)
 	}
 	srv.now = func() time.Time { return *clock }
-	ts := httptest.NewServer(srv.Handler())
+	// Every API request and answer of every test is checked against the
+	// OpenAPI document (apispec_test.go).
+	ts := httptest.NewServer(specValidator(t, srv.Handler()))
 	t.Cleanup(ts.Close)
 	e := &testEnv{t: t, cfg: cfg, db: db, srv: srv, ts: ts, clock: clock, log: &logBuf, gal: gal}
 	for _, u := range []struct{ name, role string }{{"alice", auth.RoleAdmin}, {"bob", auth.RoleOfficer}, {"carol", auth.RoleOfficer}} {
