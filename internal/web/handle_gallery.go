@@ -135,7 +135,19 @@ func (s *Server) handleGalleryAdd(w http.ResponseWriter, r *http.Request) {
 }
 
 type referenceData struct {
-	Ref *store.Reference
+	Ref  *store.Reference
+	Meta gallery.MetadataInput // as stored, or as typed when refused
+}
+
+func metadataForm(m store.Metadata) gallery.MetadataInput {
+	in := gallery.MetadataInput{Sex: m.Sex, Tags: strings.Join(m.Tags, ", ")}
+	if in.Sex == "" {
+		in.Sex = gallery.SexUnknown
+	}
+	if m.BirthYear != 0 {
+		in.BirthYear = strconv.Itoa(m.BirthYear)
+	}
+	return in
 }
 
 // GET /references/{id}
@@ -148,10 +160,17 @@ func (s *Server) handleReference(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("done") == "saved" {
 		flash = "Saved."
 	}
-	s.render(w, r, http.StatusOK, "reference", page{Title: "Reference #" + strconv.FormatInt(ref.ID, 10), Nav: "gallery", Flash: flash, Data: referenceData{Ref: ref}})
+	meta, err := s.gallery.Metadata(r.Context(), ref.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "reference", page{Title: "Reference #" + strconv.FormatInt(ref.ID, 10), Nav: "gallery", Flash: flash,
+		Data: referenceData{Ref: ref, Meta: metadataForm(meta)}})
 }
 
-// POST /references/{id} (label, notes)
+// POST /references/{id} (label, notes; sex, birth_year, tags: the
+// metadata, left as it is when the form carries none of them)
 func (s *Server) handleReferenceUpdate(w http.ResponseWriter, r *http.Request) {
 	ref, ok := s.loadRef(w, r)
 	if !ok {
@@ -162,9 +181,27 @@ func (s *Server) handleReferenceUpdate(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
-	if err := s.gallery.Update(r.Context(), galleryActor(r), ref.ID, r.PostForm.Get("label"), r.PostForm.Get("notes")); err != nil {
+	f := r.PostForm
+	typed := gallery.MetadataInput{Sex: f.Get("sex"), BirthYear: f.Get("birth_year"), Tags: f.Get("tags")}
+	var err error
+	withMeta := f.Has("sex") || f.Has("birth_year") || f.Has("tags")
+	if withMeta {
+		var m store.Metadata
+		if m, err = gallery.ParseMetadata(typed, s.now()); err == nil {
+			err = s.gallery.UpdateWithMetadata(r.Context(), galleryActor(r), ref.ID, f.Get("label"), f.Get("notes"), m)
+		}
+	} else {
+		err = s.gallery.Update(r.Context(), galleryActor(r), ref.ID, f.Get("label"), f.Get("notes"))
+	}
+	if err != nil {
 		if statusOf(err) == http.StatusBadRequest {
-			s.render(w, r, http.StatusBadRequest, "reference", page{Title: "Reference", Nav: "gallery", Error: apperr.Message(err), Data: referenceData{Ref: ref}})
+			typed = gallery.MetadataInput{Sex: clip(typed.Sex, 20), BirthYear: clip(typed.BirthYear, 20), Tags: clip(typed.Tags, 1000)}
+			if !withMeta {
+				if m, e := s.gallery.Metadata(r.Context(), ref.ID); e == nil {
+					typed = metadataForm(m)
+				}
+			}
+			s.render(w, r, http.StatusBadRequest, "reference", page{Title: "Reference", Nav: "gallery", Error: apperr.Message(err), Data: referenceData{Ref: ref, Meta: typed}})
 			return
 		}
 		s.fail(w, r, err)

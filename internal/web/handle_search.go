@@ -33,6 +33,7 @@ func (s *Server) searchRoutes(r chi.Router) {
 type homeData struct {
 	DefaultK, MaxK int
 	CaseNumber     string
+	Filter         gallery.FilterInput // as typed, kept when the search is refused
 	Stats          gallery.Stats
 	Calibration    gallery.CalibrationInfo
 	ModelErr       string
@@ -40,16 +41,16 @@ type homeData struct {
 
 // GET / — the search form.
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
-	s.renderHome(w, r, http.StatusOK, "", "")
+	s.renderHome(w, r, http.StatusOK, "", "", gallery.FilterInput{})
 }
 
-func (s *Server) renderHome(w http.ResponseWriter, r *http.Request, status int, errMsg, caseNo string) {
+func (s *Server) renderHome(w http.ResponseWriter, r *http.Request, status int, errMsg, caseNo string, filter gallery.FilterInput) {
 	st, err := s.gallery.Stats(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	d := homeData{DefaultK: s.cfg.SearchDefaultK, MaxK: s.cfg.SearchMaxK, CaseNumber: caseNo, Stats: st, Calibration: s.gallery.Calibration()}
+	d := homeData{DefaultK: s.cfg.SearchDefaultK, MaxK: s.cfg.SearchMaxK, CaseNumber: caseNo, Filter: filter, Stats: st, Calibration: s.gallery.Calibration()}
 	if _, err := s.gallery.ModelStatus(); err != nil {
 		d.ModelErr = err.Error()
 	}
@@ -100,6 +101,11 @@ func (s *Server) parseSearch(w http.ResponseWriter, r *http.Request) (gallery.Qu
 		}
 		q.K = k
 	}
+	f, err := gallery.ParseFilter(filterInput(r), s.now())
+	if err != nil {
+		return q, err
+	}
+	q.Filter = f
 	fhs := r.MultipartForm.File["sketch"]
 	if len(fhs) != 1 {
 		return q, apperr.Errorf(apperr.EINVALID, "Choose one sketch image to search with.")
@@ -110,6 +116,19 @@ func (s *Server) parseSearch(w http.ResponseWriter, r *http.Request) (gallery.Qu
 	}
 	q.Sketch = data
 	return q, nil
+}
+
+// filterInput reads the witness-filter fields of the search form and API
+// (sex, min_age, max_age, age_at, tags, include_unknown).
+func filterInput(r *http.Request) gallery.FilterInput {
+	return gallery.FilterInput{Sex: r.FormValue("sex"), MinAge: r.FormValue("min_age"), MaxAge: r.FormValue("max_age"),
+		At: r.FormValue("age_at"), Tags: r.FormValue("tags"), IncludeUnknown: r.FormValue("include_unknown")}
+}
+
+// clipFilter bounds typed filter values shown back in the form.
+func clipFilter(in gallery.FilterInput) gallery.FilterInput {
+	return gallery.FilterInput{Sex: clip(in.Sex, 20), MinAge: clip(in.MinAge, 10), MaxAge: clip(in.MaxAge, 10),
+		At: clip(in.At, 20), Tags: clip(in.Tags, 1000), IncludeUnknown: clip(in.IncludeUnknown, 10)}
 }
 
 func galleryActor(r *http.Request) gallery.Actor {
@@ -131,7 +150,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	switch st := statusOf(err); {
 	case st == http.StatusBadRequest:
-		s.renderHome(w, r, st, apperr.Message(err), clip(r.FormValue("case_number"), 64))
+		s.renderHome(w, r, st, apperr.Message(err), clip(r.FormValue("case_number"), 64), clipFilter(filterInput(r)))
 	default:
 		s.fail(w, r, err)
 	}
@@ -144,6 +163,7 @@ type resultView struct {
 	Bands       *gallery.Bands
 	AnyAbove    bool
 	IsOwner     bool
+	Filter      *gallery.AppliedFilter // nil: unfiltered
 }
 
 type candidateView struct {
@@ -182,6 +202,10 @@ func (s *Server) loadSearch(w http.ResponseWriter, r *http.Request) (*store.Sear
 func (s *Server) resultView(r *http.Request, sr *store.Search) (resultView, error) {
 	cal := s.gallery.Calibration()
 	v := resultView{Search: sr, IsOwner: userFrom(r.Context()).ID == sr.UserID}
+	var err error
+	if v.Filter, err = s.gallery.SearchFilter(r.Context(), sr.ID); err != nil {
+		return v, err
+	}
 	if sr.CalibrationID.Valid {
 		v.Calibration = "#" + strconv.FormatInt(sr.CalibrationID.Int64, 10)
 		if cal.Active && cal.ID == sr.CalibrationID.Int64 {
@@ -282,6 +306,7 @@ type historyData struct {
 	Page, Pages      int
 	HasPrev, HasNext bool
 	All              bool
+	Filters          map[int64]store.SearchFilter // by search id, for filtered searches
 }
 
 // GET /searches?case=...&page=N — officers see their own, admins everyone's.
@@ -302,7 +327,17 @@ func (s *Server) handleSearches(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	ids := make([]int64, len(list))
+	for i, sr := range list {
+		ids[i] = sr.ID
+	}
+	filters, err := s.db.SearchFilters(r.Context(), ids)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	pages := max(1, (total+size-1)/size)
 	s.render(w, r, http.StatusOK, "history", page{Title: "History", Nav: "history", Data: historyData{
-		Searches: list, Total: total, CaseNumber: caseNo, Page: pg, Pages: pages, HasPrev: pg > 1, HasNext: pg < pages, All: uid == 0}})
+		Searches: list, Total: total, CaseNumber: caseNo, Page: pg, Pages: pages, HasPrev: pg > 1, HasNext: pg < pages, All: uid == 0,
+		Filters: filters}})
 }
