@@ -73,7 +73,7 @@ func cmdImport(e *env, args []string) int {
 			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 	}
 	counts := map[string]int{}
-	var rejected []string
+	var rejected, noFace, review []string
 	start := time.Now()
 	done := 0
 	for i := 0; i < len(files) && ctx.Err() == nil; i += importBatch {
@@ -103,6 +103,16 @@ func cmdImport(e *env, args []string) int {
 			if r.Outcome == gallery.Rejected {
 				rejected = append(rejected, fmt.Sprintf("%s: %s", r.Name, r.Reason))
 			}
+			if r.Outcome == gallery.Added {
+				for _, fl := range r.Flags {
+					switch {
+					case fl.Code == gallery.FlagNoFace:
+						noFace = append(noFace, fmt.Sprintf("%s (reference #%d)", r.Name, r.Reference.ID))
+					case fl.Code != gallery.FlagManual:
+						review = append(review, fmt.Sprintf("%s (reference #%d): %s", r.Name, r.Reference.ID, fl.Text))
+					}
+				}
+			}
 			if !tty {
 				fmt.Fprintf(e.stderr, "%-9s %s%s\n", r.Outcome, r.Name, reasonSuffix(*r))
 			}
@@ -121,6 +131,18 @@ func cmdImport(e *env, args []string) int {
 	for _, r := range rejected {
 		fmt.Fprintf(e.stdout, "  rejected %s\n", r)
 	}
+	if len(noFace) > 0 {
+		fmt.Fprintf(e.stdout, "%d without a face: not searchable (stored; an admin can mark the face on the reference page or delete them)\n", len(noFace))
+		for _, n := range noFace {
+			fmt.Fprintf(e.stdout, "  no face  %s\n", n)
+		}
+	}
+	if len(review) > 0 {
+		fmt.Fprintf(e.stdout, "%d flagged for review (searchable):\n", len(review))
+		for _, n := range review {
+			fmt.Fprintf(e.stdout, "  review   %s\n", n)
+		}
+	}
 	unmatched := meta.report(e.stdout)
 	if ctx.Err() != nil {
 		fmt.Fprintf(e.stdout, "interrupted after %d of %d files; run the same command again to continue (already imported files are skipped)\n", done, len(files))
@@ -133,6 +155,9 @@ func cmdImport(e *env, args []string) int {
 }
 
 func reasonSuffix(r gallery.Result) string {
+	if r.Outcome == gallery.Added && r.Reference != nil && r.Reference.Face != nil && !r.Searchable {
+		return " (no face: not searchable)"
+	}
 	if r.Reason == "" {
 		return ""
 	}

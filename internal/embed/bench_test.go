@@ -67,7 +67,7 @@ func setupBench(b *testing.B, opts Options, n int) *benchData {
 		if err != nil {
 			b.Fatal(err)
 		}
-		c, err := w.crop(src)
+		c, err := w.crop(src, image.Rectangle{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -105,7 +105,7 @@ func BenchmarkStages(b *testing.B) {
 	})
 	b.Run("detect", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			if _, err := d.w.detect(d.srcs[i%n]); err != nil {
+			if _, _, err := d.w.detect(d.srcs[i%n]); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -143,7 +143,7 @@ func BenchmarkStages(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			c, err := d.w.crop(src)
+			c, err := d.w.crop(src, image.Rectangle{})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -203,7 +203,7 @@ func BenchmarkGoOverheadCPU(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		c, err := d.w.crop(src)
+		c, err := d.w.crop(src, image.Rectangle{})
 		if err != nil {
 			b.Fatal(err)
 		}

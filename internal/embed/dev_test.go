@@ -1,6 +1,7 @@
 package embed
 
 import (
+	"image"
 	"math"
 	"os"
 	"path/filepath"
@@ -62,7 +63,7 @@ func embedDir(t testing.TB, e *Encoder, dir string) []devItem {
 				src, err := flatten(loadImage(t, names[i]))
 				if err == nil {
 					var c cropResult
-					c, err = w.crop(src)
+					c, err = w.crop(src, image.Rectangle{})
 					if err == nil {
 						var raw [][]float32
 						raw, err = w.runEmbedder([]rgbf{c.img, mirror(c.img)})

@@ -32,6 +32,9 @@ type Embedding struct {
 	// feeds a second-stage HOG re-ranker.
 	Aligned *image.Gray
 	Note    string // human-readable, shown to the officer and stored; "" when nothing to say
+	// Face is the face-quality record (pipeline "face"; for "whole" only
+	// Found is set).
+	Face FaceQuality
 }
 
 // Options size the inference pool.
@@ -94,9 +97,12 @@ type Encoder struct {
 type job struct {
 	ctx  context.Context
 	imgs []image.Image
-	res  []*Embedding
-	errs []error
-	done chan struct{}
+	// boxes, when set, has one entry per image: a non-empty rectangle is a
+	// face marked by hand (image pixels), used instead of detection.
+	boxes []image.Rectangle
+	res   []*Embedding
+	errs  []error
+	done  chan struct{}
 }
 
 // Open verifies the model folder (manifest, checksums, ONNX shapes), creates
@@ -242,7 +248,20 @@ func (e *Encoder) Full() bool {
 // the queue is full it returns EUNAVAILABLE at once (the web layer answers
 // 503 with Retry-After); an image too small to use is EINVALID.
 func (e *Encoder) Embed(ctx context.Context, img image.Image) (*Embedding, error) {
-	j := &job{ctx: ctx, imgs: []image.Image{img}, done: make(chan struct{})}
+	return e.EmbedBox(ctx, img, image.Rectangle{})
+}
+
+// EmbedBox is Embed with the face marked by hand: box (in the pixels of
+// img) replaces the detector, the landmarks and alignment run inside it.
+// An empty box means "detect". A box outside the image, or too small to
+// hold a face, is EINVALID.
+func (e *Encoder) EmbedBox(ctx context.Context, img image.Image, box image.Rectangle) (*Embedding, error) {
+	if !box.Empty() {
+		if err := CheckBox(box, img.Bounds()); err != nil {
+			return nil, err
+		}
+	}
+	j := &job{ctx: ctx, imgs: []image.Image{img}, boxes: []image.Rectangle{box}, done: make(chan struct{})}
 	if err := e.submit(ctx, j, false); err != nil {
 		return nil, err
 	}
@@ -480,11 +499,11 @@ func (w *worker) do(j *job) {
 			}
 		}
 	}()
-	w.embedImages(j.imgs, j.res, j.errs)
+	w.embedImages(j.imgs, j.boxes, j.res, j.errs)
 }
 
 // embedImages runs the pipeline on imgs, filling res and errs.
-func (w *worker) embedImages(imgs []image.Image, res []*Embedding, errs []error) {
+func (w *worker) embedImages(imgs []image.Image, boxes []image.Rectangle, res []*Embedding, errs []error) {
 	crops := make([]rgbf, 0, len(imgs))
 	idx := make([]int, 0, len(imgs))
 	for i, img := range imgs {
@@ -493,7 +512,11 @@ func (w *worker) embedImages(imgs []image.Image, res []*Embedding, errs []error)
 			errs[i] = err
 			continue
 		}
-		c, err := w.crop(src)
+		var box image.Rectangle
+		if boxes != nil {
+			box = boxes[i].Sub(img.Bounds().Min)
+		}
+		c, err := w.crop(src, box)
 		if err != nil {
 			errs[i] = err
 			continue
@@ -523,42 +546,64 @@ type cropResult struct {
 	five [5][2]float64
 }
 
-// crop turns one flattened image into the crop the embedder sees.
-func (w *worker) crop(src *image.RGBA) (cropResult, error) {
+// crop turns one flattened image into the crop the embedder sees. A
+// non-empty box is a face marked by hand and replaces detection.
+func (w *worker) crop(src *image.RGBA, box image.Rectangle) (cropResult, error) {
 	spec := &w.e.m.Networks.Embedder.Input
 	if w.e.m.Pipeline == PipelineWhole {
 		c := preprocess(src, spec)
-		return cropResult{em: &Embedding{FaceFound: true, Aligned: toGray(c)}, img: c}, nil
+		return cropResult{em: &Embedding{FaceFound: true, Aligned: toGray(c), Face: FaceQuality{Found: true}}, img: c}, nil
 	}
-	face, err := w.detect(src)
-	if err != nil {
-		return cropResult{}, err
+	var q FaceQuality
+	var face faceBox
+	if !box.Empty() {
+		face = faceBox{x1: float64(box.Min.X), y1: float64(box.Min.Y), x2: float64(box.Max.X), y2: float64(box.Max.Y)}
+		q.Manual, q.Faces = true, 1
+	} else {
+		faces, best, err := w.detect(src)
+		if err != nil {
+			return cropResult{}, err
+		}
+		face, q.Faces, q.Confidence = best, len(faces), best.score
 	}
-	if face.score >= float32(w.e.m.Networks.Detector.ScoreThreshold) {
+	if q.Manual || face.score >= float32(w.e.m.Networks.Detector.ScoreThreshold) {
 		pts, err := w.landmarks(src, face)
 		if err != nil {
 			return cropResult{}, err
 		}
 		five := fivePoints(pts)
 		if c, ok := alignFace(src, five, spec.Size[0]); ok {
-			em := &Embedding{FaceFound: true, FaceScore: face.score, Aligned: toGray(c)}
+			q.Found, q.Box = true, face.rect()
+			q.geometry(five)
+			g := toGray(c)
+			q.Sharpness = laplacianVariance(g)
+			em := &Embedding{FaceFound: true, FaceScore: face.score, Aligned: g, Face: q}
 			return cropResult{em: em, img: c, face: face, five: five}, nil
+		}
+		if q.Manual {
+			return cropResult{}, apperr.Errorf(apperr.EINVALID, "No face could be aligned inside the marked box: draw the box around the whole face, from the hairline to the chin.")
 		}
 	}
 	w.e.nNoFace.Add(1)
 	c := preprocess(src, spec)
-	em := &Embedding{FaceFound: false, FaceScore: face.score, Aligned: toGray(c), Note: NoFaceNote}
+	q.Found = false
+	em := &Embedding{FaceFound: false, FaceScore: face.score, Aligned: toGray(c), Note: NoFaceNote, Face: q}
 	return cropResult{em: em, img: c, face: face}, nil
 }
 
-// detect runs the face detector on the whole image.
-func (w *worker) detect(src *image.RGBA) (faceBox, error) {
+// detect runs the face detector on the whole image and returns the faces
+// above the threshold (most confident first) and the best anchor (also
+// when it is below the threshold: its score says how close it came).
+func (w *worker) detect(src *image.RGBA) ([]faceBox, faceBox, error) {
 	spec := &w.e.m.Networks.Detector.Input
 	writeTensor(w.detB.in.GetData(), preprocess(src, spec), spec)
 	if err := w.e.det.run(w.detB); err != nil {
-		return faceBox{}, err
+		return nil, faceBox{}, err
 	}
-	return bestFace(w.detB.outs[0].GetData(), w.detB.outs[1].GetData(), src.Rect.Dx(), src.Rect.Dy()), nil
+	scores, boxes := w.detB.outs[0].GetData(), w.detB.outs[1].GetData()
+	wd, ht := src.Rect.Dx(), src.Rect.Dy()
+	faces := detections(scores, boxes, wd, ht, float32(w.e.m.Networks.Detector.ScoreThreshold))
+	return faces, bestFace(scores, boxes, wd, ht), nil
 }
 
 // landmarks runs the 68-point network on the crop around face and returns

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"math"
 	"math/rand"
 	"os"
@@ -169,7 +170,7 @@ func TestDenormalsAsZeroKeepsOutputs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := w.crop(src)
+		c, err := w.crop(src, image.Rectangle{})
 		if err != nil {
 			t.Fatal(err)
 		}

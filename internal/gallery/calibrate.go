@@ -150,7 +150,7 @@ func (s *Service) Calibrate(ctx context.Context, who Actor, pairs []CalibrationP
 
 	c := &store.Calibration{ModelID: s.enc.ModelID(), CreatedBy: who.Username, Source: source, NPairs: rep.Pairs,
 		PhotoMean: photoMean, SketchMean: sketchMean}
-	if b, err := ComputeBands(held.genuine, held.bestImpostor, BandPrecision, s.hogW); err != nil {
+	if b, err := ComputeBands(held.genuine, held.bestImpostor, held.impostorSample(), BandPrecision, s.hogW); err != nil {
 		rep.BandsErr = err.Error()
 	} else {
 		js, err := json.Marshal(b)
@@ -245,6 +245,18 @@ func (c *calibSet) means(which []int) (photo, sketch []float32) {
 type scores struct {
 	hits, n               int
 	genuine, bestImpostor []float64
+	// impostors are the scores of different people in the searches (the
+	// candidates each search kept); comparisons counts all impostor
+	// comparisons; every impostor score >= complete was kept; gallery is
+	// the searched gallery's size.
+	impostors   []float64
+	comparisons int
+	complete    float64
+	gallery     int
+}
+
+func (s *scores) impostorSample() ImpostorSample {
+	return ImpostorSample{Scores: s.impostors, Total: s.comparisons, Complete: s.complete, Gallery: s.gallery}
 }
 
 func (s *scores) rankOne() float64 {
@@ -259,6 +271,12 @@ func (s *scores) merge(o scores) {
 	s.n += o.n
 	s.genuine = append(s.genuine, o.genuine...)
 	s.bestImpostor = append(s.bestImpostor, o.bestImpostor...)
+	s.impostors = append(s.impostors, o.impostors...)
+	s.comparisons += o.comparisons
+	if s.n == o.n || o.complete > s.complete {
+		s.complete = o.complete
+	}
+	s.gallery = max(s.gallery, o.gallery)
 }
 
 // score searches the sketches of probes against all photos of the set,
@@ -283,7 +301,7 @@ func (c *calibSet) score(photoMean, sketchMean []float32, probes []int, w float6
 		// upstream and would already have failed ingest.
 		panic(err)
 	}
-	out := scores{}
+	out := scores{complete: math.Inf(-1), gallery: len(c.photos)}
 	for _, i := range probes {
 		q := append([]float32(nil), c.sketches[i]...)
 		centre(q, sketchMean)
@@ -309,9 +327,15 @@ func (c *calibSet) score(photoMean, sketchMean []float32, probes []int, w float6
 		best := math.Inf(-1)
 		for _, cand := range cands {
 			if cand.ReferenceID != int64(i) {
-				best = cand.Score
-				break
+				best = max(best, cand.Score)
+				out.impostors = append(out.impostors, cand.Score)
 			}
+		}
+		out.comparisons += len(c.photos) - 1
+		if len(cands) < len(c.photos) && len(cands) > 0 {
+			// Only this search's shortlist was scored: impostors below its
+			// lowest score may exist unseen.
+			out.complete = max(out.complete, cands[len(cands)-1].Score)
 		}
 		out.n++
 		if len(cands) > 0 && cands[0].ReferenceID == int64(i) {

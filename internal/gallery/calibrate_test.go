@@ -404,12 +404,16 @@ func TestBandsSynthetic(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(42, 1))
-			var gen, imp []float64
+			var gen, imp, all []float64
 			for i := 0; i < 400; i++ {
 				gen = append(gen, tc.genMean+tc.spread*r.NormFloat64())
 				imp = append(imp, tc.impMean+tc.spread*r.NormFloat64())
+				for j := 0; j < 20; j++ {
+					all = append(all, tc.impMean-0.1+tc.spread*r.NormFloat64())
+				}
 			}
-			b, err := gallery.ComputeBands(gen, imp, gallery.BandPrecision, 0.5)
+			sample := gallery.ImpostorSample{Scores: all, Total: len(all), Complete: math.Inf(-1), Gallery: 21}
+			b, err := gallery.ComputeBands(gen, imp, sample, gallery.BandPrecision, 0.5)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -438,11 +442,14 @@ func TestBandsSynthetic(t *testing.T) {
 			if b.HOGWeight != 0.5 || b.Searches != len(gen) {
 				t.Fatalf("bands record hog weight %v and %d searches", b.HOGWeight, b.Searches)
 			}
-			for _, band := range []string{gallery.BandHigh, gallery.BandMid, gallery.BandLow} {
-				d := strings.ToLower(b.Describe(band))
+			for _, s := range []float64{tc.impMean - 0.2, tc.impMean, tc.genMean, tc.genMean + 0.2} {
+				d := strings.ToLower(b.Describe(s, 5000))
+				if !strings.Contains(d, "gallery of 5000 references") {
+					t.Fatalf("score %.2f: text %q does not name the gallery size", s, d)
+				}
 				for _, bad := range []string{"identified", "is the person", "match confirmed", "positive"} {
 					if strings.Contains(d, bad) {
-						t.Fatalf("band %s text %q presents a candidate as an identification", band, d)
+						t.Fatalf("score %.2f: text %q presents a candidate as an identification", s, d)
 					}
 				}
 			}

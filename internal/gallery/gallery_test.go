@@ -218,34 +218,3 @@ func TestSearchWithoutModelIsUnavailable(t *testing.T) {
 		t.Fatalf("search without a model: %v", err)
 	}
 }
-
-func TestBands(t *testing.T) {
-	gen := []float64{0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5, 0.45}
-	imp := []float64{0.6, 0.5, 0.45, 0.4, 0.4, 0.35, 0.35, 0.3, 0.3, 0.2}
-	b, err := gallery.ComputeBands(gen, imp, 1.0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Scores >= 0.65 were all genuine; 0.6 is where the first impostor sits.
-	if got, want := b.High, 0.65; got != want {
-		t.Fatalf("High=%v, want %v", got, want)
-	}
-	if got, want := b.Low, 0.4; got != want {
-		t.Fatalf("Low=%v, want %v (upper median of the best impostors)", got, want)
-	}
-	for _, tc := range []struct {
-		score float64
-		band  string
-	}{{0.95, gallery.BandHigh}, {0.65, gallery.BandHigh}, {0.5, gallery.BandMid}, {0.4, gallery.BandMid}, {0.35, gallery.BandLow}} {
-		if got := b.Classify(tc.score); got != tc.band {
-			t.Errorf("Classify(%v)=%s, want %s", tc.score, got, tc.band)
-		}
-	}
-	if _, err := gallery.ComputeBands(gen[:3], imp[:3], 1, 0); err == nil {
-		t.Fatal("bands from 3 searches accepted")
-	}
-	var none *gallery.Bands
-	if none.Classify(0.99) != "" {
-		t.Fatal("nil bands classified a score")
-	}
-}

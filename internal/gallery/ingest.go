@@ -16,7 +16,6 @@ import (
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
 	"github.com/sketchmatch/sketchmatch/internal/embed"
-	"github.com/sketchmatch/sketchmatch/internal/hog"
 	"github.com/sketchmatch/sketchmatch/internal/imagefile"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
@@ -44,7 +43,11 @@ type Result struct {
 	Reason    string // for Rejected: why, safe to show
 	Reference *store.Reference
 	FaceFound bool
-	Err       error // the underlying error of a rejection
+	// Searchable: embedded with a face, so in the index. An added photo
+	// without a face is stored but not searchable (Flags say why).
+	Searchable bool
+	Flags      []FaceFlag
+	Err        error // the underlying error of a rejection
 }
 
 const (
@@ -217,16 +220,14 @@ func (s *Service) store(ctx context.Context, who Actor, p *prepared, e *embed.Em
 	}
 	var ne *store.NewEmbedding
 	if e != nil {
-		ne = &store.NewEmbedding{ModelID: s.enc.ModelID(), Vector: e.Vector, FaceFound: e.FaceFound}
-		if e.Aligned != nil {
-			ne.HOG = hog.Encode(hog.Compute(e.Aligned))
-		}
-		res.FaceFound = e.FaceFound
+		ne = s.newEmbedding(e)
+		res.FaceFound, res.Searchable, res.Flags = e.FaceFound, e.FaceFound, FaceFlags(ne.Face)
+		ref.Face, ref.HasEmbedding = ne.Face, true
 	}
 	auditAdd := func(tx *sql.Tx) error {
 		details := fmt.Sprintf("sha256=%s name=%q label=%q", ref.SHA256, ref.OriginalName, ref.Label)
-		if e != nil && !e.FaceFound {
-			details += " face=not-detected"
+		if e != nil {
+			details += " " + faceAuditDetails(ne.Face)
 		}
 		if p.up.Meta != nil {
 			if err := s.db.PutMetadataTx(ctx, tx, ref.ID, *p.up.Meta); err != nil {
@@ -253,12 +254,12 @@ func (s *Service) store(ctx context.Context, who Actor, p *prepared, e *embed.Em
 		s.meta.set(ref.ID, *p.up.Meta)
 		s.ownMetadataWrite(ctx)
 	}
-	if ne != nil {
+	if ne != nil && ne.FaceFound {
 		s.indexAdd(ref.ID, ne.Vector)
 	}
 	s.invalidateCounts()
 	res.Outcome, res.Reference = Added, ref
-	s.log.Info("reference added", "user", who.Username, "reference", ref.ID, "sha256", ref.SHA256, "embedded", ne != nil)
+	s.log.Info("reference added", "user", who.Username, "reference", ref.ID, "sha256", ref.SHA256, "embedded", ne != nil, "searchable", res.Searchable)
 	return res
 }
 
@@ -362,7 +363,7 @@ func (s *Service) reloadOne(ctx context.Context, id int64) error {
 	if s.enc == nil {
 		return nil
 	}
-	vec, err := s.db.EmbeddingVector(ctx, id, s.enc.ModelID())
+	vec, err := s.db.SearchableVector(ctx, id, s.enc.ModelID())
 	if store.IsNotFound(err) {
 		return nil
 	}

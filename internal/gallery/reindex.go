@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
-	"github.com/sketchmatch/sketchmatch/internal/hog"
+	"github.com/sketchmatch/sketchmatch/internal/embed"
 	"github.com/sketchmatch/sketchmatch/internal/imagefile"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
@@ -27,11 +27,10 @@ func (s *Service) Reindex(ctx context.Context, progress func(done, total int)) (
 	}
 	defer s.reindex.running.Store(false)
 	model := s.enc.ModelID()
-	total, embedded, err := s.db.CountReferences(ctx, model)
+	todo, err := s.db.CountWithoutEmbedding(ctx, model)
 	if err != nil {
 		return 0, err
 	}
-	todo := total - embedded
 	s.reindex.total.Store(int64(todo))
 	s.reindex.done.Store(0)
 	if todo == 0 {
@@ -69,7 +68,7 @@ func (s *Service) Reindex(ctx context.Context, progress func(done, total int)) (
 		if len(ok) == 0 {
 			continue
 		}
-		embs, err := s.enc.EmbedBatch(ctx, imgs)
+		embs, err := s.embedReferences(ctx, ok, imgs)
 		if err != nil {
 			if apperr.Code(err) == apperr.EUNAVAILABLE && ctx.Err() == nil {
 				time.Sleep(200 * time.Millisecond) // the pool is busy with searches: yield
@@ -79,10 +78,11 @@ func (s *Service) Reindex(ctx context.Context, progress func(done, total int)) (
 		}
 		for i, r := range ok {
 			e := embs[i]
-			ne := &store.NewEmbedding{ModelID: model, Vector: e.Vector, FaceFound: e.FaceFound}
-			if e.Aligned != nil {
-				ne.HOG = hog.Encode(hog.Compute(e.Aligned))
+			if e == nil {
+				failed[r.ID] = true
+				continue
 			}
+			ne := s.newEmbedding(e)
 			if err := s.db.PutEmbedding(ctx, r.ID, ne); err != nil {
 				if errors.Is(err, context.Canceled) {
 					return done, err
@@ -92,7 +92,8 @@ func (s *Service) Reindex(ctx context.Context, progress func(done, total int)) (
 				failed[r.ID] = true
 				continue
 			}
-			s.indexAdd(r.ID, e.Vector)
+			s.hogs.drop(r.ID)
+			s.indexPut(r.ID, ne)
 			s.invalidateCounts()
 			done++
 		}
@@ -107,6 +108,47 @@ func (s *Service) Reindex(ctx context.Context, progress func(done, total int)) (
 		return done, fmt.Errorf("%d references could not be embedded (see the log)", len(failed))
 	}
 	return done, nil
+}
+
+// embedReferences embeds the images of refs: in one batch, except those
+// with a face box drawn by an admin, which are embedded from that box. A
+// reference whose image failed is nil in the result (with a *BatchError).
+func (s *Service) embedReferences(ctx context.Context, refs []*store.Reference, imgs []image.Image) ([]*embed.Embedding, error) {
+	out := make([]*embed.Embedding, len(refs))
+	var plain []image.Image
+	var at []int
+	errs := make([]error, len(refs))
+	for i, r := range refs {
+		if be, ok := s.enc.(BoxEncoder); ok && !r.ManualBox.Empty() {
+			e, err := be.EmbedBox(ctx, imgs[i], r.ManualBox)
+			if apperr.Code(err) == apperr.EUNAVAILABLE || ctx.Err() != nil {
+				return nil, err
+			}
+			out[i], errs[i] = e, err
+			continue
+		}
+		plain, at = append(plain, imgs[i]), append(at, i)
+	}
+	if len(plain) > 0 {
+		embs, err := s.enc.EmbedBatch(ctx, plain)
+		var be *embed.BatchError
+		if err != nil && !errors.As(err, &be) {
+			return nil, err
+		}
+		for k, i := range at {
+			out[i] = embs[k]
+			if be != nil {
+				errs[i] = be.Errs[k]
+			}
+		}
+	}
+	for i, err := range errs {
+		if err != nil {
+			s.log.Error("reindex: embedding failed", "reference", refs[i].ID, "err", err)
+			out[i] = nil
+		}
+	}
+	return out, nil
 }
 
 func (s *Service) loadImage(r *store.Reference) (image.Image, error) {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"image"
 	"sort"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/embed"
 	"github.com/sketchmatch/sketchmatch/internal/hog"
 	"github.com/sketchmatch/sketchmatch/internal/imagefile"
 	"github.com/sketchmatch/sketchmatch/internal/index"
@@ -24,8 +26,22 @@ type Query struct {
 	Sketch     []byte
 	CaseNumber string
 	K          int
-	Filter     *Filter // witness filter (filter.go); nil searches everything
+	// FaceBox is a face box the officer drew on the sketch (pixels of the
+	// decoded image, EXIF orientation applied); empty: detect.
+	FaceBox image.Rectangle
+	// AllowNoFace searches even when no face is detected (on a centred
+	// crop, and with no confidence band); without it such a search is
+	// refused with ErrNoFace so the officer can mark the face.
+	AllowNoFace bool
+	Filter      *Filter // witness filter (filter.go); nil searches everything
 }
+
+// ErrNoFace is in the chain of the error Search returns when no face was
+// found in the sketch and the query did not allow searching without one.
+var ErrNoFace = errors.New("no face in the sketch")
+
+// NoBandText is shown instead of a band when the sketch's face was not found.
+const NoBandText = "No confidence can be given: no face was found in the sketch."
 
 // Candidate is one ranked reference.
 type Candidate struct {
@@ -44,8 +60,9 @@ type Outcome struct {
 	Search     *store.Search
 	Candidates []Candidate
 	FaceFound  bool
+	FaceSource string // store.FaceDetected, FaceManual or FaceNone
 	Note       string
-	Bands      *Bands
+	Bands      *Bands         // nil when no band can be given
 	Filter     *AppliedFilter // nil when unfiltered
 }
 
@@ -89,9 +106,29 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 	if idx == nil || idx.Len() == 0 {
 		return nil, apperr.Errorf(apperr.EINVALID, "The gallery is empty (or not yet embedded): there is nothing to search. An administrator must add reference photos first.")
 	}
-	emb, err := s.enc.Embed(ctx, img)
+	var emb *embed.Embedding
+	source := store.FaceDetected
+	if !q.FaceBox.Empty() {
+		be, ok := s.enc.(BoxEncoder)
+		if !ok {
+			return nil, apperr.Errorf(apperr.EUNSUPPORTED, "The active model cannot search from a face marked by hand.")
+		}
+		if err := embed.CheckBox(q.FaceBox, img.Bounds()); err != nil {
+			return nil, err
+		}
+		emb, err = be.EmbedBox(ctx, img, q.FaceBox)
+		source = store.FaceManual
+	} else {
+		emb, err = s.enc.Embed(ctx, img)
+	}
 	if err != nil {
 		return nil, err
+	}
+	if !emb.FaceFound {
+		if !q.AllowNoFace {
+			return nil, apperr.Wrap(apperr.EINVALID, ErrNoFace, "No face was detected in the sketch. Draw a box around the face on the sketch, or search without a detected face (then no confidence can be given).")
+		}
+		source = store.FaceNone
 	}
 	probe := append([]float32(nil), emb.Vector...)
 	cal.centreSketch(probe)
@@ -104,10 +141,13 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 	if err := sf.noneKept(); err != nil {
 		return nil, err
 	}
+	// No band without a face in the sketch, whatever the score: the
+	// centred crop's scores say nothing the calibration measured.
 	var bands *Bands
-	if cal != nil {
+	if cal != nil && source != store.FaceNone {
 		bands = cal.bands
 	}
+	galleryM := idx.Len()
 	ids := make([]int64, len(cands))
 	for i := range cands {
 		ids[i] = cands[i].ReferenceID
@@ -122,7 +162,7 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 		if !ok {
 			continue // deleted between ranking and lookup
 		}
-		c.Rank, c.Label, c.Band = len(out)+1, ref.Label, bands.Classify(c.Score)
+		c.Rank, c.Label, c.Band = len(out)+1, ref.Label, bands.Classify(c.Score, galleryM)
 		out = append(out, c)
 	}
 
@@ -132,7 +172,10 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 	rec := &store.Search{
 		UserID: who.UserID, Username: who.Username, CaseNumber: caseNo, SketchSHA256: sha,
 		SketchPath: SketchPath(sha, info.Ext), ModelID: s.enc.ModelID(), HOGWeight: s.hogW, K: q.K,
-		FaceFound: emb.FaceFound, GallerySize: idx.Len(),
+		FaceFound: emb.FaceFound, FaceSource: source, GallerySize: galleryM,
+	}
+	if source == store.FaceManual {
+		rec.FaceBox = store.FormatBox(q.FaceBox)
 	}
 	if cal != nil {
 		rec.CalibrationID = sql.NullInt64{Int64: cal.id, Valid: true}
@@ -163,13 +206,13 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 		}
 		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionSearch,
 			Target: fmt.Sprintf("search:%d", rec.ID), Outcome: audit.OutcomeSuccess,
-			Details: fmt.Sprintf("case=%q sketch_sha256=%s k=%d model=%s face_found=%t%s%s", caseNo, sha, q.K, rec.ModelID, emb.FaceFound, top, filtered)})
+			Details: fmt.Sprintf("case=%q sketch_sha256=%s k=%d model=%s face_found=%t face=%s%s%s", caseNo, sha, q.K, rec.ModelID, emb.FaceFound, source, top, filtered)})
 	})
 	if err != nil {
 		return nil, searchStorageError(err)
 	}
-	s.log.Info("search", "user", who.Username, "search", rec.ID, "case", caseNo, "k", q.K, "ms", rec.DurationMS, "face_found", emb.FaceFound, "filter", q.Filter.Describe())
-	return &Outcome{Search: rec, Candidates: out, FaceFound: emb.FaceFound, Note: emb.Note, Bands: bands, Filter: sf.applied()}, nil
+	s.log.Info("search", "user", who.Username, "search", rec.ID, "case", caseNo, "k", q.K, "ms", rec.DurationMS, "face", source, "filter", q.Filter.Describe())
+	return &Outcome{Search: rec, Candidates: out, FaceFound: emb.FaceFound, FaceSource: source, Note: emb.Note, Bands: bands, Filter: sf.applied()}, nil
 }
 
 // rank runs the first stage (exact cosine top-N over the index) and, with a

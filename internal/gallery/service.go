@@ -161,8 +161,8 @@ func (s *Service) LoadIndex(ctx context.Context) error {
 	}
 	dim := s.enc.Dim()
 	idx := index.New(dim)
-	if _, embedded, err := s.db.CountReferences(ctx, s.enc.ModelID()); err == nil {
-		idx.Reserve(embedded) // one allocation for the whole matrix
+	if fc, err := s.db.CountFaces(ctx, s.enc.ModelID()); err == nil {
+		idx.Reserve(fc.Searchable) // one allocation for the whole matrix
 	}
 	const batch = 4096
 	ids := make([]int64, 0, batch)
@@ -207,9 +207,11 @@ func (s *Service) snapshot() (*index.Index, *calibration) {
 
 // Stats is the gallery's state for pages and logs.
 type Stats struct {
-	References  int
-	Embedded    int
-	Indexed     int
+	References int
+	Embedded   int
+	Indexed    int
+	// NoFace counts embedded references without a face: stored, not searched.
+	NoFace      int
 	Reindexing  bool
 	ReindexDone int64
 	ReindexAll  int64
@@ -226,11 +228,11 @@ func (s *Service) Stats(ctx context.Context) (Stats, error) {
 	if s.enc == nil {
 		st.ModelErr = s.encErr.Error()
 	}
-	total, embedded, err := s.counts(ctx, st.Model)
+	total, embedded, noFace, err := s.counts(ctx, st.Model)
 	if err != nil {
 		return st, err
 	}
-	st.References, st.Embedded = total, embedded
+	st.References, st.Embedded, st.NoFace = total, embedded, noFace
 	if idx, cal := s.snapshot(); idx != nil {
 		st.Indexed = idx.Len()
 		st.Calibration = cal.describe()
@@ -241,24 +243,27 @@ func (s *Service) Stats(ctx context.Context) (Stats, error) {
 }
 
 type countCache struct {
-	mu              sync.Mutex
-	at              time.Time
-	total, embedded int
+	mu                      sync.Mutex
+	at                      time.Time
+	total, embedded, noFace int
 }
 
-func (s *Service) counts(ctx context.Context, model string) (int, int, error) {
+func (s *Service) counts(ctx context.Context, model string) (total, embedded, noFace int, err error) {
 	c := &s.countCache
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if time.Since(c.at) < time.Second {
-		return c.total, c.embedded, nil
+		return c.total, c.embedded, c.noFace, nil
 	}
-	total, embedded, err := s.db.CountReferences(ctx, model)
+	if total, embedded, err = s.db.CountReferences(ctx, model); err != nil {
+		return 0, 0, 0, err
+	}
+	fc, err := s.db.CountFaces(ctx, model)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	c.at, c.total, c.embedded = time.Now(), total, embedded
-	return total, embedded, nil
+	c.at, c.total, c.embedded, c.noFace = time.Now(), total, embedded, fc.NoFace
+	return total, embedded, fc.NoFace, nil
 }
 
 // invalidateCounts makes the next Stats count again (after a change made

@@ -27,12 +27,12 @@ func (s *Service) SyncIndex(ctx context.Context) (added, removed int, err error)
 	// Other processes only add embeddings (import, reindex); deletes go
 	// through this process, which updates the index itself. So equal counts
 	// mean nothing to do, and the id lists are compared only when they differ.
-	if _, embedded, err := s.db.CountReferences(ctx, s.enc.ModelID()); err != nil {
+	if fc, err := s.db.CountFaces(ctx, s.enc.ModelID()); err != nil {
 		return 0, 0, err
-	} else if embedded == idx.Len() {
+	} else if fc.Searchable == idx.Len() {
 		return 0, 0, nil
 	}
-	ids, err := s.db.EmbeddedIDs(ctx, s.enc.ModelID())
+	ids, err := s.db.SearchableIDs(ctx, s.enc.ModelID())
 	if err != nil {
 		return 0, 0, err
 	}

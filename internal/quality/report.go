@@ -49,9 +49,25 @@ type Report struct {
 	// the calibration set itself reported.
 	Calibrations []CalibrationSummary `json:"calibrations,omitempty"`
 
+	// HighBand is how the "high" band held up: of the searches whose #1
+	// was in the high band, how many #1s were the true person, against
+	// what the band claimed.
+	HighBand HighBand `json:"high_band"`
+
 	NoFacePhotos   int     `json:"no_face_photos"`
 	NoFaceSketches int     `json:"no_face_sketches"`
 	Seconds        float64 `json:"seconds"`
+}
+
+// HighBand measures the "high" band's precision: Searches had their #1 in
+// the band, Correct of those #1s were the true person. Claimed is what the
+// band said on average (1 - the mean chance, stated beside each of those
+// #1s, that a different person scores as high in a gallery of that size).
+type HighBand struct {
+	Searches  int     `json:"searches"`
+	Correct   int     `json:"correct"`
+	Precision float64 `json:"precision"`
+	Claimed   float64 `json:"claimed"`
 }
 
 // Subset is the accuracy over the probes of one ID prefix.
@@ -74,6 +90,10 @@ type Probe struct {
 	Band         string   `json:"band,omitempty"` // the band of the true photo's score
 	FaceFound    bool     `json:"face_found"`
 	Fold         int      `json:"fold,omitempty"` // 2-fold: the fold (1 or 2) whose calibration did not see it
+	// TopBand is the band of the #1 candidate, TopFalseRate the chance the
+	// band gave that a different person scores as high (null without one).
+	TopBand      string   `json:"top_band,omitempty"`
+	TopFalseRate *float64 `json:"top_false_rate,omitempty"`
 }
 
 // CalibrationSummary is one calibration made during a run.
@@ -104,6 +124,22 @@ func (r *Report) finish() {
 		r.Subsets = append(r.Subsets, Subset{Prefix: pre, N: len(ps), RankOne: at(c, 1), RankFive: at(c, 5), RankTen: at(c, 10)})
 	}
 	sort.Slice(r.Subsets, func(i, j int) bool { return r.Subsets[i].Prefix < r.Subsets[j].Prefix })
+	r.HighBand = HighBand{}
+	var claimed float64
+	for _, p := range r.Probes {
+		if p.TopBand != "high" || p.TopFalseRate == nil {
+			continue
+		}
+		r.HighBand.Searches++
+		claimed += 1 - *p.TopFalseRate
+		if p.Rank == 1 {
+			r.HighBand.Correct++
+		}
+	}
+	if n := r.HighBand.Searches; n > 0 {
+		r.HighBand.Precision = float64(r.HighBand.Correct) / float64(n)
+		r.HighBand.Claimed = claimed / float64(n)
+	}
 }
 
 func cmc(ps []Probe, k int) []float64 {

@@ -216,7 +216,9 @@ func Run(ctx context.Context, d *Dataset, o Options) (*Report, error) {
 		}
 		for _, i := range ph.probes {
 			sk := d.Sketches[i]
-			out, err := svc.Search(ctx, who, gallery.Query{Sketch: sk.Data, K: o.K})
+			// As an officer may: a sketch without a detectable face is
+			// searched anyway (without bands), not dropped.
+			out, err := svc.Search(ctx, who, gallery.Query{Sketch: sk.Data, K: o.K, AllowNoFace: true})
 			if err != nil {
 				return nil, fmt.Errorf("searching with sketch %s: %w", sk.ID, err)
 			}
@@ -291,6 +293,11 @@ func calibrate(ctx context.Context, svc *gallery.Service, who gallery.Actor, d *
 // score and band, and the best score of anyone else.
 func scoreProbe(id string, truth int64, out *gallery.Outcome, fold int) Probe {
 	p := Probe{ID: id, FaceFound: out.FaceFound, Fold: fold}
+	if len(out.Candidates) > 0 && out.Candidates[0].Band != "" && out.Bands != nil {
+		p.TopBand = out.Candidates[0].Band
+		r := out.Bands.FalseRate(out.Candidates[0].Score, out.Search.GallerySize)
+		p.TopFalseRate = &r
+	}
 	for _, c := range out.Candidates {
 		s := c.Score
 		if c.ReferenceID == truth {

@@ -40,7 +40,7 @@ func TestOpen(t *testing.T) {
 		db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n)
 		files, _ := fs.Glob(migrationFS, "migrations/*.sql")
 		if n != len(files) {
-			t.Fatalf("schema_migrations rows=%d, want %d (one per migration)", n, len(files))
+			t.Fatalf("schema_migrations rows=%d, want one per migration (%d)", n, len(files))
 		}
 	})
 	t.Run("Backup", func(t *testing.T) {

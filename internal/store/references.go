@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"fmt"
+	"image"
 	"math"
 	"strings"
 )
@@ -25,8 +26,12 @@ type Reference struct {
 	CreatedBy    string
 	CreatedAt    int64
 	UpdatedAt    int64
-	// HasEmbedding is filled by ListReferences for the model it is asked about.
+	// ManualBox is a face box drawn by an admin (empty: use detection).
+	ManualBox image.Rectangle
+	// HasEmbedding and Face are filled by ListReferences for the model it
+	// is asked about (Face nil: not embedded yet).
 	HasEmbedding bool
+	Face         *FaceRecord
 }
 
 // NewEmbedding is the vector stored with a new reference.
@@ -35,17 +40,25 @@ type NewEmbedding struct {
 	Vector    []float32
 	FaceFound bool
 	HOG       []byte
+	// Face is the face-quality record (nil: stored as unchecked, which
+	// reindex redoes). FaceFound must equal Face.Found when both are set.
+	Face *FaceRecord
 }
 
-const refCols = `id, sha256, label, notes, original_name, content_type, size_bytes, width, height, stored_path, thumb_path, created_by, created_at, updated_at`
+// refColsR is refCols for a table aliased r.
+const refColsR = `r.id, r.sha256, r.label, r.notes, r.original_name, r.content_type, r.size_bytes, r.width, r.height, r.stored_path, r.thumb_path, r.created_by, r.created_at, r.updated_at, r.face_box`
+
+const refCols = `id, sha256, label, notes, original_name, content_type, size_bytes, width, height, stored_path, thumb_path, created_by, created_at, updated_at, face_box`
 
 func scanRef(sc interface{ Scan(...any) error }, extra ...any) (*Reference, error) {
 	r := &Reference{}
+	var box string
 	dest := append([]any{&r.ID, &r.SHA256, &r.Label, &r.Notes, &r.OriginalName, &r.ContentType, &r.SizeBytes,
-		&r.Width, &r.Height, &r.StoredPath, &r.ThumbPath, &r.CreatedBy, &r.CreatedAt, &r.UpdatedAt}, extra...)
+		&r.Width, &r.Height, &r.StoredPath, &r.ThumbPath, &r.CreatedBy, &r.CreatedAt, &r.UpdatedAt, &box}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}
+	r.ManualBox, _ = ParseBox(box)
 	return r, nil
 }
 
@@ -93,11 +106,24 @@ func (db *DB) InsertReference(ctx context.Context, r *Reference, emb *NewEmbeddi
 }
 
 func putEmbedding(ctx context.Context, tx *sql.Tx, refID int64, e *NewEmbedding, now int64) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO embeddings (reference_id, model_id, dim, vector, face_found, hog, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+	f := e.Face
+	if f == nil {
+		f = &FaceRecord{Found: e.FaceFound}
+	}
+	var faces sql.NullInt64
+	if e.Face != nil {
+		faces = sql.NullInt64{Int64: int64(f.Faces), Valid: true}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO embeddings (reference_id, model_id, dim, vector, face_found, hog, created_at,
+			faces, face_confidence, face_box, face_manual, interocular_px, sharpness, yaw_deg)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (reference_id, model_id) DO UPDATE SET dim = excluded.dim, vector = excluded.vector,
-		face_found = excluded.face_found, hog = excluded.hog, created_at = excluded.created_at`,
-		refID, e.ModelID, len(e.Vector), EncodeVector(e.Vector), e.FaceFound, e.HOG, now)
+		face_found = excluded.face_found, hog = excluded.hog, created_at = excluded.created_at,
+		faces = excluded.faces, face_confidence = excluded.face_confidence, face_box = excluded.face_box,
+		face_manual = excluded.face_manual, interocular_px = excluded.interocular_px, sharpness = excluded.sharpness,
+		yaw_deg = excluded.yaw_deg`,
+		refID, e.ModelID, len(e.Vector), EncodeVector(e.Vector), e.FaceFound, e.HOG, now,
+		faces, f.Confidence, FormatBox(f.Box), f.Manual, f.InterocularPx, f.Sharpness, f.YawDeg)
 	return err
 }
 
@@ -130,16 +156,16 @@ func (db *DB) ReferenceBySHA(ctx context.Context, sha string) (*Reference, error
 func (db *DB) ListReferences(ctx context.Context, model, labelLike string, limit, offset int) ([]*Reference, int, error) {
 	where, args := "", []any{}
 	if labelLike != "" {
-		where = ` WHERE label LIKE ? ESCAPE '\'`
+		where = ` WHERE r.label LIKE ? ESCAPE '\'`
 		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(labelLike)
 		args = append(args, "%"+esc+"%")
 	}
 	var total int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM "references"`+where, args...).Scan(&total); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM "references" r`+where, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	q := `SELECT ` + refCols + `, EXISTS (SELECT 1 FROM embeddings e WHERE e.reference_id = r.id AND e.model_id = ?)
-		FROM "references" r` + where + ` ORDER BY id DESC LIMIT ? OFFSET ?`
+	q := `SELECT ` + refColsR + `, ` + faceCols + `
+		FROM "references" r LEFT JOIN embeddings e ON e.reference_id = r.id AND e.model_id = ?` + where + ` ORDER BY r.id DESC LIMIT ? OFFSET ?`
 	rows, err := db.QueryContext(ctx, q, append(append([]any{model}, args...), limit, offset)...)
 	if err != nil {
 		return nil, 0, err
@@ -147,12 +173,13 @@ func (db *DB) ListReferences(ctx context.Context, model, labelLike string, limit
 	defer rows.Close()
 	var out []*Reference
 	for rows.Next() {
-		var has bool
-		r, err := scanRef(rows, &has)
+		var fs faceScan
+		r, err := scanRef(rows, fs.dest()...)
 		if err != nil {
 			return nil, 0, err
 		}
-		r.HasEmbedding = has
+		r.Face = fs.record()
+		r.HasEmbedding = r.Face != nil
 		out = append(out, r)
 	}
 	return out, total, rows.Err()
@@ -226,11 +253,24 @@ func (db *DB) CountReferences(ctx context.Context, model string) (total, embedde
 	return
 }
 
+// needsEmbedding selects references (aliased r) lacking an embedding for
+// the model (the first parameter) or whose embedding has no face record.
+const needsEmbedding = `NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.reference_id = r.id AND e.model_id = ? AND e.faces IS NOT NULL)`
+
+// CountWithoutEmbedding counts the references ReferencesWithoutEmbedding
+// would return.
+func (db *DB) CountWithoutEmbedding(ctx context.Context, model string) (int, error) {
+	var n int
+	err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM "references" r WHERE `+needsEmbedding, model).Scan(&n)
+	return n, err
+}
+
 // ReferencesWithoutEmbedding returns up to limit references lacking an
-// embedding for model, oldest first.
+// embedding for model, or with one made before face records existed,
+// oldest first.
 func (db *DB) ReferencesWithoutEmbedding(ctx context.Context, model string, limit int) ([]*Reference, error) {
 	rows, err := db.QueryContext(ctx, `SELECT `+refCols+` FROM "references" r
-		WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.reference_id = r.id AND e.model_id = ?)
+		WHERE `+needsEmbedding+`
 		ORDER BY id LIMIT ?`, model, limit)
 	if err != nil {
 		return nil, err
@@ -275,11 +315,12 @@ type StoredEmbedding struct {
 	FaceFound   bool
 }
 
-// EachEmbedding streams every embedding of model with the given dimension in
-// reference id order (start-up load of the index). The *StoredEmbedding and
+// EachEmbedding streams every searchable embedding (face found or marked)
+// of model with the given dimension in reference id order (start-up load
+// of the index). The *StoredEmbedding and
 // its Vector are reused between calls: fn must copy what it keeps.
 func (db *DB) EachEmbedding(ctx context.Context, model string, dim int, fn func(*StoredEmbedding) error) error {
-	rows, err := db.QueryContext(ctx, `SELECT reference_id, vector, face_found FROM embeddings WHERE model_id = ? AND dim = ? ORDER BY reference_id`, model, dim)
+	rows, err := db.QueryContext(ctx, `SELECT reference_id, vector, face_found FROM embeddings WHERE model_id = ? AND dim = ? AND face_found = 1 ORDER BY reference_id`, model, dim)
 	if err != nil {
 		return err
 	}
@@ -357,9 +398,10 @@ func (db *DB) HOGs(ctx context.Context, model string, ids []int64) (map[int64][]
 	return out, nil
 }
 
-// EmbeddedIDs returns the ids of references that have an embedding for model.
-func (db *DB) EmbeddedIDs(ctx context.Context, model string) (map[int64]bool, error) {
-	rows, err := db.QueryContext(ctx, `SELECT reference_id FROM embeddings WHERE model_id = ?`, model)
+// SearchableIDs returns the ids of references that have a searchable
+// embedding (face found or marked) for model: what the index holds.
+func (db *DB) SearchableIDs(ctx context.Context, model string) (map[int64]bool, error) {
+	rows, err := db.QueryContext(ctx, `SELECT reference_id FROM embeddings WHERE model_id = ? AND face_found = 1`, model)
 	if err != nil {
 		return nil, err
 	}
@@ -375,10 +417,11 @@ func (db *DB) EmbeddedIDs(ctx context.Context, model string) (map[int64]bool, er
 	return out, rows.Err()
 }
 
-// EmbeddingVector returns one reference's stored vector for model, or sql.ErrNoRows.
-func (db *DB) EmbeddingVector(ctx context.Context, refID int64, model string) ([]float32, error) {
+// SearchableVector returns one reference's stored vector for model, or
+// sql.ErrNoRows when it has none or no face was found in it.
+func (db *DB) SearchableVector(ctx context.Context, refID int64, model string) ([]float32, error) {
 	var blob []byte
-	if err := db.QueryRowContext(ctx, `SELECT vector FROM embeddings WHERE reference_id = ? AND model_id = ?`, refID, model).Scan(&blob); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT vector FROM embeddings WHERE reference_id = ? AND model_id = ? AND face_found = 1`, refID, model).Scan(&blob); err != nil {
 		return nil, err
 	}
 	return DecodeVector(blob), nil

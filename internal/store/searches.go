@@ -19,10 +19,15 @@ type Search struct {
 	HOGWeight     float64
 	K             int
 	FaceFound     bool
-	GallerySize   int
-	DurationMS    float64
-	CreatedAt     int64
-	Results       []SearchResult
+	// FaceSource says how the sketch's face was found: FaceDetected,
+	// FaceManual (FaceBox drawn by the officer) or FaceNone (searched on a
+	// centred crop: no confidence band). "" for searches recorded before.
+	FaceSource  string
+	FaceBox     string
+	GallerySize int
+	DurationMS  float64
+	CreatedAt   int64
+	Results     []SearchResult
 }
 
 // SearchResult is one ranked candidate of a search.
@@ -34,12 +39,19 @@ type SearchResult struct {
 	Band        string
 }
 
-const searchCols = `id, user_id, username, case_number, sketch_sha256, sketch_path, model_id, calibration_id, hog_weight, k, face_found, gallery_size, duration_ms, created_at`
+// Values of Search.FaceSource.
+const (
+	FaceDetected = "detected"
+	FaceManual   = "manual"
+	FaceNone     = "none"
+)
+
+const searchCols = `id, user_id, username, case_number, sketch_sha256, sketch_path, model_id, calibration_id, hog_weight, k, face_found, face_source, face_box, gallery_size, duration_ms, created_at`
 
 func scanSearch(sc interface{ Scan(...any) error }) (*Search, error) {
 	s := &Search{}
 	err := sc.Scan(&s.ID, &s.UserID, &s.Username, &s.CaseNumber, &s.SketchSHA256, &s.SketchPath, &s.ModelID,
-		&s.CalibrationID, &s.HOGWeight, &s.K, &s.FaceFound, &s.GallerySize, &s.DurationMS, &s.CreatedAt)
+		&s.CalibrationID, &s.HOGWeight, &s.K, &s.FaceFound, &s.FaceSource, &s.FaceBox, &s.GallerySize, &s.DurationMS, &s.CreatedAt)
 	return s, err
 }
 
@@ -52,9 +64,9 @@ func (db *DB) InsertSearch(ctx context.Context, s *Search, after TxHook) error {
 		return err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO searches (user_id, username, case_number, sketch_sha256, sketch_path, model_id, calibration_id, hog_weight, k, face_found, gallery_size, duration_ms, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.UserID, s.Username, s.CaseNumber, s.SketchSHA256, s.SketchPath, s.ModelID, s.CalibrationID, s.HOGWeight, s.K, s.FaceFound, s.GallerySize, s.DurationMS, s.CreatedAt)
+	res, err := tx.ExecContext(ctx, `INSERT INTO searches (user_id, username, case_number, sketch_sha256, sketch_path, model_id, calibration_id, hog_weight, k, face_found, face_source, face_box, gallery_size, duration_ms, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.UserID, s.Username, s.CaseNumber, s.SketchSHA256, s.SketchPath, s.ModelID, s.CalibrationID, s.HOGWeight, s.K, s.FaceFound, s.FaceSource, s.FaceBox, s.GallerySize, s.DurationMS, s.CreatedAt)
 	if err != nil {
 		return err
 	}

@@ -14,15 +14,23 @@ type apiCandidate struct {
 	ReferenceID int64   `json:"reference_id"`
 	Label       string  `json:"label"`
 	Score       float64 `json:"score"`
-	Band        string  `json:"band,omitempty"`
+	// Band is "high", "mid" or "low", null when no band can be given (no
+	// calibration, or no face found in the sketch).
+	Band     *string `json:"band"`
+	BandText string  `json:"band_text,omitempty"`
 }
 
 type apiSearch struct {
-	SearchID    int64          `json:"search_id"`
-	Model       string         `json:"model"`
-	Calibration *int64         `json:"calibration_id"`
-	CaseNumber  string         `json:"case_number"`
-	FaceFound   bool           `json:"face_found"`
+	SearchID    int64  `json:"search_id"`
+	Model       string `json:"model"`
+	Calibration *int64 `json:"calibration_id"`
+	CaseNumber  string `json:"case_number"`
+	FaceFound   bool   `json:"face_found"`
+	// FaceSource: "detected", "manual" (face_box drawn by the caller) or
+	// "none" (searched without a face: no bands).
+	FaceSource  string         `json:"face_source,omitempty"`
+	FaceBox     []int          `json:"face_box,omitempty"`
+	GallerySize int            `json:"gallery_size"`
 	Note        string         `json:"note,omitempty"`
 	Candidates  []apiCandidate `json:"candidates"`
 	Disclaimer  string         `json:"disclaimer"`
@@ -55,15 +63,23 @@ func toAPIFilter(a *gallery.AppliedFilter) *apiFilter {
 
 const disclaimer = "Candidates are investigative leads for human review, not identifications."
 
-func toAPISearch(sr *store.Search, note string) apiSearch {
-	out := apiSearch{SearchID: sr.ID, Model: sr.ModelID, CaseNumber: sr.CaseNumber, FaceFound: sr.FaceFound, Note: note,
-		Candidates: []apiCandidate{}, Disclaimer: disclaimer}
+func toAPISearch(sr *store.Search, note string, bands *gallery.Bands) apiSearch {
+	out := apiSearch{SearchID: sr.ID, Model: sr.ModelID, CaseNumber: sr.CaseNumber, FaceFound: sr.FaceFound, FaceSource: sr.FaceSource,
+		GallerySize: sr.GallerySize, Note: note, Candidates: []apiCandidate{}, Disclaimer: disclaimer}
+	if b, err := store.ParseBox(sr.FaceBox); err == nil && !b.Empty() {
+		out.FaceBox = []int{b.Min.X, b.Min.Y, b.Max.X, b.Max.Y}
+	}
 	if sr.CalibrationID.Valid {
 		id := sr.CalibrationID.Int64
 		out.Calibration = &id
 	}
 	for _, r := range sr.Results {
-		out.Candidates = append(out.Candidates, apiCandidate{Rank: r.Rank, ReferenceID: r.ReferenceID, Label: r.Label, Score: r.Score, Band: r.Band})
+		c := apiCandidate{Rank: r.Rank, ReferenceID: r.ReferenceID, Label: r.Label, Score: r.Score, BandText: bandText(sr, bands, r.Score)}
+		if r.Band != "" && sr.FaceSource != store.FaceNone {
+			band := r.Band
+			c.Band = &band
+		}
+		out.Candidates = append(out.Candidates, c)
 	}
 	return out
 }
@@ -80,7 +96,7 @@ func (s *Server) handleAPISearch(w http.ResponseWriter, r *http.Request) {
 		s.failJSON(w, r, err)
 		return
 	}
-	resp := toAPISearch(out.Search, out.Note)
+	resp := toAPISearch(out.Search, out.Note, out.Bands)
 	resp.Filter = toAPIFilter(out.Filter)
 	writeJSON(w, http.StatusOK, resp)
 }
@@ -91,7 +107,7 @@ func (s *Server) handleAPISearchShow(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	resp := toAPISearch(sr, "")
+	resp := toAPISearch(sr, "", s.bandsOf(sr))
 	f, err := s.gallery.SearchFilter(r.Context(), sr.ID)
 	if err != nil {
 		s.failJSON(w, r, err)
@@ -111,12 +127,29 @@ type apiReference struct {
 	Width        int    `json:"width"`
 	Height       int    `json:"height"`
 	Embedded     bool   `json:"embedded"`
-	CreatedBy    string `json:"created_by"`
-	CreatedAt    int64  `json:"created_at"`
+	// Searchable: embedded with a face (detected or marked by hand), so
+	// in the index; a photo without a face is stored but never returned.
+	Searchable bool     `json:"searchable"`
+	Face       *apiFace `json:"face"`
+	Flags      []string `json:"flags"`
+	CreatedBy  string   `json:"created_by"`
+	CreatedAt  int64    `json:"created_at"`
 	// Witness metadata (filled by withMetadata).
 	Sex       string   `json:"sex"`        // female, male or unknown
 	BirthYear *int     `json:"birth_year"` // null when unknown
 	Tags      []string `json:"tags"`
+}
+
+// apiFace is a reference's face-quality record (null until embedded).
+type apiFace struct {
+	Found         bool    `json:"found"`
+	Manual        bool    `json:"manual"`
+	Confidence    float64 `json:"confidence"`
+	Box           []int   `json:"box"`
+	InterocularPx float64 `json:"interocular_px"`
+	Faces         int     `json:"faces"`
+	Sharpness     float64 `json:"sharpness"`
+	YawDeg        float64 `json:"yaw_deg"`
 }
 
 // withMetadata fills the references' witness metadata in one query.
@@ -155,8 +188,20 @@ func toAPIRef(r *store.Reference) *apiReference {
 	if r == nil {
 		return nil
 	}
-	return &apiReference{ID: r.ID, SHA256: r.SHA256, Label: r.Label, Notes: r.Notes, OriginalName: r.OriginalName,
-		ContentType: r.ContentType, Width: r.Width, Height: r.Height, Embedded: r.HasEmbedding, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
+	out := &apiReference{ID: r.ID, SHA256: r.SHA256, Label: r.Label, Notes: r.Notes, OriginalName: r.OriginalName,
+		ContentType: r.ContentType, Width: r.Width, Height: r.Height, Embedded: r.HasEmbedding, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt,
+		Searchable: gallery.Searchable(r.Face), Flags: []string{}}
+	if f := r.Face; f != nil && f.Checked {
+		out.Face = &apiFace{Found: f.Found, Manual: f.Manual, Confidence: f.Confidence, InterocularPx: f.InterocularPx,
+			Faces: f.Faces, Sharpness: f.Sharpness, YawDeg: f.YawDeg}
+		if !f.Box.Empty() {
+			out.Face.Box = []int{f.Box.Min.X, f.Box.Min.Y, f.Box.Max.X, f.Box.Max.Y}
+		}
+	}
+	for _, fl := range gallery.FaceFlags(r.Face) {
+		out.Flags = append(out.Flags, fl.Code)
+	}
+	return out
 }
 
 // GET /api/v1/references?q=&limit=&offset=
@@ -189,6 +234,8 @@ type apiUploadResult struct {
 	Reason    string        `json:"reason,omitempty"`
 	Reference *apiReference `json:"reference,omitempty"`
 	FaceFound *bool         `json:"face_found,omitempty"`
+	// Searchable is set for added files: false when no face was found.
+	Searchable *bool `json:"searchable,omitempty"`
 }
 
 // POST /api/v1/references (multipart: photos, label, notes)
@@ -203,8 +250,8 @@ func (s *Server) handleAPIReferencesAdd(w http.ResponseWriter, r *http.Request) 
 	for i, res := range results {
 		out[i] = apiUploadResult{File: res.Name, Outcome: res.Outcome, Reason: res.Reason, Reference: toAPIRef(res.Reference)}
 		if res.Outcome == gallery.Added {
-			ff := res.FaceFound
-			out[i].FaceFound = &ff
+			ff, sr := res.FaceFound, res.Searchable
+			out[i].FaceFound, out[i].Searchable = &ff, &sr
 		}
 	}
 	refs := make([]*apiReference, len(out))
@@ -234,4 +281,13 @@ func (s *Server) handleAPIReferenceDelete(w http.ResponseWriter, r *http.Request
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// bandsOf is the active calibration's bands when sr was searched with it
+// (bands of another calibration are not known any more).
+func (s *Server) bandsOf(sr *store.Search) *gallery.Bands {
+	if cal := s.gallery.Calibration(); cal.Active && sr.CalibrationID.Valid && cal.ID == sr.CalibrationID.Int64 {
+		return cal.Bands
+	}
+	return nil
 }

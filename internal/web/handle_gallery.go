@@ -19,9 +19,11 @@ func (s *Server) galleryRoutes(r chi.Router) {
 	r.Get("/references/{id}", s.handleReference)
 	r.Post("/references/{id}", s.handleReferenceUpdate)
 	r.Post("/references/{id}/delete", s.handleReferenceDelete)
+	r.Post("/references/{id}/face", s.handleReferenceFace)
 	r.Get("/api/v1/references", s.handleAPIReferences)
 	r.Post("/api/v1/references", s.handleAPIReferencesAdd)
 	r.Delete("/api/v1/references/{id}", s.handleAPIReferenceDelete)
+	r.Post("/api/v1/references/{id}/face", s.handleAPIReferenceFace)
 }
 
 const galleryPageSize = 48
@@ -135,8 +137,11 @@ func (s *Server) handleGalleryAdd(w http.ResponseWriter, r *http.Request) {
 }
 
 type referenceData struct {
-	Ref  *store.Reference
-	Meta gallery.MetadataInput // as stored, or as typed when refused
+	Ref   *store.Reference
+	Flags []gallery.FaceFlag
+	// Box is the face box to show on the photo ("" when none).
+	Box  string
+	Meta gallery.MetadataInput // witness metadata as stored, or as typed when refused
 }
 
 func metadataForm(m store.Metadata) gallery.MetadataInput {
@@ -157,16 +162,39 @@ func (s *Server) handleReference(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	flash := ""
-	if r.URL.Query().Get("done") == "saved" {
+	switch r.URL.Query().Get("done") {
+	case "saved":
 		flash = "Saved."
+	case "face":
+		flash = "The face box was saved and the photo embedded from it: it is searchable now."
 	}
-	meta, err := s.gallery.Metadata(r.Context(), ref.ID)
+	s.renderReference(w, r, ref, http.StatusOK, flash, "", nil)
+}
+
+// renderReference shows a reference's page; typed is the metadata as typed
+// in a refused form (nil: as stored).
+func (s *Server) renderReference(w http.ResponseWriter, r *http.Request, ref *store.Reference, status int, flash, errMsg string, typed *gallery.MetadataInput) {
+	face, err := s.gallery.ReferenceFace(r.Context(), ref.ID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "reference", page{Title: "Reference #" + strconv.FormatInt(ref.ID, 10), Nav: "gallery", Flash: flash,
-		Data: referenceData{Ref: ref, Meta: metadataForm(meta)}})
+	ref.Face, ref.HasEmbedding = face, face != nil
+	d := referenceData{Ref: ref, Flags: gallery.FaceFlags(face)}
+	if face != nil {
+		d.Box = store.FormatBox(face.Box)
+	}
+	if typed != nil {
+		d.Meta = gallery.MetadataInput{Sex: clip(typed.Sex, 20), BirthYear: clip(typed.BirthYear, 20), Tags: clip(typed.Tags, 1000)}
+	} else {
+		meta, err := s.gallery.Metadata(r.Context(), ref.ID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		d.Meta = metadataForm(meta)
+	}
+	s.render(w, r, status, "reference", page{Title: "Reference #" + strconv.FormatInt(ref.ID, 10), Nav: "gallery", Flash: flash, Error: errMsg, Data: d})
 }
 
 // POST /references/{id} (label, notes; sex, birth_year, tags: the
@@ -195,13 +223,11 @@ func (s *Server) handleReferenceUpdate(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		if statusOf(err) == http.StatusBadRequest {
-			typed = gallery.MetadataInput{Sex: clip(typed.Sex, 20), BirthYear: clip(typed.BirthYear, 20), Tags: clip(typed.Tags, 1000)}
+			shown := &typed
 			if !withMeta {
-				if m, e := s.gallery.Metadata(r.Context(), ref.ID); e == nil {
-					typed = metadataForm(m)
-				}
+				shown = nil // the form had no metadata fields: show what is stored
 			}
-			s.render(w, r, http.StatusBadRequest, "reference", page{Title: "Reference", Nav: "gallery", Error: apperr.Message(err), Data: referenceData{Ref: ref, Meta: typed}})
+			s.renderReference(w, r, ref, http.StatusBadRequest, "", apperr.Message(err), shown)
 			return
 		}
 		s.fail(w, r, err)

@@ -24,8 +24,11 @@ func (s *Server) qualityRoutes(r chi.Router) {
 	r.Post("/admin/quality/calibrate", s.handleCalibrate)
 }
 
+// bandRow is where the bands fall in a gallery of a given size.
 type bandRow struct {
-	Band, Range, Text string
+	Gallery   int
+	High, Low float64 // high at or above High; low below Low
+	Current   bool    // the size of the gallery in use
 }
 
 type qualityData struct {
@@ -59,11 +62,19 @@ func (s *Server) renderQuality(w http.ResponseWriter, r *http.Request, status in
 		d.ModelErr = err.Error()
 	}
 	d.Model = model
-	if b := d.Calibration.Bands; b != nil {
-		d.BandRows = []bandRow{
-			{gallery.BandHigh, fmt.Sprintf("score ≥ %.3f", b.High), b.Describe(gallery.BandHigh)},
-			{gallery.BandMid, fmt.Sprintf("%.3f ≤ score < %.3f", b.Low, b.High), b.Describe(gallery.BandMid)},
-			{gallery.BandLow, fmt.Sprintf("score < %.3f", b.Low), b.Describe(gallery.BandLow)},
+	if b := d.Calibration.Bands; b != nil && b.Impostor != nil {
+		st, err := s.gallery.Stats(r.Context())
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		sizes := []int{1000, 10000, 100000, 1000000}
+		if st.Indexed > 0 {
+			sizes = append([]int{st.Indexed}, sizes...)
+		}
+		for i, m := range sizes {
+			d.BandRows = append(d.BandRows, bandRow{Gallery: m, Current: i == 0 && st.Indexed > 0,
+				High: b.ThresholdFor(gallery.HighFalseRate, m), Low: b.ThresholdFor(gallery.LowFalseRate, m)})
 		}
 	}
 	if model != "" {

@@ -33,24 +33,27 @@ func (s *Server) searchRoutes(r chi.Router) {
 type homeData struct {
 	DefaultK, MaxK int
 	CaseNumber     string
-	Filter         gallery.FilterInput // as typed, kept when the search is refused
-	Stats          gallery.Stats
-	Calibration    gallery.CalibrationInfo
-	ModelErr       string
+	// NoFace: the last sketch had no detectable face; the form offers to
+	// mark the face or to search without one.
+	NoFace      bool
+	Filter      gallery.FilterInput // witness filter as typed, kept when the search is refused
+	Stats       gallery.Stats
+	Calibration gallery.CalibrationInfo
+	ModelErr    string
 }
 
 // GET / — the search form.
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
-	s.renderHome(w, r, http.StatusOK, "", "", gallery.FilterInput{})
+	s.renderHome(w, r, http.StatusOK, "", "", false, gallery.FilterInput{})
 }
 
-func (s *Server) renderHome(w http.ResponseWriter, r *http.Request, status int, errMsg, caseNo string, filter gallery.FilterInput) {
+func (s *Server) renderHome(w http.ResponseWriter, r *http.Request, status int, errMsg, caseNo string, noFace bool, filter gallery.FilterInput) {
 	st, err := s.gallery.Stats(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	d := homeData{DefaultK: s.cfg.SearchDefaultK, MaxK: s.cfg.SearchMaxK, CaseNumber: caseNo, Filter: filter, Stats: st, Calibration: s.gallery.Calibration()}
+	d := homeData{DefaultK: s.cfg.SearchDefaultK, MaxK: s.cfg.SearchMaxK, CaseNumber: caseNo, NoFace: noFace, Filter: filter, Stats: st, Calibration: s.gallery.Calibration()}
 	if _, err := s.gallery.ModelStatus(); err != nil {
 		d.ModelErr = err.Error()
 	}
@@ -93,6 +96,18 @@ func (s *Server) parseSearch(w http.ResponseWriter, r *http.Request) (gallery.Qu
 	}
 	defer r.MultipartForm.RemoveAll()
 	q.CaseNumber = r.FormValue("case_number")
+	box, err := parseBox(r.FormValue("face_box"))
+	if err != nil {
+		return q, err
+	}
+	q.FaceBox = box
+	switch v := r.FormValue("allow_no_face"); v {
+	case "", "0", "false":
+	case "1", "on", "true":
+		q.AllowNoFace = true
+	default:
+		return q, apperr.Errorf(apperr.EINVALID, "allow_no_face must be true or false.")
+	}
 	q.K = s.cfg.SearchDefaultK
 	if v := strings.TrimSpace(r.FormValue("k")); v != "" {
 		k, err := strconv.Atoi(v)
@@ -144,13 +159,26 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		var out *gallery.Outcome
 		out, err = s.gallery.Search(r.Context(), galleryActor(r), q)
 		if err == nil {
-			http.Redirect(w, r, "/searches/"+strconv.FormatInt(out.Search.ID, 10), http.StatusSeeOther)
+			to := "/searches/" + strconv.FormatInt(out.Search.ID, 10)
+			if r.Header.Get("X-Sketch-Fetch") == "1" {
+				// The page's script submitted in the background: it
+				// navigates itself, so the result is rendered once.
+				w.Header().Set("X-Sketch-Location", to)
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			http.Redirect(w, r, to, http.StatusSeeOther)
 			return
 		}
 	}
 	switch st := statusOf(err); {
+	case errors.Is(err, gallery.ErrNoFace):
+		// Nothing was recorded. The page's script reads this header and
+		// offers the box tool on the sketch it still holds.
+		w.Header().Set("X-Sketch-No-Face", "1")
+		s.renderHome(w, r, http.StatusUnprocessableEntity, apperr.Message(err), clip(r.FormValue("case_number"), 64), true, clipFilter(filterInput(r)))
 	case st == http.StatusBadRequest:
-		s.renderHome(w, r, st, apperr.Message(err), clip(r.FormValue("case_number"), 64), clipFilter(filterInput(r)))
+		s.renderHome(w, r, st, apperr.Message(err), clip(r.FormValue("case_number"), 64), false, clipFilter(filterInput(r)))
 	default:
 		s.fail(w, r, err)
 	}
@@ -170,6 +198,19 @@ type candidateView struct {
 	store.SearchResult
 	BandText string
 	Deleted  bool
+}
+
+// bandText is the sentence beside a recorded candidate: how often a
+// different person scores this high in a gallery of the size searched, or
+// why no band can be given.
+func bandText(sr *store.Search, b *gallery.Bands, score float64) string {
+	if sr.FaceSource == store.FaceNone {
+		return gallery.NoBandText
+	}
+	if b == nil {
+		return ""
+	}
+	return b.Describe(score, sr.GallerySize)
 }
 
 // canSee: officers see their own searches, admins everyone's.
@@ -226,9 +267,7 @@ func (s *Server) resultView(r *http.Request, sr *store.Search) (resultView, erro
 		cv := candidateView{SearchResult: res}
 		_, exists := refs[res.ReferenceID]
 		cv.Deleted = !exists
-		if v.Bands != nil {
-			cv.BandText = v.Bands.Describe(res.Band)
-		}
+		cv.BandText = bandText(sr, v.Bands, res.Score)
 		if res.Band == gallery.BandHigh || res.Band == gallery.BandMid {
 			v.AnyAbove = true
 		}
@@ -284,9 +323,11 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
 	if rank < len(sr.Results) {
 		v.Next = rank + 1
 	}
-	if cal := s.gallery.Calibration(); cal.Active && sr.CalibrationID.Valid && cal.ID == sr.CalibrationID.Int64 && cal.Bands != nil {
-		v.BandText = cal.Bands.Describe(c.Band)
+	var bands *gallery.Bands
+	if cal := s.gallery.Calibration(); cal.Active && sr.CalibrationID.Valid && cal.ID == sr.CalibrationID.Int64 {
+		bands = cal.Bands
 	}
+	v.BandText = bandText(sr, bands, c.Score)
 	s.render(w, r, http.StatusOK, "compare", page{Title: "Compare", Nav: "history", Data: v})
 }
 

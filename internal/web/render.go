@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/auth"
+	"github.com/sketchmatch/sketchmatch/internal/gallery"
 )
 
 // page is the data every template receives.
@@ -66,7 +67,10 @@ func (s *Server) funcs() template.FuncMap {
 		"add":   func(a, b int) int { return a + b },
 		"sub":   func(a, b int) int { return a - b },
 		"bytes": humanBytes,
-		"count": groupThousands,
+		// faceFlags explains a reference's face record (gallery.FaceFlags).
+		"faceFlags":  gallery.FaceFlags,
+		"searchable": gallery.Searchable,
+		"count":      groupThousands,
 	}
 }
 
