@@ -305,6 +305,10 @@ func TestSearchWithFilter(t *testing.T) {
 			if out.Filter == nil || out.Filter.Kept != pass || out.Filter.Total != 40 {
 				t.Fatalf("applied filter %+v, want kept %d of 40", out.Filter, pass)
 			}
+			// Bands and the record count the references the search ranked.
+			if out.Search.GallerySize != pass {
+				t.Fatalf("gallery size on the record %d, want the %d kept", out.Search.GallerySize, pass)
+			}
 			rec, err := f.svc.SearchFilter(ctx, out.Search.ID)
 			if err != nil || rec == nil || rec.Kept != pass || rec.Description != tc.f.Describe() || !reflect.DeepEqual(rec.Filter, &tc.f) {
 				t.Fatalf("recorded filter %+v %v", rec, err)

@@ -147,7 +147,7 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 	if cal != nil && source != store.FaceNone {
 		bands = cal.bands
 	}
-	galleryM := idx.Len()
+	galleryM := sf.gallerySize(idx) // what the candidates competed against
 	ids := make([]int64, len(cands))
 	for i := range cands {
 		ids[i] = cands[i].ReferenceID
