@@ -68,6 +68,8 @@ func TestParseMetadataCSVErrors(t *testing.T) {
 		{"ErrBadTag", head + "a.jpg,,,,\"<script>\"\n", []string{"line 2:", "letters, digits"}},
 		{"ErrLabelControl", head + "a.jpg,\"a\x1bb\",,,\n", []string{"line 2:", "control characters"}},
 		{"ErrBadQuote", head + "a.jpg,\"unterminated,,,\n", []string{"line 2:", "not valid CSV"}},
+		{"ErrBadQuoteFirstField", head + "a.jpg,,,,\n\"b\"x.jpg,,,,\n", []string{"line 3:", "not valid CSV"}},
+		{"ErrFieldCountAfterMultiline", head + "a.jpg,\"two\nlines\",f,,\nb.jpg,B\n", []string{"line 4:", "2 fields"}},
 		{"ErrSeveralLinesAllNamed", head + "a.jpg,,x,,\nb.jpg,,,3000,\nc.jpg,,,,\n", []string{"line 2:", "line 3:"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
