@@ -40,6 +40,8 @@ const (
 	ActionReferenceUpdate = "reference_update"
 	ActionCalibration     = "calibration"
 	ActionReindex         = "reindex"
+	ActionReportDownload  = "report_download"
+	ActionExport          = "export"
 )
 
 // Outcomes.

@@ -66,6 +66,7 @@ type Config struct {
 	WriteTimeout       time.Duration
 	SearchDefaultK     int
 	SearchMaxK         int
+	ReportPaper        string // "a4" or "letter": the case report's page size
 }
 
 // Production reports whether APP_ENV is production.
@@ -125,6 +126,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		ReadTimeout:            p.duration("READ_TIMEOUT", 60*time.Second),
 		WriteTimeout:           p.duration("WRITE_TIMEOUT", 120*time.Second),
 		SearchDefaultK:         p.intRange("SEARCH_DEFAULT_K", 20, 1, 200),
+		ReportPaper:            p.enum("REPORT_PAPER", "a4", "a4", "letter"),
 		SearchMaxK:             p.intRange("SEARCH_MAX_K", 200, 1, 1000),
 	}
 	if c.IntraOpThreads == 0 {

@@ -286,17 +286,6 @@ func (sf *scanFilter) search(idx *index.Index, probe []float32, n int) []index.H
 	return hits
 }
 
-// gallerySize is how many references a search ranked: the whole index, or
-// those the filter kept. Bands are worded for this size (the chance that a
-// different person among M references scores this high), so a filtered
-// search's bands count only the references that could have been returned.
-func (sf *scanFilter) gallerySize(idx *index.Index) int {
-	if sf == nil {
-		return idx.Len()
-	}
-	return sf.kept
-}
-
 // AppliedFilter is the filter of a finished search and what it kept.
 type AppliedFilter struct {
 	Filter      *Filter

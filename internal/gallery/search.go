@@ -147,7 +147,12 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 	if cal != nil && source != store.FaceNone {
 		bands = cal.bands
 	}
-	galleryM := sf.gallerySize(idx) // what the candidates competed against
+	// The bands speak of the gallery actually searched: the references
+	// the witness filter kept, when there is one.
+	galleryM := idx.Len()
+	if a := sf.applied(); a != nil {
+		galleryM = a.Kept
+	}
 	ids := make([]int64, len(cands))
 	for i := range cands {
 		ids[i] = cands[i].ReferenceID

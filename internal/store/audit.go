@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 )
 
@@ -114,6 +115,77 @@ func (db *DB) EachAudit(ctx context.Context, fn func(*AuditRow) error) error {
 	// as long as the statement is open; no transaction (which would take the
 	// write lock under _txlock=immediate) is needed.
 	rows, err := db.QueryContext(ctx, `SELECT `+authAuditCols+` FROM audit_log ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		a, err := authScanAudit(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(&a); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// AuditFilter narrows the audit trail: every set field must match.
+type AuditFilter struct {
+	Username string // exact (case-insensitive)
+	Action   string // exact
+	From, To string // RFC 3339 UTC bounds on "at" (inclusive from, exclusive to); "" = open
+}
+
+func (f AuditFilter) where() (string, []any) {
+	var conds []string
+	var args []any
+	if f.Username != "" {
+		conds, args = append(conds, "username = ? COLLATE NOCASE"), append(args, f.Username)
+	}
+	if f.Action != "" {
+		conds, args = append(conds, "action = ?"), append(args, f.Action)
+	}
+	if f.From != "" {
+		conds, args = append(conds, "at >= ?"), append(args, f.From)
+	}
+	if f.To != "" {
+		conds, args = append(conds, "at < ?"), append(args, f.To)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// ListAuditFiltered is ListAudit with a filter.
+func (db *DB) ListAuditFiltered(ctx context.Context, f AuditFilter, limit, offset int) ([]AuditRow, int, error) {
+	where, args := f.where()
+	var total int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log`+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT `+authAuditCols+` FROM audit_log`+where+` ORDER BY id DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []AuditRow
+	for rows.Next() {
+		a, err := authScanAudit(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, a)
+	}
+	return out, total, rows.Err()
+}
+
+// EachAuditFiltered calls fn for every row matching f, oldest first.
+func (db *DB) EachAuditFiltered(ctx context.Context, f AuditFilter, fn func(*AuditRow) error) error {
+	where, args := f.where()
+	rows, err := db.QueryContext(ctx, `SELECT `+authAuditCols+` FROM audit_log`+where+` ORDER BY id`, args...)
 	if err != nil {
 		return err
 	}

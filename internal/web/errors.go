@@ -79,6 +79,12 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 	if msg == "" {
 		msg = errorTexts[status]
 	}
+	if isAPI(r) {
+		// Under /api/ every error is problem+json, whichever helper
+		// (lookup, router, role check) ran into it.
+		s.writeProblem(w, r, status, codeOfStatus(status), msg)
+		return
+	}
 	title := errorTitles[status]
 	if title == "" {
 		title = http.StatusText(status)
@@ -117,7 +123,72 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-// failJSON is fail for the JSON API: {"error": {"code", "message", "request_id"}}.
+// problem is an RFC 9457 problem document: the one error format of the
+// JSON API.
+type problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail"`
+	Code      string `json:"code"`
+	RequestID string `json:"request_id"`
+}
+
+// ProblemType is the "type" of every problem: one URI per error code.
+func ProblemType(code string) string { return "urn:sketchmatch:problem:" + code }
+
+var apiTitles = map[int]string{404: "Not found", 403: "Forbidden", 401: "Unauthorized"}
+
+// writeProblem writes the problem document of status.
+func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
+	title := apiTitles[status]
+	if title == "" {
+		title = http.StatusText(status)
+	}
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "5")
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	h.Del("Content-Disposition")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(problem{Type: ProblemType(code), Title: title, Status: status, Detail: detail, Code: code, RequestID: requestIDFrom(r.Context())})
+}
+
+// codeOfStatus is the error code of a status that did not come from an
+// application error (router 404/405, a 413 from the body limit).
+func codeOfStatus(status int) string {
+	switch status {
+	case 400:
+		return apperr.EINVALID
+	case 401:
+		return apperr.EUNAUTHORIZED
+	case 403:
+		return apperr.EFORBIDDEN
+	case 404:
+		return apperr.ENOTFOUND
+	case 405:
+		return "method_not_allowed"
+	case 409:
+		return apperr.ECONFLICT
+	case 413:
+		return apperr.ETOOLARGE
+	case 415:
+		return apperr.EUNSUPPORTED
+	case 422:
+		return "unprocessable"
+	case 429:
+		return apperr.ERATELIMIT
+	case 503:
+		return apperr.EUNAVAILABLE
+	}
+	return apperr.EINTERNAL
+}
+
+// failJSON is fail for the JSON API: a problem document.
 func (s *Server) failJSON(w http.ResponseWriter, r *http.Request, err error) {
 	status := statusOf(err)
 	msg := apperr.Message(err)
@@ -137,6 +208,5 @@ func (s *Server) failJSON(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusRequestEntityTooLarge {
 		code = apperr.ETOOLARGE
 	}
-	writeJSON(w, status, map[string]any{"error": map[string]string{
-		"code": code, "message": msg, "request_id": requestIDFrom(r.Context())}})
+	s.writeProblem(w, r, status, code, msg)
 }

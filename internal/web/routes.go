@@ -17,6 +17,7 @@ func (s *Server) adminRoutes(r chi.Router) {
 	r.Post("/admin/users/{id}/enable", s.handleUserEnable)
 	r.Post("/admin/users/{id}/password", s.handleUserPassword)
 	r.Get("/admin/audit", s.handleAudit)
+	r.Get("/admin/audit.csv", s.handleAuditCSV)
 	s.galleryRoutes(r)
 	s.qualityRoutes(r)
 }

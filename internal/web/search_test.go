@@ -167,6 +167,30 @@ func TestSearchDeleteAndAccess(t *testing.T) {
 			t.Fatalf("image headers: %q %q", ct, cd)
 		}
 	})
+	t.Run("CaseReport", func(t *testing.T) {
+		for _, p := range []string{fmt.Sprintf("/searches/%d/report.pdf", first.SearchID), fmt.Sprintf("/api/v1/searches/%d/report.pdf", first.SearchID)} {
+			resp, body := bob.get(p)
+			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(body, "%PDF-") ||
+				resp.Header.Get("Cache-Control") != "no-store" || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
+				t.Fatalf("GET %s: %d %q", p, resp.StatusCode, resp.Header)
+			}
+		}
+		if resp, _ := carol.get(fmt.Sprintf("/searches/%d/report.pdf", first.SearchID)); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("another officer got the report: %d", resp.StatusCode)
+		}
+		n := 0
+		for _, a := range auditActions(t, e.db) {
+			if a == "report_download:success" {
+				n++
+			}
+		}
+		if n != 2 {
+			t.Fatalf("%d report downloads audited, want 2", n)
+		}
+		if _, body := bob.get(fmt.Sprintf("/searches/%d", first.SearchID)); !strings.Contains(body, "report.pdf") {
+			t.Fatal("the result page does not link its case report")
+		}
+	})
 	t.Run("DeleteRemovesEverywhere", func(t *testing.T) {
 		ref, _ := e.db.ReferenceByID(t.Context(), top)
 		if resp, _ := admin.postForm(fmt.Sprintf("/references/%d/delete", top), nil); resp.StatusCode != http.StatusSeeOther {

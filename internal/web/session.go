@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/sessions"
 
+	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/auth"
 )
 
@@ -140,8 +141,7 @@ func (s *Server) requireUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if userFrom(r.Context()) == nil {
 			if isAPI(r) {
-				writeJSON(w, http.StatusUnauthorized, map[string]any{"error": map[string]string{
-					"code": "unauthorized", "message": "Sign in first.", "request_id": requestIDFrom(r.Context())}})
+				s.writeProblem(w, r, http.StatusUnauthorized, apperr.EUNAUTHORIZED, "Sign in first.")
 				return
 			}
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
@@ -162,8 +162,7 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 			}
 			s.log.Warn("forbidden", "request_id", requestIDFrom(r.Context()), "path", r.URL.Path, "user", name, "ip", clientIPFrom(r.Context()))
 			if isAPI(r) {
-				writeJSON(w, http.StatusForbidden, map[string]any{"error": map[string]string{
-					"code": "forbidden", "message": "Administrators only.", "request_id": requestIDFrom(r.Context())}})
+				s.writeProblem(w, r, http.StatusForbidden, apperr.EFORBIDDEN, "Administrators only.")
 				return
 			}
 			s.renderError(w, r, http.StatusForbidden, "This page is for administrators.")

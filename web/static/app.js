@@ -135,3 +135,8 @@
     });
   });
 })();
+
+// Print buttons (no inline handlers: the CSP forbids them).
+document.querySelectorAll("[data-print]").forEach(function (b) {
+  b.addEventListener("click", function () { window.print(); });
+});

@@ -1,0 +1,142 @@
+package web
+
+import (
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/auth"
+	"github.com/sketchmatch/sketchmatch/internal/store"
+)
+
+// csvSafe keeps a cell from being read as a formula by a spreadsheet
+// (OWASP "CSV injection"): a cell starting with = + - @ or a tab or
+// carriage return is prefixed with an apostrophe.
+func csvSafe(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+func csvRow(w *csv.Writer, cells ...string) error {
+	for i := range cells {
+		cells[i] = csvSafe(cells[i])
+	}
+	return w.Write(cells)
+}
+
+func startCSV(w http.ResponseWriter, name string) *csv.Writer {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, name))
+	w.Header().Set("Cache-Control", "no-store")
+	return csv.NewWriter(w)
+}
+
+// auditExport records an export before it is handed out.
+func (s *Server) auditExport(r *http.Request, target, details string) error {
+	a := actor(r)
+	return s.audit.Record(r.Context(), audit.Entry{Username: a.Username, ClientIP: a.ClientIP, Action: audit.ActionExport,
+		Target: target, Outcome: audit.OutcomeSuccess, Details: details})
+}
+
+// GET /searches.csv?case= — the history the user may see (officers their
+// own, admins everyone's), as CSV.
+func (s *Server) handleSearchesCSV(w http.ResponseWriter, r *http.Request) {
+	u := userFrom(r.Context())
+	caseNo := clip(strings.TrimSpace(r.URL.Query().Get("case")), 64)
+	var uid int64
+	if u.Role != auth.RoleAdmin {
+		uid = u.ID
+	}
+	if err := s.auditExport(r, "searches", fmt.Sprintf("format=csv case=%q all_users=%t", caseNo, uid == 0)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	cw := startCSV(w, "sketchmatch-searches.csv")
+	csvRow(cw, "search_id", "created_at_utc", "username", "case_number", "face_in_sketch", "references_searched", "candidates_requested", "model", "calibration_id", "sketch_sha256")
+	const page = 500
+	for off := 0; ; off += page {
+		list, _, err := s.db.ListSearches(r.Context(), uid, caseNo, page, off)
+		if err != nil {
+			s.log.Error("searches export", "err", err, "request_id", requestIDFrom(r.Context()))
+			return // the body has started: the truncated file is all we can do
+		}
+		for _, sr := range list {
+			cal := ""
+			if sr.CalibrationID.Valid {
+				cal = strconv.FormatInt(sr.CalibrationID.Int64, 10)
+			}
+			csvRow(cw, strconv.FormatInt(sr.ID, 10), time.Unix(sr.CreatedAt, 0).UTC().Format(time.RFC3339), sr.Username, sr.CaseNumber,
+				faceWord(sr), strconv.Itoa(sr.GallerySize), strconv.Itoa(sr.K), sr.ModelID, cal, sr.SketchSHA256)
+		}
+		if len(list) < page {
+			break
+		}
+	}
+	cw.Flush()
+}
+
+func faceWord(sr *store.Search) string {
+	switch {
+	case sr.FaceSource != "":
+		return sr.FaceSource
+	case sr.FaceFound:
+		return store.FaceDetected
+	}
+	return store.FaceNone
+}
+
+// auditFilter reads the audit page's filters: user, action, from and to
+// (dates, YYYY-MM-DD, both inclusive).
+func auditFilter(q url.Values) (store.AuditFilter, error) {
+	f := store.AuditFilter{Username: clip(strings.TrimSpace(q.Get("user")), 64), Action: clip(strings.TrimSpace(q.Get("action")), 64)}
+	for _, c := range []struct {
+		key string
+		dst *string
+		add int
+	}{{"from", &f.From, 0}, {"to", &f.To, 1}} {
+		v := strings.TrimSpace(q.Get(c.key))
+		if v == "" {
+			continue
+		}
+		d, err := time.Parse("2006-01-02", v)
+		if err != nil {
+			return f, apperr.Errorf(apperr.EINVALID, "The %q date must be written YYYY-MM-DD.", c.key)
+		}
+		*c.dst = d.AddDate(0, 0, c.add).Format("2006-01-02")
+	}
+	if f.From != "" && f.To != "" && f.From >= f.To {
+		return f, apperr.Errorf(apperr.EINVALID, "The \"from\" date must not be after the \"to\" date.")
+	}
+	return f, nil
+}
+
+// GET /admin/audit.csv?user=&action=&from=&to= — the filtered trail, oldest
+// first, as CSV.
+func (s *Server) handleAuditCSV(w http.ResponseWriter, r *http.Request) {
+	f, err := auditFilter(r.URL.Query())
+	if err != nil {
+		s.renderError(w, r, http.StatusBadRequest, apperr.Message(err))
+		return
+	}
+	if err := s.auditExport(r, "audit", fmt.Sprintf("format=csv user=%q action=%q from=%q to=%q", f.Username, f.Action, f.From, f.To)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	cw := startCSV(w, "sketchmatch-audit.csv")
+	csvRow(cw, "id", "at_utc", "username", "client_ip", "action", "target", "outcome", "details", "hash")
+	err = s.db.EachAuditFiltered(r.Context(), f, func(a *store.AuditRow) error {
+		return csvRow(cw, strconv.FormatInt(a.ID, 10), a.At, a.Username, a.ClientIP, a.Action, a.Target, a.Outcome, a.Details, a.Hash)
+	})
+	if err != nil {
+		s.log.Error("audit export", "err", err, "request_id", requestIDFrom(r.Context()))
+	}
+	cw.Flush()
+}
