@@ -322,6 +322,13 @@ func TestSearchFilterHTTP(t *testing.T) {
 		if !strings.Contains(body, "filtered: sex female; tags beard") {
 			t.Fatal("history does not mention the filter")
 		}
+		_, body = officer.get("/searches.csv")
+		if !strings.Contains(body, ",witness_filter,filter_kept") || !strings.Contains(body, "sex female; tags beard; references without this information excluded,2/10") {
+			t.Fatalf("history export lacks the filter:\n%s", body)
+		}
+		if resp, _ := officer.get(loc + "/report.pdf"); resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/pdf" {
+			t.Fatalf("case report of a filtered search: %d", resp.StatusCode)
+		}
 		// A refused search keeps what was typed.
 		_, body = officer.postMultipart("/search", map[string]string{"sex": "male", "min_age": "30", "max_age": "x", "tags": "glasses"}, "sketch", sketch)
 		for _, w := range []string{`<option value="male" selected>`, `name="min_age" type="number" min="0" max="130" value="30"`, `value="glasses"`} {
