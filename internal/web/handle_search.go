@@ -201,6 +201,22 @@ type candidateView struct {
 	store.SearchResult
 	BandText string
 	Deleted  bool
+	Meta     string // the reference's witness metadata now, "" when none is known
+}
+
+// metaLine is a reference's witness metadata in a few words.
+func metaLine(m store.Metadata) string {
+	var parts []string
+	if m.Sex == gallery.SexFemale || m.Sex == gallery.SexMale {
+		parts = append(parts, m.Sex)
+	}
+	if m.BirthYear != 0 {
+		parts = append(parts, "born "+strconv.Itoa(m.BirthYear))
+	}
+	if len(m.Tags) > 0 {
+		parts = append(parts, strings.Join(m.Tags, ", "))
+	}
+	return strings.Join(parts, " · ")
 }
 
 // bandText is the sentence beside a recorded candidate: how often a
@@ -266,8 +282,12 @@ func (s *Server) resultView(r *http.Request, sr *store.Search) (resultView, erro
 	if err != nil {
 		return v, err
 	}
+	meta, err := s.db.MetadataByIDs(r.Context(), ids)
+	if err != nil {
+		return v, err
+	}
 	for _, res := range sr.Results {
-		cv := candidateView{SearchResult: res}
+		cv := candidateView{SearchResult: res, Meta: metaLine(meta[res.ReferenceID])}
 		_, exists := refs[res.ReferenceID]
 		cv.Deleted = !exists
 		cv.BandText = bandText(sr, v.Bands, res.Score)

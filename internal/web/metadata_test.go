@@ -318,6 +318,9 @@ func TestSearchFilterHTTP(t *testing.T) {
 		if n := strings.Count(body, `class="candidate"`); n != 2 {
 			t.Fatalf("%d candidates shown, want 2", n)
 		}
+		if !strings.Contains(body, "female · born 1982 · beard") || !strings.Contains(body, "female · born 1983 · beard") {
+			t.Fatal("candidates do not show their metadata")
+		}
 		_, body = officer.get("/searches")
 		if !strings.Contains(body, "filtered: sex female; tags beard") {
 			t.Fatal("history does not mention the filter")
