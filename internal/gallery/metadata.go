@@ -252,7 +252,9 @@ type metaCache struct {
 	version int64 // store.MetadataVersion at the last full load
 }
 
-const maxDenseID = 1 << 26
+// maxDenseID bounds the slice (24 bytes per id up to the largest id with
+// metadata: 400 MB at most, next to a matrix of 2 KB per reference).
+const maxDenseID = 1 << 24
 
 // refMeta is one reference's metadata in scan-friendly form.
 type refMeta struct {

@@ -83,16 +83,18 @@ func ParseMetadataCSV(r io.Reader, now time.Time) ([]MetadataRow, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount) {
-				errs.add(line, "%d fields, the header has %d", len(rec), len(header))
+				errs.add(pe.StartLine, "%d fields, the header has %d", len(rec), len(header))
 				continue
 			}
-			errs.add(csvLine(err, line), "%s (the rest of the file was not read)", csvMessage(err))
+			// A syntax error: the reader cannot say where the next record
+			// starts, so reading stops here.
+			errs.add(csvLine(err, 0), "%s (the rest of the file was not read)", csvMessage(err))
 			break
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rows)+1 > maxCSVRows {
 			errs.add(line, "more than %d rows", maxCSVRows)
 			break

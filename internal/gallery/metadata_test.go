@@ -68,6 +68,8 @@ func TestParseMetadataCSVErrors(t *testing.T) {
 		{"ErrBadTag", head + "a.jpg,,,,\"<script>\"\n", []string{"line 2:", "letters, digits"}},
 		{"ErrLabelControl", head + "a.jpg,\"a\x1bb\",,,\n", []string{"line 2:", "control characters"}},
 		{"ErrBadQuote", head + "a.jpg,\"unterminated,,,\n", []string{"line 2:", "not valid CSV"}},
+		{"ErrBadQuoteFirstField", head + "a.jpg,,,,\n\"b\"x.jpg,,,,\n", []string{"line 3:", "not valid CSV"}},
+		{"ErrFieldCountAfterMultiline", head + "a.jpg,\"two\nlines\",f,,\nb.jpg,B\n", []string{"line 4:", "2 fields"}},
 		{"ErrSeveralLinesAllNamed", head + "a.jpg,,x,,\nb.jpg,,,3000,\nc.jpg,,,,\n", []string{"line 2:", "line 3:"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -304,6 +306,10 @@ func TestSearchWithFilter(t *testing.T) {
 			}
 			if out.Filter == nil || out.Filter.Kept != pass || out.Filter.Total != 40 {
 				t.Fatalf("applied filter %+v, want kept %d of 40", out.Filter, pass)
+			}
+			// Bands and the record count the references the search ranked.
+			if out.Search.GallerySize != pass {
+				t.Fatalf("gallery size on the record %d, want the %d kept", out.Search.GallerySize, pass)
 			}
 			rec, err := f.svc.SearchFilter(ctx, out.Search.ID)
 			if err != nil || rec == nil || rec.Kept != pass || rec.Description != tc.f.Describe() || !reflect.DeepEqual(rec.Filter, &tc.f) {

@@ -58,7 +58,7 @@ func (s *Server) handleReferenceFace(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		if statusOf(err) == http.StatusBadRequest {
-			s.renderReference(w, r, ref, http.StatusBadRequest, "", apperr.Message(err))
+			s.renderReference(w, r, ref, http.StatusBadRequest, "", apperr.Message(err), nil)
 			return
 		}
 		s.fail(w, r, err)

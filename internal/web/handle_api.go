@@ -34,6 +34,31 @@ type apiSearch struct {
 	Note        string         `json:"note,omitempty"`
 	Candidates  []apiCandidate `json:"candidates"`
 	Disclaimer  string         `json:"disclaimer"`
+	Filter      *apiFilter     `json:"filter"` // null when the search was not filtered
+}
+
+// apiFilter is the witness filter a search ran with and what it kept.
+type apiFilter struct {
+	Sex            string   `json:"sex,omitempty"`
+	MinAge         *int     `json:"min_age,omitempty"`
+	MaxAge         *int     `json:"max_age,omitempty"`
+	At             string   `json:"age_at,omitempty"`
+	Tags           []string `json:"tags,omitempty"`
+	IncludeUnknown bool     `json:"include_unknown"`
+	Description    string   `json:"description"`
+	Kept           int      `json:"kept"`  // searchable references the filter kept
+	Total          int      `json:"total"` // searchable references
+}
+
+func toAPIFilter(a *gallery.AppliedFilter) *apiFilter {
+	if a == nil {
+		return nil
+	}
+	out := &apiFilter{Description: a.Description, Kept: a.Kept, Total: a.Total}
+	if f := a.Filter; f != nil {
+		out.Sex, out.MinAge, out.MaxAge, out.At, out.Tags, out.IncludeUnknown = f.Sex, f.MinAge, f.MaxAge, f.At, f.Tags, f.IncludeUnknown
+	}
+	return out
 }
 
 const disclaimer = "Candidates are investigative leads for human review, not identifications."
@@ -71,7 +96,9 @@ func (s *Server) handleAPISearch(w http.ResponseWriter, r *http.Request) {
 		s.failJSON(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toAPISearch(out.Search, out.Note, out.Bands))
+	resp := toAPISearch(out.Search, out.Note, out.Bands)
+	resp.Filter = toAPIFilter(out.Filter)
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // GET /api/v1/searches/{id}
@@ -80,7 +107,14 @@ func (s *Server) handleAPISearchShow(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, toAPISearch(sr, "", s.bandsOf(sr)))
+	resp := toAPISearch(sr, "", s.bandsOf(sr))
+	f, err := s.gallery.SearchFilter(r.Context(), sr.ID)
+	if err != nil {
+		s.failJSON(w, r, err)
+		return
+	}
+	resp.Filter = toAPIFilter(f)
+	writeJSON(w, http.StatusOK, resp)
 }
 
 type apiReference struct {
@@ -100,6 +134,10 @@ type apiReference struct {
 	Flags      []string `json:"flags"`
 	CreatedBy  string   `json:"created_by"`
 	CreatedAt  int64    `json:"created_at"`
+	// Witness metadata (filled by withMetadata).
+	Sex       string   `json:"sex"`        // female, male or unknown
+	BirthYear *int     `json:"birth_year"` // null when unknown
+	Tags      []string `json:"tags"`
 }
 
 // apiFace is a reference's face-quality record (null until embedded).
@@ -112,6 +150,38 @@ type apiFace struct {
 	Faces         int     `json:"faces"`
 	Sharpness     float64 `json:"sharpness"`
 	YawDeg        float64 `json:"yaw_deg"`
+}
+
+// withMetadata fills the references' witness metadata in one query.
+func (s *Server) withMetadata(r *http.Request, refs []*apiReference) error {
+	ids := make([]int64, 0, len(refs))
+	for _, ref := range refs {
+		if ref != nil {
+			ids = append(ids, ref.ID)
+		}
+	}
+	meta, err := s.db.MetadataByIDs(r.Context(), ids)
+	if err != nil {
+		return err
+	}
+	for _, ref := range refs {
+		if ref == nil {
+			continue
+		}
+		m := meta[ref.ID]
+		ref.Sex, ref.Tags = m.Sex, m.Tags
+		if ref.Sex == "" {
+			ref.Sex = gallery.SexUnknown
+		}
+		if ref.Tags == nil {
+			ref.Tags = []string{}
+		}
+		if m.BirthYear != 0 {
+			y := m.BirthYear
+			ref.BirthYear = &y
+		}
+	}
+	return nil
 }
 
 func toAPIRef(r *store.Reference) *apiReference {
@@ -151,6 +221,10 @@ func (s *Server) handleAPIReferences(w http.ResponseWriter, r *http.Request) {
 	for i, ref := range refs {
 		out[i] = toAPIRef(ref)
 	}
+	if err := s.withMetadata(r, out); err != nil {
+		s.failJSON(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"total": total, "references": out})
 }
 
@@ -179,6 +253,15 @@ func (s *Server) handleAPIReferencesAdd(w http.ResponseWriter, r *http.Request) 
 			ff, sr := res.FaceFound, res.Searchable
 			out[i].FaceFound, out[i].Searchable = &ff, &sr
 		}
+	}
+	refs := make([]*apiReference, len(out))
+	for i := range out {
+		refs[i] = out[i].Reference
+	}
+	if err := s.withMetadata(r, refs); err != nil {
+		// The uploads are committed: answer with them (metadata shown as
+		// unknown) rather than fail a request whose work is done.
+		s.log.Error("reading metadata for the upload response", "err", err, "request_id", requestIDFrom(r.Context()))
 	}
 	status := uploadStatus(results, http.StatusCreated)
 	if status == http.StatusServiceUnavailable {

@@ -61,7 +61,7 @@ func (s *Server) handleSearchesCSV(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cw := startCSV(w, "sketchmatch-searches.csv")
-	csvRow(cw, "search_id", "created_at_utc", "username", "case_number", "face_in_sketch", "references_searched", "candidates_requested", "model", "calibration_id", "sketch_sha256")
+	csvRow(cw, "search_id", "created_at_utc", "username", "case_number", "face_in_sketch", "references_searched", "candidates_requested", "model", "calibration_id", "sketch_sha256", "witness_filter", "filter_kept")
 	const page = 500
 	for off := 0; ; off += page {
 		list, _, err := s.db.ListSearches(r.Context(), uid, caseNo, page, off)
@@ -69,19 +69,39 @@ func (s *Server) handleSearchesCSV(w http.ResponseWriter, r *http.Request) {
 			s.log.Error("searches export", "err", err, "request_id", requestIDFrom(r.Context()))
 			return // the body has started: the truncated file is all we can do
 		}
+		ids := make([]int64, len(list))
+		for i, sr := range list {
+			ids[i] = sr.ID
+		}
+		filters, err := s.db.SearchFilters(r.Context(), ids)
+		if err != nil {
+			s.log.Error("searches export", "err", err, "request_id", requestIDFrom(r.Context()))
+			return
+		}
 		for _, sr := range list {
 			cal := ""
 			if sr.CalibrationID.Valid {
 				cal = strconv.FormatInt(sr.CalibrationID.Int64, 10)
 			}
+			fc := filterCells(filters, sr.ID)
 			csvRow(cw, strconv.FormatInt(sr.ID, 10), time.Unix(sr.CreatedAt, 0).UTC().Format(time.RFC3339), sr.Username, sr.CaseNumber,
-				faceWord(sr), strconv.Itoa(sr.GallerySize), strconv.Itoa(sr.K), sr.ModelID, cal, sr.SketchSHA256)
+				faceWord(sr), strconv.Itoa(sr.GallerySize), strconv.Itoa(sr.K), sr.ModelID, cal, sr.SketchSHA256, fc[0], fc[1])
 		}
 		if len(list) < page {
 			break
 		}
 	}
 	cw.Flush()
+}
+
+// filterCells is a search's witness filter and "kept/total" ("", "" when
+// unfiltered).
+func filterCells(filters map[int64]store.SearchFilter, id int64) [2]string {
+	f, ok := filters[id]
+	if !ok {
+		return [2]string{"", ""}
+	}
+	return [2]string{f.Description, fmt.Sprintf("%d/%d", f.Kept, f.Total)}
 }
 
 func faceWord(sr *store.Search) string {

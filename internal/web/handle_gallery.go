@@ -140,7 +140,19 @@ type referenceData struct {
 	Ref   *store.Reference
 	Flags []gallery.FaceFlag
 	// Box is the face box to show on the photo ("" when none).
-	Box string
+	Box  string
+	Meta gallery.MetadataInput // witness metadata as stored, or as typed when refused
+}
+
+func metadataForm(m store.Metadata) gallery.MetadataInput {
+	in := gallery.MetadataInput{Sex: m.Sex, Tags: strings.Join(m.Tags, ", ")}
+	if in.Sex == "" {
+		in.Sex = gallery.SexUnknown
+	}
+	if m.BirthYear != 0 {
+		in.BirthYear = strconv.Itoa(m.BirthYear)
+	}
+	return in
 }
 
 // GET /references/{id}
@@ -156,10 +168,12 @@ func (s *Server) handleReference(w http.ResponseWriter, r *http.Request) {
 	case "face":
 		flash = "The face box was saved and the photo embedded from it: it is searchable now."
 	}
-	s.renderReference(w, r, ref, http.StatusOK, flash, "")
+	s.renderReference(w, r, ref, http.StatusOK, flash, "", nil)
 }
 
-func (s *Server) renderReference(w http.ResponseWriter, r *http.Request, ref *store.Reference, status int, flash, errMsg string) {
+// renderReference shows a reference's page; typed is the metadata as typed
+// in a refused form (nil: as stored).
+func (s *Server) renderReference(w http.ResponseWriter, r *http.Request, ref *store.Reference, status int, flash, errMsg string, typed *gallery.MetadataInput) {
 	face, err := s.gallery.ReferenceFace(r.Context(), ref.ID)
 	if err != nil {
 		s.fail(w, r, err)
@@ -170,10 +184,21 @@ func (s *Server) renderReference(w http.ResponseWriter, r *http.Request, ref *st
 	if face != nil {
 		d.Box = store.FormatBox(face.Box)
 	}
+	if typed != nil {
+		d.Meta = gallery.MetadataInput{Sex: clip(typed.Sex, 20), BirthYear: clip(typed.BirthYear, 20), Tags: clip(typed.Tags, 1000)}
+	} else {
+		meta, err := s.gallery.Metadata(r.Context(), ref.ID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		d.Meta = metadataForm(meta)
+	}
 	s.render(w, r, status, "reference", page{Title: "Reference #" + strconv.FormatInt(ref.ID, 10), Nav: "gallery", Flash: flash, Error: errMsg, Data: d})
 }
 
-// POST /references/{id} (label, notes)
+// POST /references/{id} (label, notes; sex, birth_year, tags: the
+// metadata, left as it is when the form carries none of them)
 func (s *Server) handleReferenceUpdate(w http.ResponseWriter, r *http.Request) {
 	ref, ok := s.loadRef(w, r)
 	if !ok {
@@ -184,9 +209,25 @@ func (s *Server) handleReferenceUpdate(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
-	if err := s.gallery.Update(r.Context(), galleryActor(r), ref.ID, r.PostForm.Get("label"), r.PostForm.Get("notes")); err != nil {
+	f := r.PostForm
+	typed := gallery.MetadataInput{Sex: f.Get("sex"), BirthYear: f.Get("birth_year"), Tags: f.Get("tags")}
+	var err error
+	withMeta := f.Has("sex") || f.Has("birth_year") || f.Has("tags")
+	if withMeta {
+		var m store.Metadata
+		if m, err = gallery.ParseMetadata(typed, s.now()); err == nil {
+			err = s.gallery.UpdateWithMetadata(r.Context(), galleryActor(r), ref.ID, f.Get("label"), f.Get("notes"), m)
+		}
+	} else {
+		err = s.gallery.Update(r.Context(), galleryActor(r), ref.ID, f.Get("label"), f.Get("notes"))
+	}
+	if err != nil {
 		if statusOf(err) == http.StatusBadRequest {
-			s.renderReference(w, r, ref, http.StatusBadRequest, "", apperr.Message(err))
+			shown := &typed
+			if !withMeta {
+				shown = nil // the form had no metadata fields: show what is stored
+			}
+			s.renderReference(w, r, ref, http.StatusBadRequest, "", apperr.Message(err), shown)
 			return
 		}
 		s.fail(w, r, err)

@@ -66,6 +66,13 @@ func (s *Server) reportContent(r *http.Request, sr *store.Search) (report.Search
 	if sr.CalibrationID.Valid {
 		rs.Calibration = "#" + strconv.FormatInt(sr.CalibrationID.Int64, 10)
 	}
+	f, err := s.gallery.SearchFilter(r.Context(), sr.ID)
+	if err != nil {
+		return rs, nil, err
+	}
+	if f != nil {
+		rs.Filter = fmt.Sprintf("%s: the filter kept %s of %s references", f.Description, groupThousands(f.Kept), groupThousands(f.Total))
+	}
 	if data, err := s.readStored(sr.SketchPath); err == nil {
 		if img, _, err := imagefile.Decode(data, imagefile.DefaultLimits()); err == nil {
 			rs.SketchJPEG, _ = imagefile.Thumbnail(img, 800)

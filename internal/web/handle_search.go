@@ -39,6 +39,7 @@ type homeData struct {
 	// NoFace: the last sketch had no detectable face; the form offers to
 	// mark the face or to search without one.
 	NoFace      bool
+	Filter      gallery.FilterInput // witness filter as typed, kept when the search is refused
 	Stats       gallery.Stats
 	Calibration gallery.CalibrationInfo
 	ModelErr    string
@@ -46,16 +47,16 @@ type homeData struct {
 
 // GET / — the search form.
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
-	s.renderHome(w, r, http.StatusOK, "", "", false)
+	s.renderHome(w, r, http.StatusOK, "", "", false, gallery.FilterInput{})
 }
 
-func (s *Server) renderHome(w http.ResponseWriter, r *http.Request, status int, errMsg, caseNo string, noFace bool) {
+func (s *Server) renderHome(w http.ResponseWriter, r *http.Request, status int, errMsg, caseNo string, noFace bool, filter gallery.FilterInput) {
 	st, err := s.gallery.Stats(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	d := homeData{DefaultK: s.cfg.SearchDefaultK, MaxK: s.cfg.SearchMaxK, CaseNumber: caseNo, NoFace: noFace, Stats: st, Calibration: s.gallery.Calibration()}
+	d := homeData{DefaultK: s.cfg.SearchDefaultK, MaxK: s.cfg.SearchMaxK, CaseNumber: caseNo, NoFace: noFace, Filter: filter, Stats: st, Calibration: s.gallery.Calibration()}
 	if _, err := s.gallery.ModelStatus(); err != nil {
 		d.ModelErr = err.Error()
 	}
@@ -118,6 +119,11 @@ func (s *Server) parseSearch(w http.ResponseWriter, r *http.Request) (gallery.Qu
 		}
 		q.K = k
 	}
+	f, err := gallery.ParseFilter(filterInput(r), s.now())
+	if err != nil {
+		return q, err
+	}
+	q.Filter = f
 	fhs := r.MultipartForm.File["sketch"]
 	if len(fhs) != 1 {
 		return q, apperr.Errorf(apperr.EINVALID, "Choose one sketch image to search with.")
@@ -128,6 +134,19 @@ func (s *Server) parseSearch(w http.ResponseWriter, r *http.Request) (gallery.Qu
 	}
 	q.Sketch = data
 	return q, nil
+}
+
+// filterInput reads the witness-filter fields of the search form and API
+// (sex, min_age, max_age, age_at, tags, include_unknown).
+func filterInput(r *http.Request) gallery.FilterInput {
+	return gallery.FilterInput{Sex: r.FormValue("sex"), MinAge: r.FormValue("min_age"), MaxAge: r.FormValue("max_age"),
+		At: r.FormValue("age_at"), Tags: r.FormValue("tags"), IncludeUnknown: r.FormValue("include_unknown")}
+}
+
+// clipFilter bounds typed filter values shown back in the form.
+func clipFilter(in gallery.FilterInput) gallery.FilterInput {
+	return gallery.FilterInput{Sex: clip(in.Sex, 20), MinAge: clip(in.MinAge, 10), MaxAge: clip(in.MaxAge, 10),
+		At: clip(in.At, 20), Tags: clip(in.Tags, 1000), IncludeUnknown: clip(in.IncludeUnknown, 10)}
 }
 
 func galleryActor(r *http.Request) gallery.Actor {
@@ -160,9 +179,9 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		// Nothing was recorded. The page's script reads this header and
 		// offers the box tool on the sketch it still holds.
 		w.Header().Set("X-Sketch-No-Face", "1")
-		s.renderHome(w, r, http.StatusUnprocessableEntity, apperr.Message(err), clip(r.FormValue("case_number"), 64), true)
+		s.renderHome(w, r, http.StatusUnprocessableEntity, apperr.Message(err), clip(r.FormValue("case_number"), 64), true, clipFilter(filterInput(r)))
 	case st == http.StatusBadRequest:
-		s.renderHome(w, r, st, apperr.Message(err), clip(r.FormValue("case_number"), 64), false)
+		s.renderHome(w, r, st, apperr.Message(err), clip(r.FormValue("case_number"), 64), false, clipFilter(filterInput(r)))
 	default:
 		s.fail(w, r, err)
 	}
@@ -175,12 +194,29 @@ type resultView struct {
 	Bands       *gallery.Bands
 	AnyAbove    bool
 	IsOwner     bool
+	Filter      *gallery.AppliedFilter // nil: unfiltered
 }
 
 type candidateView struct {
 	store.SearchResult
 	BandText string
 	Deleted  bool
+	Meta     string // the reference's witness metadata now, "" when none is known
+}
+
+// metaLine is a reference's witness metadata in a few words.
+func metaLine(m store.Metadata) string {
+	var parts []string
+	if m.Sex == gallery.SexFemale || m.Sex == gallery.SexMale {
+		parts = append(parts, m.Sex)
+	}
+	if m.BirthYear != 0 {
+		parts = append(parts, "born "+strconv.Itoa(m.BirthYear))
+	}
+	if len(m.Tags) > 0 {
+		parts = append(parts, strings.Join(m.Tags, ", "))
+	}
+	return strings.Join(parts, " · ")
 }
 
 // bandText is the sentence beside a recorded candidate: how often a
@@ -226,6 +262,10 @@ func (s *Server) loadSearch(w http.ResponseWriter, r *http.Request) (*store.Sear
 func (s *Server) resultView(r *http.Request, sr *store.Search) (resultView, error) {
 	cal := s.gallery.Calibration()
 	v := resultView{Search: sr, IsOwner: userFrom(r.Context()).ID == sr.UserID}
+	var err error
+	if v.Filter, err = s.gallery.SearchFilter(r.Context(), sr.ID); err != nil {
+		return v, err
+	}
 	if sr.CalibrationID.Valid {
 		v.Calibration = "#" + strconv.FormatInt(sr.CalibrationID.Int64, 10)
 		if cal.Active && cal.ID == sr.CalibrationID.Int64 {
@@ -242,8 +282,12 @@ func (s *Server) resultView(r *http.Request, sr *store.Search) (resultView, erro
 	if err != nil {
 		return v, err
 	}
+	meta, err := s.db.MetadataByIDs(r.Context(), ids)
+	if err != nil {
+		return v, err
+	}
 	for _, res := range sr.Results {
-		cv := candidateView{SearchResult: res}
+		cv := candidateView{SearchResult: res, Meta: metaLine(meta[res.ReferenceID])}
 		_, exists := refs[res.ReferenceID]
 		cv.Deleted = !exists
 		cv.BandText = bandText(sr, v.Bands, res.Score)
@@ -326,6 +370,7 @@ type historyData struct {
 	Page, Pages      int
 	HasPrev, HasNext bool
 	All              bool
+	Filters          map[int64]store.SearchFilter // by search id, for filtered searches
 }
 
 // GET /searches?case=...&page=N — officers see their own, admins everyone's.
@@ -346,7 +391,17 @@ func (s *Server) handleSearches(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	ids := make([]int64, len(list))
+	for i, sr := range list {
+		ids[i] = sr.ID
+	}
+	filters, err := s.db.SearchFilters(r.Context(), ids)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	pages := max(1, (total+size-1)/size)
 	s.render(w, r, http.StatusOK, "history", page{Title: "History", Nav: "history", Data: historyData{
-		Searches: list, Total: total, CaseNumber: caseNo, Page: pg, Pages: pages, HasPrev: pg > 1, HasNext: pg < pages, All: uid == 0}})
+		Searches: list, Total: total, CaseNumber: caseNo, Page: pg, Pages: pages, HasPrev: pg > 1, HasNext: pg < pages, All: uid == 0,
+		Filters: filters}})
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,7 +70,27 @@ func (s *Server) funcs() template.FuncMap {
 		// faceFlags explains a reference's face record (gallery.FaceFlags).
 		"faceFlags":  gallery.FaceFlags,
 		"searchable": gallery.Searchable,
+		"count":      groupThousands,
 	}
+}
+
+// groupThousands writes n with a space between groups of three digits
+// ("3 120", "10 400"), as the results page counts references.
+func groupThousands(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
 }
 
 func humanBytes(n int64) string {
