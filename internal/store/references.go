@@ -154,6 +154,17 @@ func (db *DB) ReferenceBySHA(ctx context.Context, sha string) (*Reference, error
 // ListReferences pages through the gallery (newest first), optionally
 // filtered by a label substring, marking which have an embedding for model.
 func (db *DB) ListReferences(ctx context.Context, model, labelLike string, limit, offset int) ([]*Reference, int, error) {
+	return db.listReferences(ctx, model, labelLike, limit, offset, 0)
+}
+
+// ListReferencesBefore is ListReferences for cursor pages: the newest
+// references with an id below beforeID (0: from the newest). total counts
+// every match, not only those below the cursor.
+func (db *DB) ListReferencesBefore(ctx context.Context, model, labelLike string, limit int, beforeID int64) ([]*Reference, int, error) {
+	return db.listReferences(ctx, model, labelLike, limit, 0, beforeID)
+}
+
+func (db *DB) listReferences(ctx context.Context, model, labelLike string, limit, offset int, beforeID int64) ([]*Reference, int, error) {
 	where, args := "", []any{}
 	if labelLike != "" {
 		where = ` WHERE r.label LIKE ? ESCAPE '\'`
@@ -163,6 +174,14 @@ func (db *DB) ListReferences(ctx context.Context, model, labelLike string, limit
 	var total int
 	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM "references" r`+where, args...).Scan(&total); err != nil {
 		return nil, 0, err
+	}
+	if beforeID > 0 {
+		if where == "" {
+			where = " WHERE r.id < ?"
+		} else {
+			where += " AND r.id < ?"
+		}
+		args = append(args, beforeID)
 	}
 	q := `SELECT ` + refColsR + `, ` + faceCols + `
 		FROM "references" r LEFT JOIN embeddings e ON e.reference_id = r.id AND e.model_id = ?` + where + ` ORDER BY r.id DESC LIMIT ? OFFSET ?`

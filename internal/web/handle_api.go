@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
@@ -206,16 +205,24 @@ func toAPIRef(r *store.Reference) *apiReference {
 
 // GET /api/v1/references?q=&limit=&offset=
 func (s *Server) handleAPIReferences(w http.ResponseWriter, r *http.Request) {
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
-	if limit < 1 || limit > 500 {
-		limit = 100
-	}
-	offset = max(offset, 0)
-	refs, total, err := s.db.ListReferences(r.Context(), s.gallery.ModelID(), clip(strings.TrimSpace(r.URL.Query().Get("q")), 200), limit, offset)
+	limit, err := pageLimit(r.URL.Query().Get("limit"), 100, 1000)
 	if err != nil {
 		s.failJSON(w, r, err)
 		return
+	}
+	before, err := decodeCursor(r.URL.Query().Get("cursor"))
+	if err != nil {
+		s.failJSON(w, r, err)
+		return
+	}
+	refs, total, err := s.db.ListReferencesBefore(r.Context(), s.gallery.ModelID(), clip(strings.TrimSpace(r.URL.Query().Get("q")), 200), limit+1, before)
+	if err != nil {
+		s.failJSON(w, r, err)
+		return
+	}
+	next := ""
+	if len(refs) > limit {
+		refs, next = refs[:limit], encodeCursor(refs[limit-1].ID)
 	}
 	out := make([]*apiReference, len(refs))
 	for i, ref := range refs {
@@ -225,7 +232,11 @@ func (s *Server) handleAPIReferences(w http.ResponseWriter, r *http.Request) {
 		s.failJSON(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"total": total, "references": out})
+	page := map[string]any{"total": total, "references": out}
+	if next != "" {
+		page["next_cursor"] = next
+	}
+	writeJSON(w, http.StatusOK, page)
 }
 
 type apiUploadResult struct {
