@@ -7,12 +7,16 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"mime/multipart"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/testenv"
 )
 
 // api is a client holding only a bearer token: no cookies.
@@ -199,4 +203,62 @@ func testenvPNG(t *testing.T, i int) []byte {
 	var b bytes.Buffer
 	png.Encode(&b, img)
 	return b.Bytes()
+}
+
+// An outside program holding only a token: uploads references, searches,
+// fetches the case report; every answer fits the contract (specValidator).
+func TestTokenOnlyIntegration(t *testing.T) {
+	enc := testenv.Encoder(t)
+	pairs := testenv.DevPairs(t)[:4]
+	e := newEnvWith(t, nil, enc)
+	admin := mustLogin(t, e, "alice")
+	tok := createToken(t, admin, "rms-prod", "90", "search", "references:write")
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for i, p := range pairs {
+		data, _ := os.ReadFile(p.Photo)
+		fw, _ := mw.CreateFormFile("photos", fmt.Sprintf("%d.jpg", i))
+		fw.Write(data)
+	}
+	mw.Close()
+	req, _ := http.NewRequest("POST", e.ts.URL+"/api/v1/references", &body)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("upload with a token: %v %v", err, resp.Status)
+	}
+	resp.Body.Close()
+	body.Reset()
+	mw = multipart.NewWriter(&body)
+	sk, _ := os.ReadFile(pairs[1].Sketch)
+	fw, _ := mw.CreateFormFile("sketch", "s.jpg")
+	fw.Write(sk)
+	mw.WriteField("case_number", "2026-CR-00123")
+	mw.Close()
+	req, _ = http.NewRequest("POST", e.ts.URL+"/api/v1/search", &body)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("search with a token: %v %v", err, resp.Status)
+	}
+	var out apiSearchJSON
+	json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if len(out.Candidates) != 4 {
+		t.Fatalf("%d candidates", len(out.Candidates))
+	}
+	resp2, pdf := e.api(tok, "GET", fmt.Sprintf("/api/v1/searches/%d/report.pdf", out.SearchID), "")
+	if resp2.StatusCode != 200 || !strings.HasPrefix(pdf, "%PDF-") {
+		t.Fatalf("report with a token: %d", resp2.StatusCode)
+	}
+	// The search is the token's: in history under its name, not visible to an officer.
+	_, hist := admin.get("/searches")
+	if !strings.Contains(hist, "token:rms-prod") {
+		t.Fatal("the token's search is not in history under its name")
+	}
+	if resp, _ := mustLogin(t, e, "bob").get(fmt.Sprintf("/searches/%d", out.SearchID)); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("an officer opened the token's search: %d", resp.StatusCode)
+	}
 }
