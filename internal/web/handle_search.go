@@ -201,6 +201,9 @@ type candidateView struct {
 	store.SearchResult
 	BandText string
 	Deleted  bool
+	// FirstLow: the first candidate in the low band (the page draws a
+	// divider above it instead of repeating the same box on each).
+	FirstLow bool
 	Meta     string // the reference's witness metadata now, "" when none is known
 }
 
@@ -286,10 +289,14 @@ func (s *Server) resultView(r *http.Request, sr *store.Search) (resultView, erro
 	if err != nil {
 		return v, err
 	}
+	seenLow := false
 	for _, res := range sr.Results {
 		cv := candidateView{SearchResult: res, Meta: metaLine(meta[res.ReferenceID])}
 		_, exists := refs[res.ReferenceID]
 		cv.Deleted = !exists
+		if res.Band == gallery.BandLow && sr.FaceSource != store.FaceNone && !seenLow {
+			cv.FirstLow, seenLow = true, true
+		}
 		cv.BandText = bandText(sr, v.Bands, res.Score)
 		if res.Band == gallery.BandHigh || res.Band == gallery.BandMid {
 			v.AnyAbove = true

@@ -67,6 +67,14 @@ func (s *Server) funcs() template.FuncMap {
 		"add":   func(a, b int) int { return a + b },
 		"sub":   func(a, b int) int { return a - b },
 		"bytes": humanBytes,
+		// similarity shows a score; below 0 it says so instead of a
+		// negative number that reads like a measurement.
+		"similarity": func(f float64) string {
+			if f < 0 {
+				return "< 0"
+			}
+			return fmt.Sprintf("%.3f", f)
+		},
 		// faceFlags explains a reference's face record (gallery.FaceFlags).
 		"faceFlags":  gallery.FaceFlags,
 		"searchable": gallery.Searchable,
