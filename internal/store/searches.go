@@ -115,6 +115,12 @@ func (db *DB) SearchByID(ctx context.Context, id int64) (*Search, error) {
 // ListSearches pages through history, newest first. userID 0 means all
 // users; caseNumber "" means any case.
 func (db *DB) ListSearches(ctx context.Context, userID int64, caseNumber string, limit, offset int) ([]*Search, int, error) {
+	return db.ListSearchesBetween(ctx, userID, caseNumber, 0, 0, limit, offset)
+}
+
+// ListSearchesBetween is ListSearches limited to searches made at or after
+// from and before to (unix seconds; 0 = open).
+func (db *DB) ListSearchesBetween(ctx context.Context, userID int64, caseNumber string, from, to int64, limit, offset int) ([]*Search, int, error) {
 	// Only the filters in use go into the WHERE clause, so SQLite can use
 	// the (user_id, id) and case_number indexes.
 	var conds []string
@@ -124,6 +130,12 @@ func (db *DB) ListSearches(ctx context.Context, userID int64, caseNumber string,
 	}
 	if caseNumber != "" {
 		conds, args = append(conds, "case_number = ?"), append(args, caseNumber)
+	}
+	if from > 0 {
+		conds, args = append(conds, "created_at >= ?"), append(args, from)
+	}
+	if to > 0 {
+		conds, args = append(conds, "created_at < ?"), append(args, to)
 	}
 	where := ""
 	if len(conds) > 0 {

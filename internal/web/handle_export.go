@@ -56,7 +56,12 @@ func (s *Server) handleSearchesCSV(w http.ResponseWriter, r *http.Request) {
 	if u.Role != auth.RoleAdmin {
 		uid = u.ID
 	}
-	if err := s.auditExport(r, "searches", fmt.Sprintf("format=csv case=%q all_users=%t", caseNo, uid == 0)); err != nil {
+	from, to, err := dateRange(r.URL.Query().Get("from"), r.URL.Query().Get("to"))
+	if err != nil {
+		s.renderError(w, r, http.StatusBadRequest, apperr.Message(err))
+		return
+	}
+	if err := s.auditExport(r, "searches", fmt.Sprintf("format=csv case=%q from=%d to=%d all_users=%t", caseNo, from, to, uid == 0)); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -64,7 +69,7 @@ func (s *Server) handleSearchesCSV(w http.ResponseWriter, r *http.Request) {
 	csvRow(cw, "search_id", "created_at_utc", "username", "case_number", "face_in_sketch", "references_searched", "candidates_requested", "model", "calibration_id", "sketch_sha256", "witness_filter", "filter_kept")
 	const page = 500
 	for off := 0; ; off += page {
-		list, _, err := s.db.ListSearches(r.Context(), uid, caseNo, page, off)
+		list, _, err := s.db.ListSearchesBetween(r.Context(), uid, caseNo, from, to, page, off)
 		if err != nil {
 			s.log.Error("searches export", "err", err, "request_id", requestIDFrom(r.Context()))
 			return // the body has started: the truncated file is all we can do

@@ -2,11 +2,14 @@ package web
 
 import (
 	"errors"
+	"html/template"
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -371,13 +374,16 @@ func (s *Server) handleSearchSketch(w http.ResponseWriter, r *http.Request) {
 }
 
 type historyData struct {
-	Searches         []*store.Search
-	Total            int
-	CaseNumber       string
-	Page, Pages      int
-	HasPrev, HasNext bool
-	All              bool
-	Filters          map[int64]store.SearchFilter // by search id, for filtered searches
+	From, To                    string // dates as given
+	Filtered                    bool
+	CSVHref, PrevHref, NextHref template.URL
+	Searches                    []*store.Search
+	Total                       int
+	CaseNumber                  string
+	Page, Pages                 int
+	HasPrev, HasNext            bool
+	All                         bool
+	Filters                     map[int64]store.SearchFilter // by search id, for filtered searches
 }
 
 // GET /searches?case=...&page=N — officers see their own, admins everyone's.
@@ -393,10 +399,21 @@ func (s *Server) handleSearches(w http.ResponseWriter, r *http.Request) {
 		uid = u.ID
 	}
 	const size = 25
-	list, total, err := s.db.ListSearches(r.Context(), uid, caseNo, size, (pg-1)*size)
+	status, errMsg := http.StatusOK, ""
+	from, to, err := dateRange(r.URL.Query().Get("from"), r.URL.Query().Get("to"))
+	if err != nil {
+		status, errMsg = http.StatusBadRequest, apperr.Message(err)
+	}
+	list, total, err := s.db.ListSearchesBetween(r.Context(), uid, caseNo, from, to, size, (pg-1)*size)
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	q := url.Values{}
+	for k, v := range map[string]string{"case": caseNo, "from": r.URL.Query().Get("from"), "to": r.URL.Query().Get("to")} {
+		if v != "" && errMsg == "" {
+			q.Set(k, clip(v, 64))
+		}
 	}
 	ids := make([]int64, len(list))
 	for i, sr := range list {
@@ -408,7 +425,32 @@ func (s *Server) handleSearches(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pages := max(1, (total+size-1)/size)
-	s.render(w, r, http.StatusOK, "history", page{Title: "History", Nav: "history", Data: historyData{
-		Searches: list, Total: total, CaseNumber: caseNo, Page: pg, Pages: pages, HasPrev: pg > 1, HasNext: pg < pages, All: uid == 0,
-		Filters: filters}})
+	s.render(w, r, status, "history", page{Title: "History", Nav: "history", Error: errMsg, Data: historyData{
+		Searches: list, Total: total, CaseNumber: caseNo, From: q.Get("from"), To: q.Get("to"), Filtered: len(q) > 0,
+		Page: pg, Pages: pages, HasPrev: pg > 1, HasNext: pg < pages, All: uid == 0, Filters: filters,
+		CSVHref: pageLink("/searches.csv", q, 0), PrevHref: pageLink("/searches", q, pg-1), NextHref: pageLink("/searches", q, pg+1)}})
+}
+
+// dateRange reads a from/to pair of dates (YYYY-MM-DD, both inclusive) as
+// unix seconds [from, to+1 day); "" leaves a side open.
+func dateRange(fromS, toS string) (from, to int64, err error) {
+	for _, c := range []struct {
+		v   string
+		dst *int64
+		add int
+	}{{fromS, &from, 0}, {toS, &to, 1}} {
+		v := strings.TrimSpace(c.v)
+		if v == "" {
+			continue
+		}
+		d, err := time.Parse("2006-01-02", v)
+		if err != nil {
+			return 0, 0, apperr.Errorf(apperr.EINVALID, "Dates must be written YYYY-MM-DD.")
+		}
+		*c.dst = d.AddDate(0, 0, c.add).Unix()
+	}
+	if from > 0 && to > 0 && from >= to {
+		return 0, 0, apperr.Errorf(apperr.EINVALID, "The \"from\" date must not be after the \"to\" date.")
+	}
+	return from, to, nil
 }
