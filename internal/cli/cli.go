@@ -66,6 +66,13 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
+	if len(args) == 2 && (args[1] == "-h" || args[1] == "--help" || args[1] == "help") {
+		// Commands with subcommands (user, token, audit) parse their own
+		// flags after the subcommand; --help right after the command
+		// prints what it takes.
+		fmt.Fprintf(stdout, "usage: sketchmatch %s\n\n%s\n", c.usage, c.help)
+		return 0
+	}
 	return c.run(e, args[1:])
 }
 

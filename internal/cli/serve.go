@@ -48,7 +48,14 @@ func cmdServe(e *env, args []string) int {
 			}
 		}
 	}()
-	if err := srv.ListenAndServe(ctx, nil); err != nil {
+	ready := make(chan string, 1)
+	go func() {
+		if addr, ok := <-ready; ok {
+			// One plain line for the person at the terminal, beside the log.
+			fmt.Fprintf(e.stdout, "SketchMatch is ready at http://%s\n", addr)
+		}
+	}()
+	if err := srv.ListenAndServe(ctx, ready); err != nil {
 		a.Log.Error("server stopped", "err", err)
 		return 1
 	}

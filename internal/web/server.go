@@ -84,10 +84,14 @@ func New(d Deps) (*Server, error) {
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.recoverer, s.withRequestID, s.securityHeaders, s.crossOrigin)
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.renderError(w, r, http.StatusNotFound, "") })
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+	// Error pages keep the navigation of a signed-in user: the session is
+	// looked up for them too (it is outside the groups below).
+	r.NotFound(s.loadSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.renderError(w, r, http.StatusNotFound, "")
+	})).ServeHTTP)
+	r.MethodNotAllowed(s.loadSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusMethodNotAllowed, "")
-	})
+	})).ServeHTTP)
 
 	// Outside auth: probes, metrics, static assets.
 	r.Get("/healthz", s.handleHealthz)
