@@ -183,7 +183,9 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		// offers the box tool on the sketch it still holds.
 		w.Header().Set("X-Sketch-No-Face", "1")
 		s.renderHome(w, r, http.StatusUnprocessableEntity, apperr.Message(err), clip(r.FormValue("case_number"), 64), true, clipFilter(filterInput(r)))
-	case st == http.StatusBadRequest:
+	case st == http.StatusBadRequest || st == http.StatusRequestEntityTooLarge:
+		// The form again, with the message beside it (not a bare error
+		// page that loses what was typed).
 		s.renderHome(w, r, st, apperr.Message(err), clip(r.FormValue("case_number"), 64), false, clipFilter(filterInput(r)))
 	default:
 		s.fail(w, r, err)

@@ -65,3 +65,24 @@ func TestAPIErrorsAreProblems(t *testing.T) {
 		})
 	}
 }
+
+// A too-large sketch through the browser form: the form again with the
+// message beside it, and the page states the limit up front.
+func TestSearchFormTooLarge(t *testing.T) {
+	e := newEnv(t, map[string]string{"MAX_UPLOAD_SIZE": "64K"})
+	officer := mustLogin(t, e, "bob")
+	_, body := officer.get("/")
+	if !strings.Contains(body, "at most 64.0 KiB") && !strings.Contains(body, `data-max-bytes="65536"`) {
+		t.Fatal("the search form does not state the upload limit")
+	}
+	big := map[string][]byte{"s.jpg": []byte(strings.Repeat("x", 200<<10))}
+	resp, body := officer.postMultipart("/search", map[string]string{"case_number": "C-1"}, "sketch", big)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(body, `action="/search"`) || !strings.Contains(body, "larger than the") {
+		t.Fatalf("413: %d, form and message on the page: %v", resp.StatusCode, strings.Contains(body, `action="/search"`))
+	}
+	// The 404 page keeps the navigation of a signed-in user.
+	_, body = officer.get("/no-such-page")
+	if !strings.Contains(body, `href="/searches"`) {
+		t.Fatal("the 404 page lost the navigation")
+	}
+}

@@ -67,6 +67,9 @@ func (s *Server) funcs() template.FuncMap {
 		"add":   func(a, b int) int { return a + b },
 		"sub":   func(a, b int) int { return a - b },
 		"bytes": humanBytes,
+		// The upload limit, for forms to state it and check it first.
+		"maxUpload":      func() string { return humanBytes(s.cfg.MaxUploadSize) },
+		"maxUploadBytes": func() int64 { return s.cfg.MaxUploadSize },
 		// similarity shows a score; below 0 it says so instead of a
 		// negative number that reads like a measurement.
 		"similarity": func(f float64) string {

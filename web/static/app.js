@@ -140,3 +140,23 @@
 document.querySelectorAll("[data-print]").forEach(function (b) {
   b.addEventListener("click", function () { window.print(); });
 });
+
+// Refuse a file larger than the server accepts before sending it: the
+// limit is on the whole upload, so several files count together.
+document.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (input) {
+  var max = parseInt(input.getAttribute("data-max-bytes"), 10);
+  var msg = document.getElementById(input.getAttribute("aria-describedby"));
+  input.addEventListener("change", function () {
+    var total = 0;
+    Array.prototype.forEach.call(input.files || [], function (f) { total += f.size; });
+    if (max > 0 && total > max) {
+      var mb = function (n) { return (n / 1048576).toFixed(1) + " MiB"; };
+      if (msg) { msg.textContent = "Too large: " + mb(total) + " chosen, at most " + mb(max) + " per upload. Choose a smaller file" + (input.multiple ? " or fewer files." : "."); msg.hidden = false; }
+      input.value = "";
+      input.dispatchEvent(new Event("change"));
+      input.setCustomValidity && input.setCustomValidity("");
+      return;
+    }
+    if (msg && total > 0) { msg.hidden = true; msg.textContent = ""; }
+  });
+});
