@@ -4,6 +4,7 @@ package main
 
 import (
 	"os"
+	_ "time/tzdata" // DISPLAY_TIMEZONE works in images without a zone database
 
 	"github.com/sketchmatch/sketchmatch/internal/cli"
 )

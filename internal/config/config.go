@@ -68,6 +68,9 @@ type Config struct {
 	SearchDefaultK     int
 	SearchMaxK         int
 	ReportPaper        string // "a4" or "letter": the case report's page size
+	// DisplayTimezone is the zone pages and reports show times in (the
+	// audit trail and logs stay in UTC).
+	DisplayTimezone *time.Location
 }
 
 // Production reports whether APP_ENV is production.
@@ -129,6 +132,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		WriteTimeout:           p.duration("WRITE_TIMEOUT", 120*time.Second),
 		SearchDefaultK:         p.intRange("SEARCH_DEFAULT_K", 20, 1, 200),
 		ReportPaper:            p.enum("REPORT_PAPER", "a4", "a4", "letter"),
+		DisplayTimezone:        p.location("DISPLAY_TIMEZONE", time.UTC),
 		SearchMaxK:             p.intRange("SEARCH_MAX_K", 200, 1, 1000),
 	}
 	if c.IntraOpThreads == 0 {
@@ -220,6 +224,19 @@ func (p *parser) str(key, def string) string {
 		return v
 	}
 	return def
+}
+
+func (p *parser) location(key string, def *time.Location) *time.Location {
+	v, ok := p.get(key)
+	if !ok {
+		return def
+	}
+	loc, err := time.LoadLocation(v)
+	if err != nil || v == "" || v == "Local" {
+		p.fail(key, v, "want an IANA time zone name such as UTC or Europe/London")
+		return def
+	}
+	return loc
 }
 
 func (p *parser) enum(key, def string, allowed ...string) string {

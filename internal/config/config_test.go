@@ -107,3 +107,30 @@ func TestWorkersFromCores(t *testing.T) {
 		t.Fatalf("workers=%d intra=%d, want 4 and 2", c.InferenceWorkers, c.IntraOpThreads)
 	}
 }
+
+func TestDisplayTimezone(t *testing.T) {
+	for _, c := range []struct {
+		v    string
+		want string
+		ok   bool
+	}{{"", "UTC", true}, {"Europe/London", "Europe/London", true}, {"America/New_York", "America/New_York", true}, {"Mars/Olympus", "", false}, {"Local", "", false}} {
+		env := map[string]string{}
+		if c.v != "" {
+			env["DISPLAY_TIMEZONE"] = c.v
+		}
+		cfg, err := FromLookup(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		if (err == nil) != c.ok {
+			t.Errorf("DISPLAY_TIMEZONE=%q: err %v", c.v, err)
+			continue
+		}
+		if err != nil {
+			if !strings.Contains(err.Error(), "DISPLAY_TIMEZONE") {
+				t.Errorf("the error does not name the variable: %v", err)
+			}
+			continue
+		}
+		if cfg.DisplayTimezone.String() != c.want {
+			t.Errorf("DISPLAY_TIMEZONE=%q: %s", c.v, cfg.DisplayTimezone)
+		}
+	}
+}

@@ -24,6 +24,7 @@ const Statement = "These candidates are investigative leads for human review, ra
 
 // Search is the content of a report.
 type Search struct {
+	Zone         *time.Location // times are shown in it (nil: UTC)
 	ID           int64
 	CaseNumber   string
 	Username     string
@@ -64,6 +65,10 @@ func Write(w io.Writer, s Search, cands []Candidate, paper string) error {
 	if paper != Letter {
 		paper = A4
 	}
+	zone := s.Zone
+	if zone == nil {
+		zone = time.UTC
+	}
 	pdf := fpdf.New("P", "mm", paper, "")
 	pdf.SetTitle(fmt.Sprintf("SketchMatch search #%d", s.ID), true)
 	pdf.SetAuthor("SketchMatch", true)
@@ -82,7 +87,7 @@ func Write(w io.Writer, s Search, cands []Candidate, paper string) error {
 		pdf.SetFont("go", "", 7.5)
 		pdf.SetTextColor(90, 90, 90)
 		pdf.CellFormat(contentW, 4, fmt.Sprintf("SketchMatch search #%d · case %s · generated %s by %s · page %d of {nb}",
-			s.ID, orDash(s.CaseNumber), s.Generated.UTC().Format("2006-01-02 15:04 UTC"), s.GeneratedBy, pdf.PageNo()), "", 0, "C", false, 0, "")
+			s.ID, orDash(s.CaseNumber), s.Generated.In(zone).Format("2006-01-02 15:04 MST"), s.GeneratedBy, pdf.PageNo()), "", 0, "C", false, 0, "")
 	})
 	pdf.AliasNbPages("{nb}")
 	pdf.AddPage()
@@ -120,7 +125,7 @@ func Write(w io.Writer, s Search, cands []Candidate, paper string) error {
 	facts := [][2]string{
 		{"Case number", orDash(s.CaseNumber)},
 		{"Searched by", s.Username},
-		{"When", s.At.UTC().Format("2006-01-02 15:04:05 UTC")},
+		{"When", s.At.In(zone).Format("2006-01-02 15:04:05 MST")},
 		{"Face in the sketch", face},
 		{"References searched", fmt.Sprint(s.GallerySize)},
 		{"Candidates", fmt.Sprintf("%d of %d requested", len(cands), s.K)},

@@ -57,7 +57,7 @@ func (s *Server) handleSearchReport(w http.ResponseWriter, r *http.Request) {
 // as JPEG), band texts worded as on the result page.
 func (s *Server) reportContent(r *http.Request, sr *store.Search) (report.Search, []report.Candidate, error) {
 	u := userFrom(r.Context())
-	rs := report.Search{ID: sr.ID, CaseNumber: sr.CaseNumber, Username: sr.Username, At: time.Unix(sr.CreatedAt, 0),
+	rs := report.Search{Zone: s.cfg.DisplayTimezone, ID: sr.ID, CaseNumber: sr.CaseNumber, Username: sr.Username, At: time.Unix(sr.CreatedAt, 0),
 		SketchSHA256: sr.SketchSHA256, Model: sr.ModelID, HOGWeight: sr.HOGWeight, FaceSource: sr.FaceSource,
 		GallerySize: sr.GallerySize, K: sr.K, Generated: time.Now(), Calibration: "none (uncentred)"}
 	if u != nil {

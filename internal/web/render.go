@@ -54,13 +54,13 @@ func (s *Server) funcs() template.FuncMap {
 			if t.IsZero() {
 				return "—"
 			}
-			return t.UTC().Format("2006-01-02 15:04:05 UTC")
+			return t.In(s.cfg.DisplayTimezone).Format("2006-01-02 15:04:05 MST")
 		},
 		"unixtime": func(sec int64) string {
 			if sec == 0 {
 				return "—"
 			}
-			return time.Unix(sec, 0).UTC().Format("2006-01-02 15:04:05 UTC")
+			return time.Unix(sec, 0).In(s.cfg.DisplayTimezone).Format("2006-01-02 15:04:05 MST")
 		},
 		"score": func(f float32) string { return fmt.Sprintf("%.3f", f) },
 		"pct":   func(f float64) string { return fmt.Sprintf("%.1f %%", 100*f) },
