@@ -135,6 +135,7 @@ func (db *DB) EachAudit(ctx context.Context, fn func(*AuditRow) error) error {
 type AuditFilter struct {
 	Username string // exact (case-insensitive)
 	Action   string // exact
+	Outcome  string // exact
 	From, To string // RFC 3339 UTC bounds on "at" (inclusive from, exclusive to); "" = open
 	BeforeID int64  // only rows with a smaller id (a page's cursor); 0 = none
 }
@@ -147,6 +148,9 @@ func (f AuditFilter) where() (string, []any) {
 	}
 	if f.Action != "" {
 		conds, args = append(conds, "action = ?"), append(args, f.Action)
+	}
+	if f.Outcome != "" {
+		conds, args = append(conds, "outcome = ?"), append(args, f.Outcome)
 	}
 	if f.From != "" {
 		conds, args = append(conds, "at >= ?"), append(args, f.From)

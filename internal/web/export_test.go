@@ -89,3 +89,25 @@ func TestAuditExportAndFilters(t *testing.T) {
 		t.Fatalf("history export: %d %q", resp.StatusCode, body)
 	}
 }
+
+func TestAuditPairs(t *testing.T) {
+	got := auditPairs(`case="2026 CR \"7\"" k=20 face=detected top=reference:3 score=0.7`)
+	want := []detailPair{{"case", `2026 CR "7"`}, {"k", "20"}, {"face", "detected"}, {"top", "reference:3"}, {"score", "0.7"}}
+	if len(got) != len(want) {
+		t.Fatalf("%v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("pair %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+	if got := auditPairs("free text here"); len(got) != 1 || got[0].Value != "free text here" {
+		t.Errorf("free text: %v", got)
+	}
+	if got := auditPairs(`bad="unterminated`); len(got) != 1 {
+		t.Errorf("unterminated quote: %v", got)
+	}
+	if auditTone("lockout", "success") != "warn" || auditTone("search", "success") != "good" || auditTone("login", "denied") != "warn" {
+		t.Error("tones")
+	}
+}

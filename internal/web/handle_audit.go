@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 
@@ -42,7 +43,7 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := url.Values{}
-	for k, v := range map[string]string{"user": f.Username, "action": f.Action, "from": r.URL.Query().Get("from"), "to": r.URL.Query().Get("to")} {
+	for k, v := range map[string]string{"user": f.Username, "action": f.Action, "outcome": f.Outcome, "from": r.URL.Query().Get("from"), "to": r.URL.Query().Get("to")} {
 		if v != "" && ferr == nil {
 			q.Set(k, v)
 		}
@@ -70,4 +71,51 @@ func pageLink(path string, q url.Values, pg int) template.URL {
 		return template.URL(path)
 	}
 	return template.URL(path + "?" + v.Encode())
+}
+
+// detailPair is one key=value of an audit row's details.
+type detailPair struct{ Key, Value string }
+
+// auditPairs splits an audit row's details (key=value, values optionally
+// Go-quoted) into pairs for reading; text that is not key=value stays one
+// pair with an empty key.
+func auditPairs(details string) []detailPair {
+	var out []detailPair
+	rest := strings.TrimSpace(details)
+	for rest != "" {
+		eq := strings.IndexByte(rest, '=')
+		sp := strings.IndexByte(rest, ' ')
+		if eq <= 0 || (sp >= 0 && sp < eq) {
+			return append(out, detailPair{Value: rest})
+		}
+		key, rest2 := rest[:eq], rest[eq+1:]
+		var val string
+		if strings.HasPrefix(rest2, `"`) {
+			q, err := strconv.QuotedPrefix(rest2)
+			if err != nil {
+				return append(out, detailPair{Value: rest})
+			}
+			val, _ = strconv.Unquote(q)
+			rest2 = rest2[len(q):]
+		} else if i := strings.IndexByte(rest2, ' '); i >= 0 {
+			val, rest2 = rest2[:i], rest2[i:]
+		} else {
+			val, rest2 = rest2, ""
+		}
+		out = append(out, detailPair{Key: strings.ReplaceAll(key, "_", " "), Value: val})
+		rest = strings.TrimSpace(rest2)
+	}
+	return out
+}
+
+// auditTone is the colour of a row's outcome: a success that is bad news
+// (a lockout) is a warning, not a green tick.
+func auditTone(action, outcome string) string {
+	switch {
+	case outcome != "success":
+		return "warn"
+	case action == "lockout" || action == "login_failed" || action == "user_disable":
+		return "warn"
+	}
+	return "good"
 }

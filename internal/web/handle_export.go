@@ -122,7 +122,8 @@ func faceWord(sr *store.Search) string {
 // auditFilter reads the audit page's filters: user, action, from and to
 // (dates, YYYY-MM-DD, both inclusive).
 func auditFilter(q url.Values) (store.AuditFilter, error) {
-	f := store.AuditFilter{Username: clip(strings.TrimSpace(q.Get("user")), 64), Action: clip(strings.TrimSpace(q.Get("action")), 64)}
+	f := store.AuditFilter{Username: clip(strings.TrimSpace(q.Get("user")), 64), Action: clip(strings.TrimSpace(q.Get("action")), 64),
+		Outcome: clip(strings.TrimSpace(q.Get("outcome")), 16)}
 	for _, c := range []struct {
 		key string
 		dst *string
@@ -152,7 +153,7 @@ func (s *Server) handleAuditCSV(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusBadRequest, apperr.Message(err))
 		return
 	}
-	if err := s.auditExport(r, "audit", fmt.Sprintf("format=csv user=%q action=%q from=%q to=%q", f.Username, f.Action, f.From, f.To)); err != nil {
+	if err := s.auditExport(r, "audit", fmt.Sprintf("format=csv user=%q action=%q outcome=%q from=%q to=%q", f.Username, f.Action, f.Outcome, f.From, f.To)); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -62,11 +62,14 @@ func (s *Server) funcs() template.FuncMap {
 			}
 			return time.Unix(sec, 0).In(s.cfg.DisplayTimezone).Format("2006-01-02 15:04:05 MST")
 		},
-		"score": func(f float32) string { return fmt.Sprintf("%.3f", f) },
-		"pct":   func(f float64) string { return fmt.Sprintf("%.1f %%", 100*f) },
-		"add":   func(a, b int) int { return a + b },
-		"sub":   func(a, b int) int { return a - b },
-		"bytes": humanBytes,
+		"score":      func(f float32) string { return fmt.Sprintf("%.3f", f) },
+		"pct":        func(f float64) string { return fmt.Sprintf("%.1f %%", 100*f) },
+		"add":        func(a, b int) int { return a + b },
+		"sub":        func(a, b int) int { return a - b },
+		"bytes":      humanBytes,
+		"auditPairs": auditPairs,
+		"list":       func(v ...string) []string { return v },
+		"auditTone":  auditTone,
 		// The upload limit, for forms to state it and check it first.
 		"maxUpload":      func() string { return humanBytes(s.cfg.MaxUploadSize) },
 		"maxUploadBytes": func() int64 { return s.cfg.MaxUploadSize },
