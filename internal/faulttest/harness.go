@@ -316,6 +316,30 @@ func (s *Server) WaitHealthy(tb testing.TB, timeout time.Duration) {
 	}
 }
 
+// PID is the server's process id.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
+// PeakRSS is the server's peak resident memory so far (VmHWM of
+// /proc/PID/status), in bytes; it fails the test when it cannot be read.
+func (s *Server) PeakRSS(tb testing.TB) int64 {
+	tb.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.PID()))
+	if err != nil {
+		tb.Fatalf("reading the server's memory: %v", err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				tb.Fatalf("VmHWM %q: %v", v, err)
+			}
+			return kb << 10
+		}
+	}
+	tb.Fatal("no VmHWM in /proc/PID/status")
+	return 0
+}
+
 // Output is what the server printed (its human-readable log).
 func (s *Server) Output() string { return s.out.String() }
 

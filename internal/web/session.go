@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/sketchmatch/sketchmatch/internal/auth"
+	"github.com/sketchmatch/sketchmatch/internal/logging"
 )
 
 // The cookie (signed and encrypted by gorilla/sessions with keys derived
@@ -160,7 +161,7 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 			if u != nil {
 				name = u.Username
 			}
-			s.log.Warn("forbidden", "request_id", requestIDFrom(r.Context()), "path", r.URL.Path, "user", name, "ip", clientIPFrom(r.Context()))
+			s.log.Warn("forbidden", "request_id", requestIDFrom(r.Context()), "path", logging.Clip(r.URL.Path, maxLoggedPath), "user", name, "ip", clientIPFrom(r.Context()))
 			if isAPI(r) {
 				writeJSON(w, http.StatusForbidden, map[string]any{"error": map[string]string{
 					"code": "forbidden", "message": "Administrators only.", "request_id": requestIDFrom(r.Context())}})
