@@ -206,6 +206,60 @@ func (db *DB) RecordFailedLogin(ctx context.Context, id int64, maxFailures int, 
 	return failures, false, nil
 }
 
+// ReserveLoginAttempt counts a login attempt for id as a failure *before*
+// its password is checked, in one statement, and reports whether the check
+// may go ahead. It refuses (ok false, nothing counted) while a lock is in
+// force (locked_until > now) or when maxFailures attempts are already
+// counted, whether they failed or are still being checked: so however many
+// guesses arrive at once, at most maxFailures are checked against the real
+// hash per lock period. failures is the count including this attempt.
+// A success clears the count with ClaimLoginSuccess; a failure leaves it
+// and calls LockIfExhausted.
+func (db *DB) ReserveLoginAttempt(ctx context.Context, id int64, maxFailures int, now time.Time) (failures int, ok bool, err error) {
+	err = db.QueryRowContext(ctx, `UPDATE users SET failed_logins = failed_logins + 1
+		WHERE id = :id AND locked_until <= :now AND failed_logins < :max
+		RETURNING failed_logins`,
+		sql.Named("id", id), sql.Named("now", now.Unix()), sql.Named("max", maxFailures)).Scan(&failures)
+	if IsNotFound(err) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return failures, true, nil
+}
+
+// LockIfExhausted engages the lock (until lockUntil, counter back to zero)
+// when maxFailures failures are counted and no lock is in force; it reports
+// whether this call engaged it. One statement: of concurrent failures,
+// exactly one engages the lock.
+func (db *DB) LockIfExhausted(ctx context.Context, id int64, maxFailures int, now, lockUntil time.Time) (bool, error) {
+	res, err := db.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = :until
+		WHERE id = :id AND failed_logins >= :max AND locked_until <= :now`,
+		sql.Named("until", lockUntil.Unix()), sql.Named("id", id), sql.Named("max", maxFailures), sql.Named("now", now.Unix()))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// ClaimLoginSuccess clears the failure counter of a login whose password
+// matched passwordHash, in one statement that also checks, on the row as it
+// is now, that the account is enabled, not locked and still has that hash.
+// false means one of those changed while the password was being checked
+// (a lock engaged by concurrent guesses, a disable, a reset): the login
+// must be refused.
+func (db *DB) ClaimLoginSuccess(ctx context.Context, id int64, passwordHash string, now time.Time) (bool, error) {
+	res, err := db.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = 0
+		WHERE id = ? AND disabled = 0 AND locked_until <= ? AND password_hash = ?`, id, now.Unix(), passwordHash)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // ResetFailedLogins clears the failure counter and any (expired) lock.
 func (db *DB) ResetFailedLogins(ctx context.Context, id int64) error {
 	_, err := db.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = ?`, id)

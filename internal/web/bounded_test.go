@@ -75,3 +75,33 @@ func TestRequestFieldsBounded(t *testing.T) {
 		})
 	}
 }
+
+// Finding 4 of issue 12 (second half): the per-IP login limit keyed IPv6
+// clients on the full /128, so one /64 had 2^64 allowances.
+func TestLoginRateLimitKey(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		addrs []string // X-Forwarded-For of successive attempts
+		want  int      // status of the last attempt
+	}{
+		{"SameIPv4", []string{"203.0.113.5", "203.0.113.5", "203.0.113.5"}, http.StatusTooManyRequests},
+		{"NeighbourIPv4Separate", []string{"203.0.113.5", "203.0.113.5", "203.0.113.6"}, http.StatusUnauthorized},
+		{"SameIPv6Slash64", []string{"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff:ffff:ffff:ffff"}, http.StatusTooManyRequests},
+		{"OtherIPv6Slash64Separate", []string{"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:3::1"}, http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, map[string]string{"LOGIN_RATE_LIMIT": "2", "TRUSTED_PROXIES": "127.0.0.1/32,::1/128"})
+			var last int
+			for _, a := range tc.addrs {
+				req, _ := http.NewRequest(http.MethodPost, e.ts.URL+"/login", strings.NewReader("username=carol&password=wrong+password"))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("X-Forwarded-For", a)
+				resp, _ := e.client().do(req)
+				last = resp.StatusCode
+			}
+			if last != tc.want {
+				t.Fatalf("last attempt: %d, want %d", last, tc.want)
+			}
+		})
+	}
+}
