@@ -161,7 +161,10 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP, userA
 	su.FailedLogins, su.LockedUntil = 0, time.Time{}
 	token, tokenHash := newToken()
 	sess := &store.Session{TokenHash: tokenHash, UserID: su.ID, CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(s.maxLifetime()), ClientIP: clientIP, UserAgent: truncate(userAgent, 512)}
+		ExpiresAt: now.Add(s.maxLifetime()), ClientIP: clientIP, UserAgent: truncate(userAgent, 512),
+		// The generation read before the password was checked: a reset or
+		// disable since then has bumped it, and this session is void.
+		UserGen: su.SessionGen}
 	if err := s.DB.InsertSession(ctx, sess); err != nil {
 		return "", nil, internal(err)
 	}
@@ -200,8 +203,8 @@ func truncate(s string, n int) string {
 // Authenticate returns the session and user for a token, or
 // ErrSessionInvalid. A session ends (and its row is deleted) when it has
 // been idle longer than IdleTimeout, has reached its absolute lifetime
-// (created + MaxLifetime), its user is disabled, or it was created before
-// the user's last password change. Activity is recorded at most once per
+// (created + MaxLifetime), its user is disabled, or the user's session
+// generation has moved on since the login began (password change, disable). Activity is recorded at most once per
 // touchInterval to limit writes.
 func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *User, error) {
 	if !wellFormedToken(token) {
@@ -224,8 +227,8 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *Us
 		reason = "idle timeout"
 	case su.Disabled:
 		reason = "user disabled"
-	case ss.CreatedAt.Before(su.PasswordChangedAt):
-		reason = "password changed since login"
+	case ss.UserGen != su.SessionGen:
+		reason = "password changed or account disabled since login"
 	}
 	if reason != "" {
 		if _, err := s.DB.DeleteSession(ctx, tokenHash); err != nil {

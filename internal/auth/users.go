@@ -77,9 +77,10 @@ func (s *Service) SetPassword(ctx context.Context, actor Actor, userID int64, ne
 		}
 		return internal(err)
 	}
-	// After the hash is replaced: a login racing with this change that
-	// verified the old password may still insert a session, which
-	// Authenticate then refuses because it predates password_changed_at.
+	// After the hash is replaced (and the session generation bumped): a
+	// login racing with this change that verified the old password may
+	// still insert a session, which carries the old generation and which
+	// Authenticate therefore refuses.
 	n, err := s.DB.DeleteUserSessions(ctx, userID)
 	if err != nil {
 		return internal(err)

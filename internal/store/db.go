@@ -138,8 +138,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
-// migrate applies every embedded migration newer than the recorded version,
-// all in one transaction, so a failed upgrade leaves the database untouched.
+// migrate applies every embedded migration not yet recorded in
+// schema_migrations, in name order, all in one transaction, so a failed upgrade leaves the database untouched.
 func (db *DB) migrate(ctx context.Context) error {
 	names, err := fs.Glob(migrationFS, "migrations/*.sql")
 	if err != nil {
@@ -154,8 +154,24 @@ func (db *DB) migrate(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	var current int
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+	// Applied versions as a set, not a maximum: migrations numbered on
+	// parallel branches (0002–0004 and 0005 here) may be merged in any
+	// order, and one merged later with a lower number must still run.
+	applied := map[int]bool{}
+	rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("migrations: %w", err)
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
 	for _, name := range names {
@@ -164,7 +180,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with a number", base)
 		}
-		if v <= current {
+		if applied[v] {
 			continue
 		}
 		body, err := migrationFS.ReadFile(name)

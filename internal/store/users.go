@@ -21,6 +21,9 @@ type User struct {
 	LockedUntil       time.Time // zero when not locked
 	CreatedAt         time.Time
 	PasswordChangedAt time.Time
+	// SessionGen is bumped by every password change and disable; sessions
+	// of an older generation are void.
+	SessionGen int64
 }
 
 // Times are stored as unix seconds; 0 means "unset" for locked_until.
@@ -45,14 +48,14 @@ func (db *DB) authNow() time.Time {
 	return time.Now()
 }
 
-const authUserCols = `u.id, u.username, u.password_hash, u.role, u.disabled, u.failed_logins, u.locked_until, u.created_at, u.password_changed_at`
+const authUserCols = `u.id, u.username, u.password_hash, u.role, u.disabled, u.failed_logins, u.locked_until, u.created_at, u.password_changed_at, u.session_gen`
 
 type authScanner interface{ Scan(dest ...any) error }
 
 func authScanUser(r authScanner, dest ...any) (*User, error) {
 	var u User
 	var locked, created, changed int64
-	all := append([]any{&u.ID, &u.Username, &u.PasswordHash, &u.Role, &u.Disabled, &u.FailedLogins, &locked, &created, &changed}, dest...)
+	all := append([]any{&u.ID, &u.Username, &u.PasswordHash, &u.Role, &u.Disabled, &u.FailedLogins, &locked, &created, &changed, &u.SessionGen}, dest...)
 	if err := r.Scan(all...); err != nil {
 		return nil, err
 	}
@@ -132,11 +135,13 @@ func (db *DB) CountActiveAdmins(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// SetUserPasswordHash stores a new hash and password_changed_at = changedAt.
+// SetUserPasswordHash stores a new hash and password_changed_at = changedAt,
+// and bumps the session generation (every session opened before is void).
 // It also clears the failure counter and any lock: a password set by an admin
 // is meant to let the user back in.
 func (db *DB) SetUserPasswordHash(ctx context.Context, id int64, hash string, changedAt time.Time) error {
-	return db.authExecOne(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = 0 WHERE id = ?`,
+	return db.authExecOne(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = 0,
+		session_gen = session_gen + 1 WHERE id = ?`,
 		hash, changedAt.Unix(), id)
 }
 
@@ -148,9 +153,10 @@ func (db *DB) RehashUserPassword(ctx context.Context, id int64, oldHash, newHash
 	return err
 }
 
-// SetUserDisabled sets or clears the disabled flag.
+// SetUserDisabled sets or clears the disabled flag; disabling bumps the
+// session generation.
 func (db *DB) SetUserDisabled(ctx context.Context, id int64, disabled bool) error {
-	return db.authExecOne(ctx, `UPDATE users SET disabled = ? WHERE id = ?`, disabled, id)
+	return db.authExecOne(ctx, `UPDATE users SET disabled = ?, session_gen = session_gen + ? WHERE id = ?`, disabled, disabled, id)
 }
 
 // DisableUserUnlessLastAdmin disables id unless that would leave no enabled
@@ -158,7 +164,7 @@ func (db *DB) SetUserDisabled(ctx context.Context, id int64, disabled bool) erro
 // each other at the same moment cannot both succeed. It returns whether the
 // row was disabled (false with nil error: it was the last enabled admin).
 func (db *DB) DisableUserUnlessLastAdmin(ctx context.Context, id int64) (bool, error) {
-	res, err := db.ExecContext(ctx, `UPDATE users SET disabled = 1
+	res, err := db.ExecContext(ctx, `UPDATE users SET disabled = 1, session_gen = session_gen + 1
 		WHERE id = ? AND (role <> 'admin' OR disabled = 1 OR
 			(SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id <> ?) > 0)`, id, id)
 	if err != nil {
