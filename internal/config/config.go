@@ -32,6 +32,10 @@ type Config struct {
 	DatabasePath    string
 	ReferenceFolder string
 	MaxUploadSize   int64
+	// SketchMaxPixels is the pixel limit of a search sketch, checked on the
+	// header before decoding; lower than the gallery's 40 MP because any
+	// officer can search, and a sketch needs far fewer pixels than that.
+	SketchMaxPixels int
 
 	ModelsDir            string
 	Model                string
@@ -68,6 +72,18 @@ type Config struct {
 	SearchMaxK         int
 }
 
+// GalleryMaxPixels is the pixel limit of a reference photo.
+const GalleryMaxPixels = 40_000_000
+
+// DecodeBudgetPixels is the process-wide bound on pixels decoded at once
+// (imagefile.SetDecodeBudget): one sketch per inference worker plus one
+// being prepared, and never less than one gallery photo at its limit. At
+// ~8 bytes per pixel while decoding, the default on 2 cores (1 worker,
+// 40 MP) bounds decoding to ~320 MB whatever the number of requests.
+func (c *Config) DecodeBudgetPixels() int64 {
+	return max(int64(GalleryMaxPixels), int64(c.InferenceWorkers+1)*int64(c.SketchMaxPixels))
+}
+
 // Production reports whether APP_ENV is production.
 func (c *Config) Production() bool { return c.AppEnv == "production" }
 
@@ -101,6 +117,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		DatabasePath:           p.str("DATABASE_PATH", "data/sketchmatch.db"),
 		ReferenceFolder:        p.str("REFERENCE_FOLDER", "reference_database"),
 		MaxUploadSize:          p.size("MAX_UPLOAD_SIZE", 16<<20),
+		SketchMaxPixels:        p.intRange("SKETCH_MAX_PIXELS", 12_000_000, 100_000, GalleryMaxPixels),
 		ModelsDir:              p.str("MODELS_DIR", "models"),
 		Model:                  p.str("MODEL", "faceplugin-arcface"),
 		ORTLibraryPath:         p.str("ORT_LIBRARY_PATH", "lib/libonnxruntime.so.1"),

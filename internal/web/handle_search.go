@@ -13,6 +13,7 @@ import (
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/auth"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
+	"github.com/sketchmatch/sketchmatch/internal/imagefile"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
@@ -106,6 +107,12 @@ func (s *Server) parseSearch(w http.ResponseWriter, r *http.Request) (gallery.Qu
 	}
 	data, err := readFile(fhs[0], s.cfg.MaxUploadSize)
 	if err != nil {
+		return q, err
+	}
+	// The sketch's own pixel limit, from its header, before anything is
+	// decoded (the gallery decodes under the photos' higher limit).
+	if _, err := imagefile.Probe(data, imagefile.Limits{MaxBytes: s.cfg.MaxUploadSize,
+		MaxPixels: s.cfg.SketchMaxPixels, MaxSide: 10_000}); err != nil {
 		return q, err
 	}
 	q.Sketch = data
