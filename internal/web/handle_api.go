@@ -119,12 +119,13 @@ type apiUploadResult struct {
 
 // POST /api/v1/references (multipart: photos, label, notes)
 func (s *Server) handleAPIReferencesAdd(w http.ResponseWriter, r *http.Request) {
-	ups, _, _, err := s.parseUploads(w, r)
+	up, err := s.spoolUploads(w, r)
 	if err != nil {
 		s.failJSON(w, r, err)
 		return
 	}
-	results := s.gallery.Add(r.Context(), galleryActor(r), ups)
+	defer up.Close()
+	results := s.addSpooled(r, up)
 	out := make([]apiUploadResult, len(results))
 	for i, res := range results {
 		out[i] = apiUploadResult{File: res.Name, Outcome: res.Outcome, Reason: res.Reason, Reference: toAPIRef(res.Reference)}

@@ -71,31 +71,6 @@ func (s *Server) renderGallery(w http.ResponseWriter, r *http.Request, status in
 		MaxUpload: humanBytes(s.cfg.MaxUploadSize)}})
 }
 
-// parseUploads reads the multipart field "photos" (one or many files).
-func (s *Server) parseUploads(w http.ResponseWriter, r *http.Request) ([]gallery.Upload, string, string, error) {
-	if err := s.parseMultipart(w, r); err != nil {
-		return nil, "", "", err
-	}
-	defer r.MultipartForm.RemoveAll()
-	label, notes := r.FormValue("label"), r.FormValue("notes")
-	fhs := r.MultipartForm.File["photos"]
-	if len(fhs) == 0 {
-		return nil, label, notes, apperr.Errorf(apperr.EINVALID, "Choose one or more photos to add.")
-	}
-	if len(fhs) > 500 {
-		return nil, label, notes, apperr.Errorf(apperr.EINVALID, "At most 500 files per upload; use `sketchmatch import` for bulk imports.")
-	}
-	ups := make([]gallery.Upload, 0, len(fhs))
-	for _, fh := range fhs {
-		data, err := readFile(fh, s.cfg.MaxUploadSize)
-		if err != nil {
-			return nil, label, notes, err
-		}
-		ups = append(ups, gallery.Upload{Name: fh.Filename, Data: data, Label: label, Notes: notes})
-	}
-	return ups, label, notes, nil
-}
-
 // uploadStatus is the response status for a batch: 200/201 if anything was
 // added or was already there, else the status of the first rejection.
 func uploadStatus(results []gallery.Result, created int) int {
@@ -110,18 +85,20 @@ func uploadStatus(results []gallery.Result, created int) int {
 	return http.StatusBadRequest
 }
 
-// POST /references (multipart: photos, label, notes).
+// POST /references (multipart: photos, label, notes). The body is spooled
+// to disk and the files are added one at a time (see spoolUploads).
 func (s *Server) handleGalleryAdd(w http.ResponseWriter, r *http.Request) {
-	ups, label, notes, err := s.parseUploads(w, r)
+	up, err := s.spoolUploads(w, r)
 	if err != nil {
 		if st := statusOf(err); st == http.StatusBadRequest {
-			s.renderGallery(w, r, st, "", apperr.Message(err), nil, clip(label, 200), clip(notes, 2000))
+			s.renderGallery(w, r, st, "", apperr.Message(err), nil, "", "")
 			return
 		}
 		s.fail(w, r, err)
 		return
 	}
-	results := s.gallery.Add(r.Context(), galleryActor(r), ups)
+	defer up.Close()
+	results := s.addSpooled(r, up)
 	status := uploadStatus(results, http.StatusOK)
 	flash := ""
 	if status == http.StatusOK {
