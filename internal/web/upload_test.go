@@ -55,4 +55,3 @@ func TestSpoolUploadsRejects(t *testing.T) {
 		})
 	}
 }
-
