@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -88,7 +89,7 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP, userA
 	// should not find it in the audit log.
 	if ValidateUsername(username) != nil || len(password) > maxPasswordBytes {
 		s.verify(ctx, dummyHash(), password)
-		name := username
+		name := UnknownUserTag(username)
 		if ValidateUsername(username) != nil {
 			name = "(invalid username)"
 		}
@@ -97,7 +98,9 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP, userA
 	su, err := s.DB.UserByUsername(ctx, username)
 	if store.IsNotFound(err) {
 		s.verify(ctx, dummyHash(), password)
-		return fail(username, audit.OutcomeFailure, "unknown user")
+		// Not as typed either: a well-formed name can still be a password
+		// typed into the wrong field.
+		return fail(UnknownUserTag(username), audit.OutcomeFailure, "unknown user")
 	}
 	if err != nil {
 		return "", nil, internal(err)
@@ -186,6 +189,23 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP, userA
 		}
 	}
 	return token, toUser(su), nil
+}
+
+// unknownKey keys UnknownUserTag; random per process, so a tag cannot be
+// checked against a guessed password offline, yet repeated attempts with
+// the same name are recognisable in the log of one run.
+var unknownKey = func() []byte {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return b
+}()
+
+// UnknownUserTag is how a username that matches no account is logged and
+// audited: "unknown:" and a short keyed hash, never the text as typed.
+func UnknownUserTag(username string) string {
+	m := hmac.New(sha256.New, unknownKey)
+	m.Write([]byte(strings.ToLower(username)))
+	return "unknown:" + hex.EncodeToString(m.Sum(nil)[:6])
 }
 
 // truncate cuts s to at most n bytes on a rune boundary.
