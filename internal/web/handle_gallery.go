@@ -204,8 +204,8 @@ func (s *Server) handleRefThumb(w http.ResponseWriter, r *http.Request) {
 
 // serveStored streams a content-addressed file with our own name in
 // Content-Disposition. The path comes from the database, never from the
-// request. Content is immutable (named by its hash), so browsers may keep it
-// privately.
+// request. Every file is a face (photo, thumbnail, sketch): it is never
+// cached, so nothing stays in a shared workstation's browser after logout.
 func (s *Server) serveStored(w http.ResponseWriter, r *http.Request, rel, name string) {
 	f, err := s.gallery.Files().Open(rel)
 	if err != nil {
@@ -218,7 +218,8 @@ func (s *Server) serveStored(w http.ResponseWriter, r *http.Request, rel, name s
 	ctype := map[string]string{".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}[ext]
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Disposition", `inline; filename="`+name+ext+`"`)
-	w.Header().Set("Cache-Control", "private, max-age=86400, immutable")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	http.ServeContent(w, r, "", time.Time{}, f)
 }
