@@ -59,4 +59,3 @@ func seedFaces(t testing.TB, e *testEnv) faceData {
 	}
 	return faceData{refID: res[0].Reference.ID, searchID: sr.ID}
 }
-

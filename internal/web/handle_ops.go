@@ -3,8 +3,8 @@ package web
 import (
 	"context"
 	"net"
-	"net/netip"
 	"net/http"
+	"net/netip"
 	"time"
 )
 
