@@ -150,6 +150,9 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 
 	secret, _ := lookup("SECRET_KEY")
 	switch {
+	case len(secret) >= 32 && c.Production() && SecretBits(secret) < MinSecretBits:
+		p.errs = append(p.errs, fmt.Errorf("SECRET_KEY is too predictable (a repeated or patterned value: about %.0f bits of entropy estimated, need at least %d when APP_ENV=production); generate one with: openssl rand -hex 32",
+			SecretBits(secret), MinSecretBits))
 	case len(secret) >= 32:
 		c.SecretKey = []byte(secret)
 	case c.Production() && secret == "":
