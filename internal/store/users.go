@@ -65,26 +65,7 @@ func authScanUser(r authScanner, dest ...any) (*User, error) {
 
 // CreateUser inserts u and sets u.ID. Zero CreatedAt/PasswordChangedAt are
 // set from the clock. A duplicate username (case-insensitive) is ECONFLICT.
-func (db *DB) CreateUser(ctx context.Context, u *User) error {
-	if u.CreatedAt.IsZero() {
-		u.CreatedAt = db.authNow().UTC().Truncate(time.Second)
-	}
-	if u.PasswordChangedAt.IsZero() {
-		u.PasswordChangedAt = u.CreatedAt
-	}
-	res, err := db.ExecContext(ctx, `INSERT INTO users
-		(username, password_hash, role, disabled, failed_logins, locked_until, created_at, password_changed_at)
-		VALUES (?, ?, ?, ?, 0, 0, ?, ?)`,
-		u.Username, u.PasswordHash, u.Role, u.Disabled, u.CreatedAt.Unix(), u.PasswordChangedAt.Unix())
-	if err != nil {
-		if authIsUnique(err) {
-			return apperr.Wrap(apperr.ECONFLICT, err, "That username is already taken.")
-		}
-		return err
-	}
-	u.ID, err = res.LastInsertId()
-	return err
-}
+func (db *DB) CreateUser(ctx context.Context, u *User) error { return db.CreateUserTx(ctx, u, nil) }
 
 // authIsUnique matches SQLite's "UNIQUE constraint failed" error
 // (SQLITE_CONSTRAINT_UNIQUE) without importing the driver's error type.
@@ -287,4 +268,132 @@ func (db *DB) authExecOne(ctx context.Context, query string, args ...any) error 
 		return sql.ErrNoRows
 	}
 	return nil
+}
+
+// CreateUserTx is CreateUser with after run in the same transaction (the
+// audit row of the creation): both are written, or neither.
+func (db *DB) CreateUserTx(ctx context.Context, u *User, after TxHook) error {
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = db.authNow().UTC().Truncate(time.Second)
+	}
+	if u.PasswordChangedAt.IsZero() {
+		u.PasswordChangedAt = u.CreatedAt
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO users
+		(username, password_hash, role, disabled, failed_logins, locked_until, created_at, password_changed_at)
+		VALUES (?, ?, ?, ?, 0, 0, ?, ?)`,
+		u.Username, u.PasswordHash, u.Role, u.Disabled, u.CreatedAt.Unix(), u.PasswordChangedAt.Unix())
+	if err != nil {
+		if authIsUnique(err) {
+			return apperr.Wrap(apperr.ECONFLICT, err, "That username is already taken.")
+		}
+		return err
+	}
+	if u.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	if err := runHook(tx, after); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// SessionsHook runs inside a user transaction with the number of sessions
+// the change ended (for the audit row's details).
+type SessionsHook func(tx *sql.Tx, sessionsEnded int64) error
+
+// ChangeUserPassword, in one transaction: stores the new hash (as
+// SetUserPasswordHash: generation bumped, counter and lock cleared), deletes
+// the user's sessions, and runs after. sql.ErrNoRows if there is no such user.
+func (db *DB) ChangeUserPassword(ctx context.Context, id int64, hash string, changedAt time.Time, after SessionsHook) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = 0,
+		session_gen = session_gen + 1 WHERE id = ?`, hash, changedAt.Unix(), id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return sql.ErrNoRows
+	}
+	return db.endSessionsAndCommit(ctx, tx, id, after)
+}
+
+// DisableUser, in one transaction: disables id unless it is the last
+// enabled admin (see DisableUserUnlessLastAdmin), bumps its session
+// generation, deletes its sessions and runs after. false with a nil error:
+// it was the last enabled admin, nothing changed.
+func (db *DB) DisableUser(ctx context.Context, id int64, after SessionsHook) (bool, error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE users SET disabled = 1, session_gen = session_gen + 1
+		WHERE id = ? AND (role <> 'admin' OR disabled = 1 OR
+			(SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id <> ?) > 0)`, id, id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	if n == 0 {
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, id).Scan(&one); err != nil {
+			return false, err
+		}
+		return false, nil
+	}
+	return true, db.endSessionsAndCommit(ctx, tx, id, after)
+}
+
+func (db *DB) endSessionsAndCommit(ctx context.Context, tx *sql.Tx, id int64, after SessionsHook) error {
+	res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, id)
+	if err != nil {
+		return err
+	}
+	ended, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if after != nil {
+		if err := after(tx, ended); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// EnableUser clears the disabled flag and runs after, in one transaction.
+func (db *DB) EnableUser(ctx context.Context, id int64, after TxHook) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE users SET disabled = 0 WHERE id = ?`, id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return sql.ErrNoRows
+	}
+	if err := runHook(tx, after); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
