@@ -163,36 +163,6 @@ func (db *DB) DisableUserUnlessLastAdmin(ctx context.Context, id int64) (bool, e
 	return n == 1, nil
 }
 
-// RecordFailedLogin counts one failed login for id in a single UPDATE, so
-// concurrent failures cannot lose increments. When the count reaches
-// maxFailures the account is locked until lockUntil and the counter restarts
-// at zero (the next lock needs another maxFailures failures). Failures while a
-// lock is in force (locked_until > now) are not counted and do not extend the
-// lock: otherwise anyone could keep an account locked indefinitely by
-// retrying. It returns the failure count after this attempt and whether this
-// attempt engaged the lock.
-func (db *DB) RecordFailedLogin(ctx context.Context, id int64, maxFailures int, now, lockUntil time.Time) (failures int, lockedNow bool, err error) {
-	var lockedSec int64
-	err = db.QueryRowContext(ctx, `UPDATE users SET
-		failed_logins = CASE WHEN failed_logins + 1 >= :max THEN 0 ELSE failed_logins + 1 END,
-		locked_until  = CASE WHEN failed_logins + 1 >= :max THEN :until ELSE locked_until END
-		WHERE id = :id AND locked_until <= :now
-		RETURNING failed_logins, locked_until`,
-		sql.Named("max", maxFailures), sql.Named("until", lockUntil.Unix()),
-		sql.Named("id", id), sql.Named("now", now.Unix())).Scan(&failures, &lockedSec)
-	if IsNotFound(err) {
-		// Locked already (or no such user): nothing counted.
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, err
-	}
-	if lockedSec == lockUntil.Unix() && failures == 0 {
-		return maxFailures, true, nil
-	}
-	return failures, false, nil
-}
-
 // ReserveLoginAttempt counts a login attempt for id as a failure *before*
 // its password is checked, in one statement, and reports whether the check
 // may go ahead. It refuses (ok false, nothing counted) while a lock is in
@@ -245,12 +215,6 @@ func (db *DB) ClaimLoginSuccess(ctx context.Context, id int64, passwordHash stri
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
-}
-
-// ResetFailedLogins clears the failure counter and any (expired) lock.
-func (db *DB) ResetFailedLogins(ctx context.Context, id int64) error {
-	_, err := db.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = ?`, id)
-	return err
 }
 
 // authExecOne runs an UPDATE/DELETE that must touch exactly one row; zero rows

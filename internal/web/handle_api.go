@@ -64,6 +64,9 @@ func (s *Server) handleAPISearchShow(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !s.auditView(w, r, searchTarget(sr), "API export; references: "+idList(resultRefIDs(sr))) {
+		return
+	}
 	writeJSON(w, http.StatusOK, toAPISearch(sr, ""))
 }
 
@@ -103,8 +106,13 @@ func (s *Server) handleAPIReferences(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := make([]*apiReference, len(refs))
+	ids := make([]int64, len(refs))
 	for i, ref := range refs {
 		out[i] = toAPIRef(ref)
+		ids[i] = ref.ID
+	}
+	if !s.auditView(w, r, "gallery", "API export; references: "+idList(ids)) {
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"total": total, "references": out})
 }

@@ -65,6 +65,13 @@ func (s *Server) renderGallery(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	pages := max(1, (total+galleryPageSize-1)/galleryPageSize)
+	shown := make([]int64, len(refs))
+	for i, ref := range refs {
+		shown[i] = ref.ID
+	}
+	if !s.auditView(w, r, "gallery", "page "+strconv.Itoa(pg)+"; references shown: "+idList(shown)) {
+		return
+	}
 	s.render(w, r, status, "gallery", page{Title: "Gallery", Nav: "gallery", Flash: flash, Error: errMsg, Data: galleryData{
 		Refs: refs, Total: total, Query: q, Page: pg, Pages: pages, HasPrev: pg > 1, HasNext: pg < pages,
 		Stats: st, Calibration: s.gallery.Calibration(), Results: results, Label: label, Notes: notes,
@@ -124,6 +131,9 @@ func (s *Server) handleReference(w http.ResponseWriter, r *http.Request) {
 	flash := ""
 	if r.URL.Query().Get("done") == "saved" {
 		flash = "Saved."
+	}
+	if !s.auditView(w, r, "reference:"+strconv.FormatInt(ref.ID, 10), "reference page") {
+		return
 	}
 	s.render(w, r, http.StatusOK, "reference", page{Title: "Reference #" + strconv.FormatInt(ref.ID, 10), Nav: "gallery", Flash: flash, Data: referenceData{Ref: ref}})
 }
@@ -188,6 +198,9 @@ func (s *Server) loadRef(w http.ResponseWriter, r *http.Request) (*store.Referen
 func (s *Server) handleRefImage(w http.ResponseWriter, r *http.Request) {
 	ref, ok := s.loadRef(w, r)
 	if !ok {
+		return
+	}
+	if !s.auditView(w, r, "reference:"+strconv.FormatInt(ref.ID, 10), "full-size photo") {
 		return
 	}
 	s.serveStored(w, r, ref.StoredPath, "reference-"+strconv.FormatInt(ref.ID, 10))

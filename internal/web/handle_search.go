@@ -220,6 +220,23 @@ func (s *Server) resultView(r *http.Request, sr *store.Search) (resultView, erro
 	return v, nil
 }
 
+// searchTarget names a search in the audit trail, with its case number.
+func searchTarget(sr *store.Search) string {
+	t := "search:" + strconv.FormatInt(sr.ID, 10)
+	if sr.CaseNumber != "" {
+		t += " case:" + sr.CaseNumber
+	}
+	return t
+}
+
+func resultRefIDs(sr *store.Search) []int64 {
+	ids := make([]int64, len(sr.Results))
+	for i, res := range sr.Results {
+		ids[i] = res.ReferenceID
+	}
+	return ids
+}
+
 // GET /searches/{id} re-displays a recorded result without recomputing it.
 func (s *Server) handleSearchShow(w http.ResponseWriter, r *http.Request) {
 	sr, ok := s.loadSearch(w, r)
@@ -229,6 +246,9 @@ func (s *Server) handleSearchShow(w http.ResponseWriter, r *http.Request) {
 	v, err := s.resultView(r, sr)
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if !s.auditView(w, r, searchTarget(sr), "result page; references shown: "+idList(resultRefIDs(sr))) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "result", page{Title: "Search #" + strconv.FormatInt(sr.ID, 10), Nav: "history", Data: v})
@@ -260,6 +280,9 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if !s.auditView(w, r, searchTarget(sr), "compare rank "+strconv.Itoa(rank)+"; reference shown: "+strconv.FormatInt(c.ReferenceID, 10)) {
+		return
+	}
 	v := compareView{Search: sr, Candidate: c, Ref: ref}
 	if rank > 1 {
 		v.Prev = rank - 1
@@ -277,6 +300,9 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleSearchSketch(w http.ResponseWriter, r *http.Request) {
 	sr, ok := s.loadSearch(w, r)
 	if !ok {
+		return
+	}
+	if !s.auditView(w, r, searchTarget(sr), "sketch") {
 		return
 	}
 	s.serveStored(w, r, sr.SketchPath, "sketch-"+strconv.FormatInt(sr.ID, 10))
@@ -307,6 +333,13 @@ func (s *Server) handleSearches(w http.ResponseWriter, r *http.Request) {
 	list, total, err := s.db.ListSearches(r.Context(), uid, caseNo, size, (pg-1)*size)
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	listed := make([]int64, len(list))
+	for i, sr := range list {
+		listed[i] = sr.ID
+	}
+	if !s.auditView(w, r, "history", "page "+strconv.Itoa(pg)+"; searches listed: "+idList(listed)) {
 		return
 	}
 	pages := max(1, (total+size-1)/size)
