@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/sketchmatch/sketchmatch/internal/store"
@@ -40,5 +41,32 @@ func TestUserCommandsAuditTheOSUser(t *testing.T) {
 	})
 	if n != len(steps) {
 		t.Fatalf("%d audit rows, want %d", n, len(steps))
+	}
+}
+
+func TestPurgeCommand(t *testing.T) {
+	setup(t)
+	run(t, "a long enough passphrase 2\n", "user", "add", "--username", "alice", "--role", "admin", "--password-stdin")
+	for _, tc := range []struct {
+		name string
+		env  string
+		args []string
+		code int
+		want string
+	}{
+		{"DryRun", "", []string{"purge", "--older-than", "400d", "--dry-run"}, 0, "would purge 0 searches"},
+		{"Default", "", []string{"purge"}, 0, "purged 0 searches"},
+		{"RetentionOff", "0", []string{"purge"}, 0, "search history is kept"},
+		{"ErrBadAge", "", []string{"purge", "--older-than", "soon"}, 2, "400d"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.env != "" {
+				t.Setenv("RETENTION_SEARCH_DAYS", tc.env)
+			}
+			code, out, errs := run(t, "", tc.args...)
+			if code != tc.code || !strings.Contains(out+errs, tc.want) {
+				t.Fatalf("%v: %d %q %q, want %d with %q", tc.args, code, out, errs, tc.code, tc.want)
+			}
+		})
 	}
 }

@@ -46,6 +46,7 @@ func init() {
 		"check":     {"check", "validate config, database, ONNX Runtime and model", cmdCheck},
 		"backup":    {"backup FILE", "consistent online copy of the database", cmdBackup},
 		"audit":     {"audit verify", "verify the audit trail's hash chain", cmdAudit},
+		"purge":     {"purge [--older-than 400d] [--dry-run]", "delete searches past the retention period (RETENTION_SEARCH_DAYS)", cmdPurge},
 	}
 }
 

@@ -70,6 +70,9 @@ type Config struct {
 	WriteTimeout       time.Duration
 	SearchDefaultK     int
 	SearchMaxK         int
+	// RetentionSearchDays: searches (sketches, results) older than this are
+	// purged daily, except those on legal hold; 0 keeps them forever.
+	RetentionSearchDays int
 }
 
 // GalleryMaxPixels is the pixel limit of a reference photo.
@@ -143,6 +146,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		WriteTimeout:           p.duration("WRITE_TIMEOUT", 120*time.Second),
 		SearchDefaultK:         p.intRange("SEARCH_DEFAULT_K", 20, 1, 200),
 		SearchMaxK:             p.intRange("SEARCH_MAX_K", 200, 1, 1000),
+		RetentionSearchDays:    p.intRange("RETENTION_SEARCH_DAYS", 365, 0, 36500),
 	}
 	if c.IntraOpThreads == 0 {
 		c.IntraOpThreads = defaultIntraOp(c.InferenceWorkers)

@@ -17,6 +17,8 @@ func (s *Server) adminRoutes(r chi.Router) {
 	r.Post("/admin/users/{id}/enable", s.handleUserEnable)
 	r.Post("/admin/users/{id}/password", s.handleUserPassword)
 	r.Get("/admin/audit", s.handleAudit)
+	r.Post("/searches/{id}/hold", s.handleSearchHold)
+	r.Post("/api/v1/searches/{id}/hold", s.handleSearchHold)
 	s.galleryRoutes(r)
 	s.qualityRoutes(r)
 }
