@@ -43,7 +43,7 @@ serve: build
 
 # The whole suite, then a short fuzz run of the upload decoder.
 test: deps onnxruntime models lint
-	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -shuffle=on -timeout 20m ./...
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 15s ./internal/imagefile
 
 # The real-browser journeys (headless Chromium); -v prints where each run

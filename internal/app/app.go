@@ -67,6 +67,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if cfg.SecretKeyGenerated {
 		logger.Warn("SECRET_KEY is not set: using a random per-process key (development only); sessions end when the server restarts")
 	}
+	imagefile.SetDecodeBudget(cfg.DecodeBudgetPixels())
 	a.DB, err = store.Open(ctx, cfg.DatabasePath)
 	if err != nil {
 		a.Close()
@@ -94,7 +95,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	gopts := gallery.Options{
 		DB: a.DB, Files: &gallery.Files{Root: cfg.ReferenceFolder}, Audit: a.Audit, Logger: logger,
-		Limits:    imagefile.Limits{MaxBytes: cfg.MaxUploadSize, MaxPixels: 40_000_000, MaxSide: 10_000},
+		Limits:    imagefile.Limits{MaxBytes: cfg.MaxUploadSize, MaxPixels: config.GalleryMaxPixels, MaxSide: 10_000},
 		HOGWeight: cfg.HOGWeight, RerankN: cfg.RerankN, MaxK: cfg.SearchMaxK, EncoderErr: a.EncoderErr,
 	}
 	if a.Encoder != nil {

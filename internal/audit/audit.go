@@ -45,6 +45,13 @@ const (
 	ActionTokenCreate     = "token_create"
 	ActionTokenRevoke     = "token_revoke"
 	ActionTokenUse        = "token_use"
+	// ActionView is a page view or download that showed personal data
+	// (faces, searches, reports): one row per view, listing what was shown.
+	ActionView = "view"
+	// ActionPurge is a retention run; ActionSearchHold sets or clears the
+	// legal hold of a search.
+	ActionPurge      = "purge"
+	ActionSearchHold = "search_hold"
 )
 
 // Outcomes.

@@ -10,6 +10,8 @@ package auth
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"log/slog"
 	"runtime"
 	"time"
@@ -174,6 +176,19 @@ func (s *Service) record(ctx context.Context, e audit.Entry) error {
 	if err := s.Audit.Record(ctx, e); err != nil {
 		s.logger().Error("audit write failed", "action", e.Action, "target", e.Target, "err", err)
 		return apperr.Wrap(apperr.EINTERNAL, err, "The audit log could not be written.")
+	}
+	return nil
+}
+
+// recordTx writes an audit row inside the caller's transaction, so the
+// change and its record commit together (or neither does).
+func (s *Service) recordTx(ctx context.Context, tx *sql.Tx, e audit.Entry) error {
+	if s.Audit == nil {
+		return errors.New("the audit log is not configured")
+	}
+	if err := s.Audit.RecordTx(ctx, tx, e); err != nil {
+		s.logger().Error("audit write failed", "action", e.Action, "target", e.Target, "err", err)
+		return err
 	}
 	return nil
 }

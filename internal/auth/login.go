@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -62,9 +63,13 @@ const maxPasswordBytes = 4 * MaxPasswordLen
 // goes to the audit log (admin-only) and the server log, never to the client.
 //
 // MaxFailures consecutive wrong passwords lock the account for Lockout; the
-// attempt that engages the lock is audited as lockout. Attempts during a
-// lock are refused without counting (so the lock cannot be extended by
-// anyone who keeps guessing). A successful login resets the counter.
+// attempt that engages the lock is audited as lockout. Every attempt is
+// counted in the database before its password is checked, so at most
+// MaxFailures guesses are checked per lock period however many arrive at
+// once, and a right password checked while a lock engaged is refused.
+// Attempts during a lock are refused without counting (so the lock cannot
+// be extended by anyone who keeps guessing). A successful login resets the
+// counter.
 //
 // The token is always new (256 random bits): a session id is never reused
 // or carried over from before login, so fixation is impossible. Only the
@@ -84,7 +89,7 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP, userA
 	// should not find it in the audit log.
 	if ValidateUsername(username) != nil || len(password) > maxPasswordBytes {
 		s.verify(ctx, dummyHash(), password)
-		name := username
+		name := UnknownUserTag(username)
 		if ValidateUsername(username) != nil {
 			name = "(invalid username)"
 		}
@@ -93,14 +98,37 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP, userA
 	su, err := s.DB.UserByUsername(ctx, username)
 	if store.IsNotFound(err) {
 		s.verify(ctx, dummyHash(), password)
-		return fail(username, audit.OutcomeFailure, "unknown user")
+		// Not as typed either: a well-formed name can still be a password
+		// typed into the wrong field.
+		return fail(UnknownUserTag(username), audit.OutcomeFailure, "unknown user")
 	}
 	if err != nil {
 		return "", nil, internal(err)
 	}
 
-	// Verify first, whatever the account's state, so that disabled and
-	// locked accounts take the same time as any other attempt.
+	// Disabled accounts are refused after the same argon2 work, against the
+	// dummy hash: nothing is learnt about their password.
+	if su.Disabled {
+		s.verify(ctx, dummyHash(), password)
+		return fail(su.Username, audit.OutcomeDenied, "account disabled")
+	}
+	// The attempt is counted before the password is checked, atomically on
+	// the row as it is now: guesses sent at once cannot all be checked
+	// against the real hash on a stale "not locked" read. Refused attempts
+	// (lock in force, or MaxFailures attempts already counted) still cost
+	// a dummy verify, so they look like any other failure.
+	failures, allowed, err := s.DB.ReserveLoginAttempt(ctx, su.ID, s.maxFailures(), now)
+	if err != nil {
+		return "", nil, internal(err)
+	}
+	if !allowed {
+		s.verify(ctx, dummyHash(), password)
+		reason := "too many attempts in progress"
+		if fresh, err := s.DB.UserByID(ctx, su.ID); err == nil && fresh.LockedUntil.After(now) {
+			reason = fmt.Sprintf("account locked until %s", fresh.LockedUntil.UTC().Format(time.RFC3339))
+		}
+		return fail(su.Username, audit.OutcomeDenied, reason)
+	}
 	ok, err := s.verify(ctx, su.PasswordHash, password)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -109,14 +137,8 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP, userA
 		s.logger().Error("stored password hash unusable", "username", su.Username, "err", err)
 		ok = false
 	}
-	switch {
-	case su.Disabled:
-		return fail(su.Username, audit.OutcomeDenied, "account disabled")
-	case su.LockedUntil.After(now):
-		return fail(su.Username, audit.OutcomeDenied,
-			fmt.Sprintf("account locked until %s", su.LockedUntil.UTC().Format(time.RFC3339)))
-	case !ok:
-		failures, lockedNow, err := s.DB.RecordFailedLogin(ctx, su.ID, s.maxFailures(), now, now.Add(s.lockout()))
+	if !ok {
+		lockedNow, err := s.DB.LockIfExhausted(ctx, su.ID, s.maxFailures(), now, now.Add(s.lockout()))
 		if err != nil {
 			s.logger().Error("recording failed login", "username", su.Username, "err", err)
 		}
@@ -124,20 +146,28 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP, userA
 			s.logger().Warn("account locked", "username", su.Username, "client_ip", clientIP, "for", s.lockout().String())
 			_ = s.record(ctx, audit.Entry{Username: su.Username, ClientIP: clientIP, Action: audit.ActionLockout,
 				Target: su.Username, Outcome: audit.OutcomeSuccess,
-				Details: fmt.Sprintf("locked for %s after %d consecutive failed logins", s.lockout(), failures)})
+				Details: fmt.Sprintf("locked for %s after %d consecutive failed logins", s.lockout(), s.maxFailures())})
 		}
 		return fail(su.Username, audit.OutcomeFailure, fmt.Sprintf("wrong password (%d of %d)", failures, s.maxFailures()))
 	}
-
-	if su.FailedLogins != 0 || !su.LockedUntil.IsZero() {
-		if err := s.DB.ResetFailedLogins(ctx, su.ID); err != nil {
-			return "", nil, internal(err)
-		}
-		su.FailedLogins, su.LockedUntil = 0, time.Time{}
+	// The right password: the success is claimed on the fresh row, which
+	// must still be enabled, unlocked and hold the hash just verified. A
+	// lock engaged by concurrent guesses (or a disable or reset) during the
+	// check wins over this success.
+	claimed, err := s.DB.ClaimLoginSuccess(ctx, su.ID, su.PasswordHash, now)
+	if err != nil {
+		return "", nil, internal(err)
 	}
+	if !claimed {
+		return fail(su.Username, audit.OutcomeDenied, "account locked, disabled or changed during the login")
+	}
+	su.FailedLogins, su.LockedUntil = 0, time.Time{}
 	token, tokenHash := newToken()
 	sess := &store.Session{TokenHash: tokenHash, UserID: su.ID, CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(s.maxLifetime()), ClientIP: clientIP, UserAgent: truncate(userAgent, 512)}
+		ExpiresAt: now.Add(s.maxLifetime()), ClientIP: clientIP, UserAgent: truncate(userAgent, 512),
+		// The generation read before the password was checked: a reset or
+		// disable since then has bumped it, and this session is void.
+		UserGen: su.SessionGen}
 	if err := s.DB.InsertSession(ctx, sess); err != nil {
 		return "", nil, internal(err)
 	}
@@ -161,6 +191,23 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP, userA
 	return token, toUser(su), nil
 }
 
+// unknownKey keys UnknownUserTag; random per process, so a tag cannot be
+// checked against a guessed password offline, yet repeated attempts with
+// the same name are recognisable in the log of one run.
+var unknownKey = func() []byte {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return b
+}()
+
+// UnknownUserTag is how a username that matches no account is logged and
+// audited: "unknown:" and a short keyed hash, never the text as typed.
+func UnknownUserTag(username string) string {
+	m := hmac.New(sha256.New, unknownKey)
+	m.Write([]byte(strings.ToLower(username)))
+	return "unknown:" + hex.EncodeToString(m.Sum(nil)[:6])
+}
+
 // truncate cuts s to at most n bytes on a rune boundary.
 func truncate(s string, n int) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
@@ -176,8 +223,8 @@ func truncate(s string, n int) string {
 // Authenticate returns the session and user for a token, or
 // ErrSessionInvalid. A session ends (and its row is deleted) when it has
 // been idle longer than IdleTimeout, has reached its absolute lifetime
-// (created + MaxLifetime), its user is disabled, or it was created before
-// the user's last password change. Activity is recorded at most once per
+// (created + MaxLifetime), its user is disabled, or the user's session
+// generation has moved on since the login began (password change, disable). Activity is recorded at most once per
 // touchInterval to limit writes.
 func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *User, error) {
 	if !wellFormedToken(token) {
@@ -200,8 +247,8 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *Us
 		reason = "idle timeout"
 	case su.Disabled:
 		reason = "user disabled"
-	case ss.CreatedAt.Before(su.PasswordChangedAt):
-		reason = "password changed since login"
+	case ss.UserGen != su.SessionGen:
+		reason = "password changed or account disabled since login"
 	}
 	if reason != "" {
 		if _, err := s.DB.DeleteSession(ctx, tokenHash); err != nil {

@@ -201,6 +201,13 @@ func ValidatePassword(username, password string) error {
 	if IsCommonPassword(pw) || distinctRunes(lower) < 3 {
 		return apperr.Errorf(apperr.EINVALID, "This password is too easy to guess. A few unrelated words make a good password.")
 	}
+	if bits, patterns := EstimatePasswordBits(pw); bits < MinPasswordBits {
+		why := ""
+		if len(patterns) > 0 {
+			why = " (it is made of " + strings.Join(patterns, ", ") + ")"
+		}
+		return apperr.Errorf(apperr.EINVALID, "This password is too easy to guess%s. Use four or more unrelated words, or a longer phrase of your own; avoid keyboard runs, repeats, years and common words with symbols added.", why)
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
@@ -40,16 +41,18 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, username, passwor
 	}
 	now := s.now().UTC()
 	su := &store.User{Username: username, PasswordHash: hash, Role: role, CreatedAt: now, PasswordChangedAt: now}
-	if err := s.DB.CreateUser(ctx, su); err != nil {
+	// The audit row is written in the creation's transaction: no account
+	// exists without its record.
+	err = s.DB.CreateUserTx(ctx, su, func(tx *sql.Tx) error {
+		return s.recordTx(ctx, tx, audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP,
+			Action: audit.ActionUserCreate, Target: su.Username, Outcome: audit.OutcomeSuccess,
+			Details: "role=" + role})
+	})
+	if err != nil {
 		if apperr.Code(err) == apperr.ECONFLICT {
 			return nil, err
 		}
 		return nil, internal(err)
-	}
-	if err := s.record(ctx, audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP,
-		Action: audit.ActionUserCreate, Target: su.Username, Outcome: audit.OutcomeSuccess,
-		Details: "role=" + role}); err != nil {
-		return nil, err
 	}
 	s.logger().Info("user created", "username", su.Username, "role", role, "by", actor.Username)
 	return toUser(su), nil
@@ -71,23 +74,25 @@ func (s *Service) SetPassword(ctx context.Context, actor Actor, userID int64, ne
 	if err != nil {
 		return internal(err)
 	}
-	if err := s.DB.SetUserPasswordHash(ctx, userID, hash, s.now().UTC()); err != nil {
+	// Hash, generation bump, session deletion and audit row commit
+	// together. A login racing with this change that verified the old
+	// password may still insert a session afterwards: it carries the old
+	// generation, and Authenticate refuses it.
+	var ended int64
+	err = s.DB.ChangeUserPassword(ctx, userID, hash, s.now().UTC(), func(tx *sql.Tx, n int64) error {
+		ended = n
+		return s.recordTx(ctx, tx, audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP,
+			Action: audit.ActionPasswordChange, Target: su.Username, Outcome: audit.OutcomeSuccess,
+			Details: fmt.Sprintf("sessions ended: %d", n)})
+	})
+	if err != nil {
 		if store.IsNotFound(err) {
 			return errUserNotFound
 		}
 		return internal(err)
 	}
-	// After the hash is replaced: a login racing with this change that
-	// verified the old password may still insert a session, which
-	// Authenticate then refuses because it predates password_changed_at.
-	n, err := s.DB.DeleteUserSessions(ctx, userID)
-	if err != nil {
-		return internal(err)
-	}
-	s.logger().Info("password changed", "username", su.Username, "by", actor.Username, "sessions_ended", n)
-	return s.record(ctx, audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP,
-		Action: audit.ActionPasswordChange, Target: su.Username, Outcome: audit.OutcomeSuccess,
-		Details: fmt.Sprintf("sessions ended: %d", n)})
+	s.logger().Info("password changed", "username", su.Username, "by", actor.Username, "sessions_ended", ended)
+	return nil
 }
 
 // SetDisabled disables (ending all the user's sessions) or re-enables a
@@ -99,14 +104,19 @@ func (s *Service) SetDisabled(ctx context.Context, actor Actor, userID int64, di
 	if err != nil {
 		return err
 	}
-	action := audit.ActionUserEnable
-	var details string
+	entry := audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP,
+		Action: audit.ActionUserEnable, Target: su.Username, Outcome: audit.OutcomeSuccess}
 	if disabled {
-		action = audit.ActionUserDisable
+		entry.Action = audit.ActionUserDisable
 		if actor.UserID != 0 && actor.UserID == userID {
 			return apperr.Errorf(apperr.EINVALID, "You cannot disable your own account.")
 		}
-		ok, err := s.DB.DisableUserUnlessLastAdmin(ctx, userID)
+		// Disable, generation bump, session deletion (nothing is left to
+		// revive by re-enabling) and audit row in one transaction.
+		ok, err := s.DB.DisableUser(ctx, userID, func(tx *sql.Tx, n int64) error {
+			entry.Details = fmt.Sprintf("sessions ended: %d", n)
+			return s.recordTx(ctx, tx, entry)
+		})
 		if store.IsNotFound(err) {
 			return errUserNotFound
 		}
@@ -116,24 +126,17 @@ func (s *Service) SetDisabled(ctx context.Context, actor Actor, userID int64, di
 		if !ok {
 			return apperr.Errorf(apperr.ECONFLICT, "The last active admin cannot be disabled.")
 		}
-		// Authenticate already refuses a disabled user's sessions; deleting
-		// them as well means nothing is left to revive by re-enabling.
-		n, err := s.DB.DeleteUserSessions(ctx, userID)
+	} else {
+		err := s.DB.EnableUser(ctx, userID, func(tx *sql.Tx) error { return s.recordTx(ctx, tx, entry) })
+		if store.IsNotFound(err) {
+			return errUserNotFound
+		}
 		if err != nil {
 			return internal(err)
 		}
-		details = fmt.Sprintf("sessions ended: %d", n)
-	} else {
-		if err := s.DB.SetUserDisabled(ctx, userID, false); err != nil {
-			if store.IsNotFound(err) {
-				return errUserNotFound
-			}
-			return internal(err)
-		}
 	}
-	s.logger().Info(action, "username", su.Username, "by", actor.Username)
-	return s.record(ctx, audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP,
-		Action: action, Target: su.Username, Outcome: audit.OutcomeSuccess, Details: details})
+	s.logger().Info(entry.Action, "username", su.Username, "by", actor.Username)
+	return nil
 }
 
 // GetUser returns a user by id (ENOTFOUND if there is none).

@@ -47,6 +47,7 @@ func init() {
 		"backup":    {"backup FILE", "consistent online copy of the database", cmdBackup},
 		"audit":     {"audit verify", "verify the audit trail's hash chain", cmdAudit},
 		"token":     {"token create --name NAME --scope SCOPE[,SCOPE] [--expires 90d] | token list | token revoke NAME", "manage service tokens of the integration API", cmdToken},
+		"purge":     {"purge [--older-than 400d] [--dry-run]", "delete searches past the retention period (RETENTION_SEARCH_DAYS)", cmdPurge},
 	}
 }
 

@@ -260,10 +260,8 @@ func cmdCalibrate(e *env, args []string) int {
 	if *source == "" {
 		*source = describeSource(*photos, *sketches, digest)
 	}
-	who := gallery.Actor{Username: "cli", ClientIP: "local"}
-	if u := os.Getenv("USER"); u != "" {
-		who.Username = "cli:" + u
-	}
+	la := localActor()
+	who := gallery.Actor{Username: la.Username, ClientIP: la.ClientIP}
 	fmt.Fprintf(e.stderr, "embedding %d pairs with %s...\n", len(pairs), a.Encoder.ModelID())
 	rep, err := a.Gallery.Calibrate(ctx, who, pairs, *source)
 	if rep == nil && err != nil {

@@ -60,10 +60,8 @@ func cmdImport(e *env, args []string) int {
 	if a.Encoder == nil {
 		fmt.Fprintf(e.stderr, "warning: the model is not loaded (%v); photos are stored and will be embedded by `sketchmatch reindex`\n", a.EncoderErr)
 	}
-	who := gallery.Actor{Username: "cli", ClientIP: "local"}
-	if u := os.Getenv("USER"); u != "" {
-		who.Username = "cli:" + u
-	}
+	la := localActor()
+	who := gallery.Actor{Username: la.Username, ClientIP: la.ClientIP}
 
 	var bar *progressbar.ProgressBar
 	tty := isTerminal(e.stderr)

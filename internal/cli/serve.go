@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/app"
+	"github.com/sketchmatch/sketchmatch/internal/retention"
 )
 
 // serve: the HTTP server. A model that fails to load does not stop it:
@@ -48,6 +50,10 @@ func cmdServe(e *env, args []string) int {
 			}
 		}
 	}()
+	go retention.RunDaily(ctx, time.Duration(cfg.RetentionSearchDays)*24*time.Hour, func(ctx context.Context, before time.Time) error {
+		_, err := retention.Purge(ctx, a.DB, a.Gallery.Files(), a.Audit, a.Log, "server", "local", before, false)
+		return err
+	}, a.Log)
 	ready := make(chan string, 1)
 	go func() {
 		if addr, ok := <-ready; ok {

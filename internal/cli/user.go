@@ -5,14 +5,29 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	osuser "os/user"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/sketchmatch/sketchmatch/internal/auth"
 )
 
-// cliActor attributes CLI actions in the audit trail.
-var cliActor = auth.Actor{Username: "cli", ClientIP: "local"}
+// localActor attributes CLI actions in the audit trail: "cli:" and the
+// operating-system user who ran the command ($USER, else the account of the
+// process), at "local". Every command that changes data uses it.
+func localActor() auth.Actor {
+	name := os.Getenv("USER")
+	if name == "" {
+		if u, err := osuser.Current(); err == nil {
+			name = u.Username
+		}
+	}
+	if name == "" {
+		return auth.Actor{Username: "cli", ClientIP: "local"}
+	}
+	return auth.Actor{Username: "cli:" + name, ClientIP: "local"}
+}
 
 func cmdUser(e *env, args []string) int {
 	if len(args) == 0 {
@@ -58,7 +73,7 @@ func cmdUser(e *env, args []string) int {
 		if err != nil {
 			return e.fail(err)
 		}
-		u, err := svc.CreateUser(ctx, cliActor, *username, pw, *role)
+		u, err := svc.CreateUser(ctx, localActor(), *username, pw, *role)
 		if err != nil {
 			return e.fail(err)
 		}
@@ -72,7 +87,7 @@ func cmdUser(e *env, args []string) int {
 		if err != nil {
 			return e.fail(err)
 		}
-		if err := svc.SetPassword(ctx, cliActor, u.ID, pw); err != nil {
+		if err := svc.SetPassword(ctx, localActor(), u.ID, pw); err != nil {
 			return e.fail(err)
 		}
 		fmt.Fprintf(e.stdout, "password changed for %s; their sessions have ended\n", u.Username)
@@ -81,7 +96,7 @@ func cmdUser(e *env, args []string) int {
 		if !ok {
 			return 1
 		}
-		if err := svc.SetDisabled(ctx, cliActor, u.ID, sub == "disable"); err != nil {
+		if err := svc.SetDisabled(ctx, localActor(), u.ID, sub == "disable"); err != nil {
 			return e.fail(err)
 		}
 		fmt.Fprintf(e.stdout, "%s %sd\n", u.Username, sub)
@@ -117,7 +132,7 @@ func cmdUser(e *env, args []string) int {
 			name = "admin"
 		}
 		pw := auth.GeneratePassword()
-		u, err := svc.CreateUser(ctx, cliActor, name, pw, auth.RoleAdmin)
+		u, err := svc.CreateUser(ctx, localActor(), name, pw, auth.RoleAdmin)
 		if err != nil {
 			return e.fail(err)
 		}

@@ -32,6 +32,10 @@ type Config struct {
 	DatabasePath    string
 	ReferenceFolder string
 	MaxUploadSize   int64
+	// SketchMaxPixels is the pixel limit of a search sketch, checked on the
+	// header before decoding; lower than the gallery's 40 MP because any
+	// officer can search, and a sketch needs far fewer pixels than that.
+	SketchMaxPixels int
 
 	ModelsDir            string
 	Model                string
@@ -71,6 +75,21 @@ type Config struct {
 	// DisplayTimezone is the zone pages and reports show times in (the
 	// audit trail and logs stay in UTC).
 	DisplayTimezone *time.Location
+	// RetentionSearchDays: searches (sketches, results) older than this are
+	// purged daily, except those on legal hold; 0 keeps them forever.
+	RetentionSearchDays int
+}
+
+// GalleryMaxPixels is the pixel limit of a reference photo.
+const GalleryMaxPixels = 40_000_000
+
+// DecodeBudgetPixels is the process-wide bound on pixels decoded at once
+// (imagefile.SetDecodeBudget): one sketch per inference worker plus one
+// being prepared, and never less than one gallery photo at its limit. At
+// ~8 bytes per pixel while decoding, the default on 2 cores (1 worker,
+// 40 MP) bounds decoding to ~320 MB whatever the number of requests.
+func (c *Config) DecodeBudgetPixels() int64 {
+	return max(int64(GalleryMaxPixels), int64(c.InferenceWorkers+1)*int64(c.SketchMaxPixels))
 }
 
 // Production reports whether APP_ENV is production.
@@ -106,6 +125,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		DatabasePath:           p.str("DATABASE_PATH", "data/sketchmatch.db"),
 		ReferenceFolder:        p.str("REFERENCE_FOLDER", "reference_database"),
 		MaxUploadSize:          p.size("MAX_UPLOAD_SIZE", 16<<20),
+		SketchMaxPixels:        p.intRange("SKETCH_MAX_PIXELS", 12_000_000, 100_000, GalleryMaxPixels),
 		ModelsDir:              p.str("MODELS_DIR", "models"),
 		Model:                  p.str("MODEL", "faceplugin-arcface"),
 		ORTLibraryPath:         p.str("ORT_LIBRARY_PATH", "lib/libonnxruntime.so.1"),
@@ -134,6 +154,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		ReportPaper:            p.enum("REPORT_PAPER", "a4", "a4", "letter"),
 		DisplayTimezone:        p.location("DISPLAY_TIMEZONE", time.UTC),
 		SearchMaxK:             p.intRange("SEARCH_MAX_K", 200, 1, 1000),
+		RetentionSearchDays:    p.intRange("RETENTION_SEARCH_DAYS", 365, 0, 36500),
 	}
 	if c.IntraOpThreads == 0 {
 		c.IntraOpThreads = defaultIntraOp(c.InferenceWorkers)
@@ -141,6 +162,9 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 
 	secret, _ := lookup("SECRET_KEY")
 	switch {
+	case len(secret) >= 32 && c.Production() && SecretBits(secret) < MinSecretBits:
+		p.errs = append(p.errs, fmt.Errorf("SECRET_KEY is too predictable (a repeated or patterned value: about %.0f bits of entropy estimated, need at least %d when APP_ENV=production); generate one with: openssl rand -hex 32",
+			SecretBits(secret), MinSecretBits))
 	case len(secret) >= 32:
 		c.SecretKey = []byte(secret)
 	case c.Production() && secret == "":

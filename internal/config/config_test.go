@@ -33,7 +33,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestInvalid(t *testing.T) {
-	strong := strings.Repeat("x", 32)
+	strong := "3f8a1c9e4b7d2a6f0e5c8b1d9a4f7e2c6b0d3a8f5e1c7b9d2a4f6e8c0b3d5a7f"
 	for _, tc := range []struct {
 		name string
 		env  map[string]string

@@ -1,6 +1,8 @@
 package deploytest
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -22,7 +24,11 @@ func TestDeploymentDoc(t *testing.T) {
 		if m == nil {
 			t.Fatal("DEPLOYMENT.md has no `cat > /opt/sketchmatch/.env <<EOF` block")
 		}
-		block := strings.ReplaceAll(m[1], "$(openssl rand -hex 32)", strings.Repeat("ab", 32))
+		// What `openssl rand -hex 32` prints: production refuses a
+		// patterned key such as "ab"×32.
+		key := make([]byte, 32)
+		rand.Read(key)
+		block := strings.ReplaceAll(m[1], "$(openssl rand -hex 32)", hex.EncodeToString(key))
 		if strings.Contains(block, "$") {
 			t.Fatalf("the .env block has a shell expansion the test does not know: %q", block)
 		}

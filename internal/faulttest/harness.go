@@ -52,7 +52,8 @@ var configKeys = []string{"APP_ENV", "SECRET_KEY", "HOST", "PORT", "DATABASE_PAT
 	"INFERENCE_WORKERS", "INFERENCE_QUEUE", "INTRA_OP_THREADS", "HOG_WEIGHT", "RERANK_N", "LOG_DIR", "LOG_LEVEL",
 	"TRUSTED_PROXIES", "METRICS_ALLOWED_NETWORKS", "SESSION_IDLE_TIMEOUT", "SESSION_MAX_LIFETIME",
 	"LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT", "LOGIN_RATE_LIMIT", "SHUTDOWN_TIMEOUT", "READ_TIMEOUT",
-	"WRITE_TIMEOUT", "SEARCH_DEFAULT_K", "SEARCH_MAX_K", "INFERENCE_NICE"}
+	"WRITE_TIMEOUT", "SEARCH_DEFAULT_K", "SEARCH_MAX_K", "INFERENCE_NICE", "SKETCH_MAX_PIXELS",
+	"RETENTION_SEARCH_DAYS"}
 
 // Env is one throw-away installation: a database, a reference folder and a
 // log folder in a temp dir, the repository's ONNX Runtime library and model
@@ -314,6 +315,30 @@ func (s *Server) WaitHealthy(tb testing.TB, timeout time.Duration) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// PID is the server's process id.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
+// PeakRSS is the server's peak resident memory so far (VmHWM of
+// /proc/PID/status), in bytes; it fails the test when it cannot be read.
+func (s *Server) PeakRSS(tb testing.TB) int64 {
+	tb.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.PID()))
+	if err != nil {
+		tb.Fatalf("reading the server's memory: %v", err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				tb.Fatalf("VmHWM %q: %v", v, err)
+			}
+			return kb << 10
+		}
+	}
+	tb.Fatal("no VmHWM in /proc/PID/status")
+	return 0
 }
 
 // Output is what the server printed (its human-readable log).

@@ -104,23 +104,69 @@ var codecs = map[string]codec{
 	"webp": {webp.DecodeConfig, webp.Decode},
 }
 
-// Decode checks and decodes an uploaded image. The result is an
-// *image.NRGBA with its origin at (0,0), turned upright according to the
-// EXIF orientation of a JPEG.
-func Decode(data []byte, lim Limits) (img image.Image, info Info, err error) {
+// Probe runs every check Decode makes before decoding (size, type by
+// content, the header's dimensions against lim) without decoding: a cheap
+// early refusal, for example of a sketch over its own, lower pixel limit.
+// Info's Width and Height are the header's (before EXIF orientation).
+func Probe(data []byte, lim Limits) (info Info, err error) {
 	lim = lim.withDefaults()
 	if len(data) == 0 {
-		return nil, Info{}, apperr.Errorf(apperr.EINVALID, msgEmpty)
+		return Info{}, apperr.Errorf(apperr.EINVALID, msgEmpty)
 	}
 	if int64(len(data)) > lim.MaxBytes {
-		return nil, Info{}, apperr.Errorf(apperr.ETOOLARGE,
+		return Info{}, apperr.Errorf(apperr.ETOOLARGE,
 			"The file is too large (%s; the limit is %s).", humanBytes(int64(len(data))), humanBytes(lim.MaxBytes))
 	}
 	info, err = Sniff(data)
 	if err != nil {
+		return Info{}, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = apperr.Wrap(apperr.EINVALID, fmt.Errorf("%s header panic: %v", info.Format, r), msgCorrupt)
+			info = Info{}
+		}
+	}()
+	// Pixel-flood guard: the header's dimensions, before any pixel memory.
+	cfg, err := codecs[info.Format].config(bytes.NewReader(data))
+	if err != nil {
+		return Info{}, apperr.Wrap(apperr.EINVALID, err, msgCorrupt)
+	}
+	w, h := cfg.Width, cfg.Height
+	if w <= 0 || h <= 0 {
+		return Info{}, apperr.Wrap(apperr.EINVALID, fmt.Errorf("dimensions %dx%d", w, h), msgCorrupt)
+	}
+	if w > lim.MaxSide || h > lim.MaxSide || int64(w)*int64(h) > int64(lim.MaxPixels) {
+		return Info{}, apperr.Errorf(apperr.EINVALID,
+			"The image is too large: %d×%d pixels (the limit is %d pixels per side and %.1f megapixels).",
+			w, h, lim.MaxSide, float64(lim.MaxPixels)/1e6)
+	}
+	info.Width, info.Height = w, h
+	return info, nil
+}
+
+// Decode checks and decodes an uploaded image. The result is an
+// *image.NRGBA with its origin at (0,0), turned upright according to the
+// EXIF orientation of a JPEG.
+//
+// Its pixels are taken from the process-wide decode budget (see
+// SetDecodeBudget) after the header is checked and before the decoder
+// allocates, and given back when Decode returns. Go's decoders cannot
+// decode to a reduced size (no DCT scaling in image/jpeg, none in PNG or
+// WebP), so the pixel limits and the budget are what bound the memory.
+func Decode(data []byte, lim Limits) (img image.Image, info Info, err error) {
+	info, err = Probe(data, lim)
+	if err != nil {
 		return nil, Info{}, err
 	}
+	w, h := info.Width, info.Height
+	info.Width, info.Height = 0, 0
 	c := codecs[info.Format]
+	release, err := budget.acquire(int64(w)*int64(h), BudgetWait)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	defer release()
 
 	// The decoders are not hardened against every malformed input; a panic
 	// in one must fail this upload, not the request (or the import run).
@@ -130,21 +176,6 @@ func Decode(data []byte, lim Limits) (img image.Image, info Info, err error) {
 			img, info = nil, Info{}
 		}
 	}()
-
-	// Pixel-flood guard: the header's dimensions, before any pixel memory.
-	cfg, err := c.config(bytes.NewReader(data))
-	if err != nil {
-		return nil, Info{}, apperr.Wrap(apperr.EINVALID, err, msgCorrupt)
-	}
-	w, h := cfg.Width, cfg.Height
-	if w <= 0 || h <= 0 {
-		return nil, Info{}, apperr.Wrap(apperr.EINVALID, fmt.Errorf("dimensions %dx%d", w, h), msgCorrupt)
-	}
-	if w > lim.MaxSide || h > lim.MaxSide || int64(w)*int64(h) > int64(lim.MaxPixels) {
-		return nil, Info{}, apperr.Errorf(apperr.EINVALID,
-			"The image is too large: %d×%d pixels (the limit is %d pixels per side and %.1f megapixels).",
-			w, h, lim.MaxSide, float64(lim.MaxPixels)/1e6)
-	}
 
 	// CPU guard: image/jpeg has no limit on progressive scans, and each scan
 	// walks every block of the image however few bytes it takes (an EOB run

@@ -6,10 +6,13 @@ package logging
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/natefinch/lumberjack.v2"
 )
@@ -17,7 +20,7 @@ import (
 // Setup returns a logger writing to dir/app.log and to stderr (if non-nil),
 // and a closer for the log file. dir "" logs to stderr only.
 func Setup(dir string, level slog.Level, stderr io.Writer) (*slog.Logger, io.Closer, error) {
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: boundAttr}
 	var handlers []slog.Handler
 	var closer io.Closer = io.NopCloser(nil)
 	if dir != "" {
@@ -47,6 +50,62 @@ func Setup(dir string, level slog.Level, stderr io.Writer) (*slog.Logger, io.Clo
 		return slog.New(handlers[0]), closer, nil
 	}
 	return slog.New(fanout(handlers)), closer, nil
+}
+
+// MaxValueBytes bounds every string value written to the log, and
+// MaxStackBytes the "stack" of a recovered panic. Request fields are clipped
+// much shorter where they are logged (see Clip); this is the backstop, so no
+// caller can let a client write megabytes per line and rotate the log files
+// away.
+const (
+	MaxValueBytes = 4 << 10
+	MaxStackBytes = 32 << 10
+)
+
+// boundAttr is the handlers' ReplaceAttr: string values (and errors and
+// Stringers, which become strings) longer than the bound are cut and marked.
+func boundAttr(_ []string, a slog.Attr) slog.Attr {
+	limit := MaxValueBytes
+	if a.Key == "stack" {
+		limit = MaxStackBytes
+	}
+	switch a.Value.Kind() {
+	case slog.KindString:
+		if s := a.Value.String(); len(s) > limit {
+			a.Value = slog.StringValue(Clip(s, limit))
+		}
+	case slog.KindAny:
+		var s string
+		switch v := a.Value.Any().(type) {
+		case error:
+			s = v.Error()
+		case fmt.Stringer:
+			s = v.String()
+		case []byte:
+			s = string(v)
+		default:
+			return a
+		}
+		if len(s) > limit {
+			a.Value = slog.StringValue(Clip(s, limit))
+		}
+	}
+	return a
+}
+
+// Clip returns s if it is at most n bytes, else its first bytes (cut on a
+// rune boundary, invalid UTF-8 replaced) followed by a marker saying how
+// many bytes were dropped: "…[cut 59904 bytes]". Use it for every value that
+// comes from a request (path, method, header, form field) before logging it.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strings.ToValidUTF8(s[:cut], "\uFFFD") + fmt.Sprintf("…[cut %d bytes]", len(s)-cut)
 }
 
 // fanout sends every record to each handler.

@@ -3,11 +3,13 @@ package logging
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestSetup(t *testing.T) {
@@ -45,4 +47,43 @@ func TestSetup(t *testing.T) {
 			t.Fatalf("stderr has %d lines, want %d:\n%s", got, want, stderr.String())
 		}
 	})
+}
+
+func TestLongValuesCut(t *testing.T) {
+	long := strings.Repeat("é", 40<<10) // 80 KiB of two-byte runes
+	for _, tc := range []struct {
+		name, key string
+		value     any
+		max       int
+	}{
+		{"String", "path", long, MaxValueBytes + 32},
+		{"Error", "err", errors.New(long), MaxValueBytes + 32},
+		{"Stack", "stack", long, MaxStackBytes + 32},
+		{"Short", "user", "alice", 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			log, closer, err := Setup(dir, slog.LevelInfo, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			log.Info("x", tc.key, tc.value)
+			closer.Close()
+			data, _ := os.ReadFile(filepath.Join(dir, "app.log"))
+			var rec map[string]any
+			if err := json.Unmarshal(data, &rec); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := rec[tc.key].(string)
+			if len(got) > tc.max {
+				t.Fatalf("%s logged as %d bytes, want at most %d", tc.key, len(got), tc.max)
+			}
+			if tc.max > 100 && !strings.Contains(got, "…[cut ") {
+				t.Fatalf("cut value not marked: …%s", got[len(got)-40:])
+			}
+			if !utf8.ValidString(got) {
+				t.Fatal("cut inside a rune")
+			}
+		})
+	}
 }

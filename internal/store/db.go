@@ -138,8 +138,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
-// migrate applies every embedded migration not recorded in
-// schema_migrations, all in one transaction, so a failed upgrade leaves the database untouched.
+// migrate applies every embedded migration not yet recorded in
+// schema_migrations, in name order, all in one transaction, so a failed upgrade leaves the database untouched.
 func (db *DB) migrate(ctx context.Context) error {
 	names, err := fs.Glob(migrationFS, "migrations/*.sql")
 	if err != nil {
@@ -154,9 +154,9 @@ func (db *DB) migrate(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	// Every migration not yet recorded is applied, in order, even one
-	// numbered below the newest applied: numbers are reserved per change,
-	// and changes merge in any order.
+	// Applied versions as a set, not a maximum: migrations numbered on
+	// parallel branches (0002–0004 and 0005 here) may be merged in any
+	// order, and one merged later with a lower number must still run.
 	applied := map[int]bool{}
 	rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
 	if err != nil {

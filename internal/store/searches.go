@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"time"
 )
 
 // Search is one recorded search.
@@ -177,4 +178,98 @@ func (db *DB) SketchPaths(ctx context.Context) (map[string]bool, error) {
 		out[p] = true
 	}
 	return out, rows.Err()
+}
+
+// SetSearchHold sets or clears the legal hold of a search (a held search is
+// never purged) and runs after in the same transaction. sql.ErrNoRows if
+// there is no such search.
+func (db *DB) SetSearchHold(ctx context.Context, id int64, hold bool, after TxHook) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE searches SET hold = ? WHERE id = ?`, hold, id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return sql.ErrNoRows
+	}
+	if err := runHook(tx, after); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// SearchHeld reports the legal hold of a search.
+func (db *DB) SearchHeld(ctx context.Context, id int64) (bool, error) {
+	var hold bool
+	err := db.QueryRowContext(ctx, `SELECT hold FROM searches WHERE id = ?`, id).Scan(&hold)
+	return hold, err
+}
+
+// PurgeCounts is what PurgeSearches removed (or would remove).
+type PurgeCounts struct {
+	Searches int64
+	Results  int64
+	Held     int64    // old enough, kept by a legal hold
+	Sketches []string // sketch files no remaining search uses (to delete)
+}
+
+// PurgeSearches deletes every search created before `before` that is not
+// on hold, with its results, and runs after (the purge's audit row) in the
+// same transaction. Audit rows are never touched. It returns the counts and
+// the sketch paths that no remaining search refers to, for the caller to
+// delete once the transaction has committed. dryRun counts and rolls back.
+func (db *DB) PurgeSearches(ctx context.Context, before time.Time, dryRun bool, after func(tx *sql.Tx, c PurgeCounts) error) (PurgeCounts, error) {
+	var c PurgeCounts
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return c, err
+	}
+	defer tx.Rollback()
+	cutoff := before.Unix()
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(hold), 0) FROM searches WHERE created_at < ?`, cutoff).Scan(&c.Searches, &c.Held); err != nil {
+		return c, err
+	}
+	c.Searches -= c.Held
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM search_results WHERE search_id IN
+		(SELECT id FROM searches WHERE created_at < ? AND hold = 0)`, cutoff).Scan(&c.Results); err != nil {
+		return c, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT sketch_path FROM searches s WHERE created_at < ? AND hold = 0
+		AND NOT EXISTS (SELECT 1 FROM searches o WHERE o.sketch_path = s.sketch_path AND (o.created_at >= ? OR o.hold = 1))`, cutoff, cutoff)
+	if err != nil {
+		return c, err
+	}
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			rows.Close()
+			return c, err
+		}
+		c.Sketches = append(c.Sketches, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return c, err
+	}
+	if dryRun {
+		return c, nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM search_results WHERE search_id IN (SELECT id FROM searches WHERE created_at < ? AND hold = 0)`, cutoff); err != nil {
+		return c, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM searches WHERE created_at < ? AND hold = 0`, cutoff); err != nil {
+		return c, err
+	}
+	if after != nil {
+		if err := after(tx, c); err != nil {
+			return c, err
+		}
+	}
+	return c, tx.Commit()
 }

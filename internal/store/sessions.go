@@ -15,15 +15,18 @@ type Session struct {
 	ExpiresAt  time.Time // absolute lifetime
 	ClientIP   string
 	UserAgent  string
+	// UserGen is the user's session generation read when the login began;
+	// the session is valid only while it equals users.session_gen.
+	UserGen int64
 }
 
 // InsertSession stores s. A token hash collision (never expected from a
 // 256-bit random token) is an error, never an overwrite.
 func (db *DB) InsertSession(ctx context.Context, s *Session) error {
 	_, err := db.ExecContext(ctx, `INSERT INTO sessions
-		(token_hash, user_id, created_at, last_seen_at, expires_at, client_ip, user_agent)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		s.TokenHash, s.UserID, authUnix(s.CreatedAt), authUnix(s.LastSeenAt), authUnix(s.ExpiresAt), s.ClientIP, s.UserAgent)
+		(token_hash, user_id, created_at, last_seen_at, expires_at, client_ip, user_agent, user_gen)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.TokenHash, s.UserID, authUnix(s.CreatedAt), authUnix(s.LastSeenAt), authUnix(s.ExpiresAt), s.ClientIP, s.UserAgent, s.UserGen)
 	return err
 }
 
@@ -33,10 +36,10 @@ func (db *DB) SessionByTokenHash(ctx context.Context, tokenHash string) (*Sessio
 	var s Session
 	var created, seen, expires int64
 	u, err := authScanUser(db.QueryRowContext(ctx, `SELECT `+authUserCols+`,
-		s.token_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.client_ip, s.user_agent
+		s.token_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.client_ip, s.user_agent, s.user_gen
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ?`, tokenHash),
-		&s.TokenHash, &s.UserID, &created, &seen, &expires, &s.ClientIP, &s.UserAgent)
+		&s.TokenHash, &s.UserID, &created, &seen, &expires, &s.ClientIP, &s.UserAgent, &s.UserGen)
 	if err != nil {
 		return nil, nil, err
 	}

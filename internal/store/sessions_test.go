@@ -61,6 +61,9 @@ func TestSessions(t *testing.T) {
 		}
 	})
 	t.Run("DeleteOneAndAll", func(t *testing.T) {
+		// Own users: the count must not depend on the siblings.
+		u := authTestUser(t, db, "fay", "officer")
+		other := authTestUser(t, db, "gus", "officer")
 		insert("a1", u.ID, t0)
 		insert("a2", u.ID, t0)
 		insert("b1", other.ID, t0)

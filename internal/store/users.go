@@ -21,6 +21,9 @@ type User struct {
 	LockedUntil       time.Time // zero when not locked
 	CreatedAt         time.Time
 	PasswordChangedAt time.Time
+	// SessionGen is bumped by every password change and disable; sessions
+	// of an older generation are void.
+	SessionGen int64
 }
 
 // Times are stored as unix seconds; 0 means "unset" for locked_until.
@@ -45,14 +48,14 @@ func (db *DB) authNow() time.Time {
 	return time.Now()
 }
 
-const authUserCols = `u.id, u.username, u.password_hash, u.role, u.disabled, u.failed_logins, u.locked_until, u.created_at, u.password_changed_at`
+const authUserCols = `u.id, u.username, u.password_hash, u.role, u.disabled, u.failed_logins, u.locked_until, u.created_at, u.password_changed_at, u.session_gen`
 
 type authScanner interface{ Scan(dest ...any) error }
 
 func authScanUser(r authScanner, dest ...any) (*User, error) {
 	var u User
 	var locked, created, changed int64
-	all := append([]any{&u.ID, &u.Username, &u.PasswordHash, &u.Role, &u.Disabled, &u.FailedLogins, &locked, &created, &changed}, dest...)
+	all := append([]any{&u.ID, &u.Username, &u.PasswordHash, &u.Role, &u.Disabled, &u.FailedLogins, &locked, &created, &changed, &u.SessionGen}, dest...)
 	if err := r.Scan(all...); err != nil {
 		return nil, err
 	}
@@ -62,26 +65,7 @@ func authScanUser(r authScanner, dest ...any) (*User, error) {
 
 // CreateUser inserts u and sets u.ID. Zero CreatedAt/PasswordChangedAt are
 // set from the clock. A duplicate username (case-insensitive) is ECONFLICT.
-func (db *DB) CreateUser(ctx context.Context, u *User) error {
-	if u.CreatedAt.IsZero() {
-		u.CreatedAt = db.authNow().UTC().Truncate(time.Second)
-	}
-	if u.PasswordChangedAt.IsZero() {
-		u.PasswordChangedAt = u.CreatedAt
-	}
-	res, err := db.ExecContext(ctx, `INSERT INTO users
-		(username, password_hash, role, disabled, failed_logins, locked_until, created_at, password_changed_at)
-		VALUES (?, ?, ?, ?, 0, 0, ?, ?)`,
-		u.Username, u.PasswordHash, u.Role, u.Disabled, u.CreatedAt.Unix(), u.PasswordChangedAt.Unix())
-	if err != nil {
-		if authIsUnique(err) {
-			return apperr.Wrap(apperr.ECONFLICT, err, "That username is already taken.")
-		}
-		return err
-	}
-	u.ID, err = res.LastInsertId()
-	return err
-}
+func (db *DB) CreateUser(ctx context.Context, u *User) error { return db.CreateUserTx(ctx, u, nil) }
 
 // authIsUnique matches SQLite's "UNIQUE constraint failed" error
 // (SQLITE_CONSTRAINT_UNIQUE) without importing the driver's error type.
@@ -132,11 +116,13 @@ func (db *DB) CountActiveAdmins(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// SetUserPasswordHash stores a new hash and password_changed_at = changedAt.
+// SetUserPasswordHash stores a new hash and password_changed_at = changedAt,
+// and bumps the session generation (every session opened before is void).
 // It also clears the failure counter and any lock: a password set by an admin
 // is meant to let the user back in.
 func (db *DB) SetUserPasswordHash(ctx context.Context, id int64, hash string, changedAt time.Time) error {
-	return db.authExecOne(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = 0 WHERE id = ?`,
+	return db.authExecOne(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = 0,
+		session_gen = session_gen + 1 WHERE id = ?`,
 		hash, changedAt.Unix(), id)
 }
 
@@ -148,9 +134,10 @@ func (db *DB) RehashUserPassword(ctx context.Context, id int64, oldHash, newHash
 	return err
 }
 
-// SetUserDisabled sets or clears the disabled flag.
+// SetUserDisabled sets or clears the disabled flag; disabling bumps the
+// session generation.
 func (db *DB) SetUserDisabled(ctx context.Context, id int64, disabled bool) error {
-	return db.authExecOne(ctx, `UPDATE users SET disabled = ? WHERE id = ?`, disabled, id)
+	return db.authExecOne(ctx, `UPDATE users SET disabled = ?, session_gen = session_gen + ? WHERE id = ?`, disabled, disabled, id)
 }
 
 // DisableUserUnlessLastAdmin disables id unless that would leave no enabled
@@ -158,7 +145,7 @@ func (db *DB) SetUserDisabled(ctx context.Context, id int64, disabled bool) erro
 // each other at the same moment cannot both succeed. It returns whether the
 // row was disabled (false with nil error: it was the last enabled admin).
 func (db *DB) DisableUserUnlessLastAdmin(ctx context.Context, id int64) (bool, error) {
-	res, err := db.ExecContext(ctx, `UPDATE users SET disabled = 1
+	res, err := db.ExecContext(ctx, `UPDATE users SET disabled = 1, session_gen = session_gen + 1
 		WHERE id = ? AND (role <> 'admin' OR disabled = 1 OR
 			(SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id <> ?) > 0)`, id, id)
 	if err != nil {
@@ -176,40 +163,58 @@ func (db *DB) DisableUserUnlessLastAdmin(ctx context.Context, id int64) (bool, e
 	return n == 1, nil
 }
 
-// RecordFailedLogin counts one failed login for id in a single UPDATE, so
-// concurrent failures cannot lose increments. When the count reaches
-// maxFailures the account is locked until lockUntil and the counter restarts
-// at zero (the next lock needs another maxFailures failures). Failures while a
-// lock is in force (locked_until > now) are not counted and do not extend the
-// lock: otherwise anyone could keep an account locked indefinitely by
-// retrying. It returns the failure count after this attempt and whether this
-// attempt engaged the lock.
-func (db *DB) RecordFailedLogin(ctx context.Context, id int64, maxFailures int, now, lockUntil time.Time) (failures int, lockedNow bool, err error) {
-	var lockedSec int64
-	err = db.QueryRowContext(ctx, `UPDATE users SET
-		failed_logins = CASE WHEN failed_logins + 1 >= :max THEN 0 ELSE failed_logins + 1 END,
-		locked_until  = CASE WHEN failed_logins + 1 >= :max THEN :until ELSE locked_until END
-		WHERE id = :id AND locked_until <= :now
-		RETURNING failed_logins, locked_until`,
-		sql.Named("max", maxFailures), sql.Named("until", lockUntil.Unix()),
-		sql.Named("id", id), sql.Named("now", now.Unix())).Scan(&failures, &lockedSec)
+// ReserveLoginAttempt counts a login attempt for id as a failure *before*
+// its password is checked, in one statement, and reports whether the check
+// may go ahead. It refuses (ok false, nothing counted) while a lock is in
+// force (locked_until > now) or when maxFailures attempts are already
+// counted, whether they failed or are still being checked: so however many
+// guesses arrive at once, at most maxFailures are checked against the real
+// hash per lock period. failures is the count including this attempt.
+// A success clears the count with ClaimLoginSuccess; a failure leaves it
+// and calls LockIfExhausted.
+func (db *DB) ReserveLoginAttempt(ctx context.Context, id int64, maxFailures int, now time.Time) (failures int, ok bool, err error) {
+	err = db.QueryRowContext(ctx, `UPDATE users SET failed_logins = failed_logins + 1
+		WHERE id = :id AND locked_until <= :now AND failed_logins < :max
+		RETURNING failed_logins`,
+		sql.Named("id", id), sql.Named("now", now.Unix()), sql.Named("max", maxFailures)).Scan(&failures)
 	if IsNotFound(err) {
-		// Locked already (or no such user): nothing counted.
 		return 0, false, nil
 	}
 	if err != nil {
 		return 0, false, err
 	}
-	if lockedSec == lockUntil.Unix() && failures == 0 {
-		return maxFailures, true, nil
-	}
-	return failures, false, nil
+	return failures, true, nil
 }
 
-// ResetFailedLogins clears the failure counter and any (expired) lock.
-func (db *DB) ResetFailedLogins(ctx context.Context, id int64) error {
-	_, err := db.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = ?`, id)
-	return err
+// LockIfExhausted engages the lock (until lockUntil, counter back to zero)
+// when maxFailures failures are counted and no lock is in force; it reports
+// whether this call engaged it. One statement: of concurrent failures,
+// exactly one engages the lock.
+func (db *DB) LockIfExhausted(ctx context.Context, id int64, maxFailures int, now, lockUntil time.Time) (bool, error) {
+	res, err := db.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = :until
+		WHERE id = :id AND failed_logins >= :max AND locked_until <= :now`,
+		sql.Named("until", lockUntil.Unix()), sql.Named("id", id), sql.Named("max", maxFailures), sql.Named("now", now.Unix()))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// ClaimLoginSuccess clears the failure counter of a login whose password
+// matched passwordHash, in one statement that also checks, on the row as it
+// is now, that the account is enabled, not locked and still has that hash.
+// false means one of those changed while the password was being checked
+// (a lock engaged by concurrent guesses, a disable, a reset): the login
+// must be refused.
+func (db *DB) ClaimLoginSuccess(ctx context.Context, id int64, passwordHash string, now time.Time) (bool, error) {
+	res, err := db.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = 0
+		WHERE id = ? AND disabled = 0 AND locked_until <= ? AND password_hash = ?`, id, now.Unix(), passwordHash)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // authExecOne runs an UPDATE/DELETE that must touch exactly one row; zero rows
@@ -227,4 +232,132 @@ func (db *DB) authExecOne(ctx context.Context, query string, args ...any) error 
 		return sql.ErrNoRows
 	}
 	return nil
+}
+
+// CreateUserTx is CreateUser with after run in the same transaction (the
+// audit row of the creation): both are written, or neither.
+func (db *DB) CreateUserTx(ctx context.Context, u *User, after TxHook) error {
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = db.authNow().UTC().Truncate(time.Second)
+	}
+	if u.PasswordChangedAt.IsZero() {
+		u.PasswordChangedAt = u.CreatedAt
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO users
+		(username, password_hash, role, disabled, failed_logins, locked_until, created_at, password_changed_at)
+		VALUES (?, ?, ?, ?, 0, 0, ?, ?)`,
+		u.Username, u.PasswordHash, u.Role, u.Disabled, u.CreatedAt.Unix(), u.PasswordChangedAt.Unix())
+	if err != nil {
+		if authIsUnique(err) {
+			return apperr.Wrap(apperr.ECONFLICT, err, "That username is already taken.")
+		}
+		return err
+	}
+	if u.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	if err := runHook(tx, after); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// SessionsHook runs inside a user transaction with the number of sessions
+// the change ended (for the audit row's details).
+type SessionsHook func(tx *sql.Tx, sessionsEnded int64) error
+
+// ChangeUserPassword, in one transaction: stores the new hash (as
+// SetUserPasswordHash: generation bumped, counter and lock cleared), deletes
+// the user's sessions, and runs after. sql.ErrNoRows if there is no such user.
+func (db *DB) ChangeUserPassword(ctx context.Context, id int64, hash string, changedAt time.Time, after SessionsHook) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = 0,
+		session_gen = session_gen + 1 WHERE id = ?`, hash, changedAt.Unix(), id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return sql.ErrNoRows
+	}
+	return db.endSessionsAndCommit(ctx, tx, id, after)
+}
+
+// DisableUser, in one transaction: disables id unless it is the last
+// enabled admin (see DisableUserUnlessLastAdmin), bumps its session
+// generation, deletes its sessions and runs after. false with a nil error:
+// it was the last enabled admin, nothing changed.
+func (db *DB) DisableUser(ctx context.Context, id int64, after SessionsHook) (bool, error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE users SET disabled = 1, session_gen = session_gen + 1
+		WHERE id = ? AND (role <> 'admin' OR disabled = 1 OR
+			(SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id <> ?) > 0)`, id, id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	if n == 0 {
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, id).Scan(&one); err != nil {
+			return false, err
+		}
+		return false, nil
+	}
+	return true, db.endSessionsAndCommit(ctx, tx, id, after)
+}
+
+func (db *DB) endSessionsAndCommit(ctx context.Context, tx *sql.Tx, id int64, after SessionsHook) error {
+	res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, id)
+	if err != nil {
+		return err
+	}
+	ended, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if after != nil {
+		if err := after(tx, ended); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// EnableUser clears the disabled flag and runs after, in one transaction.
+func (db *DB) EnableUser(ctx context.Context, id int64, after TxHook) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE users SET disabled = 0 WHERE id = ?`, id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return sql.ErrNoRows
+	}
+	if err := runHook(tx, after); err != nil {
+		return err
+	}
+	return tx.Commit()
 }

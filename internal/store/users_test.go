@@ -57,7 +57,8 @@ func TestUsers(t *testing.T) {
 		}
 	})
 	t.Run("SetPasswordHashClearsLock", func(t *testing.T) {
-		db.RecordFailedLogin(ctx, bob.ID, 1, now, now.Add(time.Hour))
+		db.ReserveLoginAttempt(ctx, bob.ID, 1, now)
+		db.LockIfExhausted(ctx, bob.ID, 1, now, now.Add(time.Hour))
 		later := now.Add(time.Minute)
 		if err := db.SetUserPasswordHash(ctx, bob.ID, "$argon2id$new", later); err != nil {
 			t.Fatal(err)
@@ -71,14 +72,15 @@ func TestUsers(t *testing.T) {
 		}
 	})
 	t.Run("Rehash", func(t *testing.T) {
+		current, _ := db.UserByID(ctx, bob.ID)
 		if err := db.RehashUserPassword(ctx, bob.ID, "stale", "$argon2id$other"); err != nil {
 			t.Fatal(err)
 		}
 		u, _ := db.UserByID(ctx, bob.ID)
-		if u.PasswordHash != "$argon2id$new" {
+		if u.PasswordHash != current.PasswordHash {
 			t.Fatal("rehash overwrote a changed hash")
 		}
-		db.RehashUserPassword(ctx, bob.ID, "$argon2id$new", "$argon2id$re")
+		db.RehashUserPassword(ctx, bob.ID, current.PasswordHash, "$argon2id$re")
 		if u, _ := db.UserByID(ctx, bob.ID); u.PasswordHash != "$argon2id$re" {
 			t.Fatal("rehash not stored")
 		}
@@ -106,58 +108,21 @@ func TestUsers(t *testing.T) {
 	})
 }
 
-func TestRecordFailedLogin(t *testing.T) {
+func TestReserveLoginAttemptConcurrent(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	u := authTestUser(t, db, "carol", "officer")
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	until := now.Add(15 * time.Minute)
-
-	for i := 1; i <= 4; i++ {
-		n, locked, err := db.RecordFailedLogin(ctx, u.ID, 5, now, until)
-		if err != nil || n != i || locked {
-			t.Fatalf("failure %d: n=%d locked=%v err=%v", i, n, locked, err)
-		}
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Go(func() {
+			if _, _, err := db.ReserveLoginAttempt(ctx, u.ID, 1000, now); err != nil {
+				t.Error(err)
+			}
+		})
 	}
-	n, locked, err := db.RecordFailedLogin(ctx, u.ID, 5, now, until)
-	if err != nil || n != 5 || !locked {
-		t.Fatalf("5th: n=%d locked=%v err=%v, want 5 true", n, locked, err)
+	wg.Wait()
+	if got, _ := db.UserByID(ctx, u.ID); got.FailedLogins != 20 {
+		t.Fatalf("FailedLogins=%d, want 20", got.FailedLogins)
 	}
-	got, _ := db.UserByID(ctx, u.ID)
-	if !got.LockedUntil.Equal(until) || got.FailedLogins != 0 {
-		t.Fatalf("LockedUntil=%v FailedLogins=%d", got.LockedUntil, got.FailedLogins)
-	}
-	t.Run("NotCountedWhileLocked", func(t *testing.T) {
-		n, locked, err := db.RecordFailedLogin(ctx, u.ID, 5, now.Add(time.Minute), now.Add(16*time.Minute))
-		if err != nil || n != 0 || locked {
-			t.Fatalf("n=%d locked=%v err=%v", n, locked, err)
-		}
-		if got, _ := db.UserByID(ctx, u.ID); !got.LockedUntil.Equal(until) {
-			t.Fatal("lock extended")
-		}
-	})
-	t.Run("CountsAgainAfterLock", func(t *testing.T) {
-		n, _, _ := db.RecordFailedLogin(ctx, u.ID, 5, until, until.Add(15*time.Minute))
-		if n != 1 {
-			t.Fatalf("n=%d, want 1", n)
-		}
-		db.ResetFailedLogins(ctx, u.ID)
-		if got, _ := db.UserByID(ctx, u.ID); got.FailedLogins != 0 || !got.LockedUntil.IsZero() {
-			t.Fatalf("after reset %+v", got)
-		}
-	})
-	t.Run("ConcurrentIncrementsNotLost", func(t *testing.T) {
-		var wg sync.WaitGroup
-		for i := 0; i < 20; i++ {
-			wg.Go(func() {
-				if _, _, err := db.RecordFailedLogin(ctx, u.ID, 1000, now, until); err != nil {
-					t.Error(err)
-				}
-			})
-		}
-		wg.Wait()
-		if got, _ := db.UserByID(ctx, u.ID); got.FailedLogins != 20 {
-			t.Fatalf("FailedLogins=%d, want 20", got.FailedLogins)
-		}
-	})
 }

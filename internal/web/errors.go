@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/logging"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
@@ -100,12 +101,12 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status := statusOf(err)
 	if status >= 500 && status != http.StatusServiceUnavailable {
-		s.log.Error("request failed", "request_id", requestIDFrom(r.Context()), "path", r.URL.Path, "err", err)
+		s.log.Error("request failed", "request_id", requestIDFrom(r.Context()), "path", logging.Clip(r.URL.Path, maxLoggedPath), "err", err)
 		s.renderError(w, r, status, "")
 		return
 	}
 	if status == http.StatusServiceUnavailable {
-		s.log.Warn("service unavailable", "request_id", requestIDFrom(r.Context()), "path", r.URL.Path, "err", err)
+		s.log.Warn("service unavailable", "request_id", requestIDFrom(r.Context()), "path", logging.Clip(r.URL.Path, maxLoggedPath), "err", err)
 	}
 	msg := apperr.Message(err)
 	if apperr.Code(err) == apperr.EINTERNAL {
@@ -196,7 +197,7 @@ func (s *Server) failJSON(w http.ResponseWriter, r *http.Request, err error) {
 		msg = errorTexts[status]
 	}
 	if status >= 500 && status != http.StatusServiceUnavailable {
-		s.log.Error("api request failed", "request_id", requestIDFrom(r.Context()), "path", r.URL.Path, "err", err)
+		s.log.Error("api request failed", "request_id", requestIDFrom(r.Context()), "path", logging.Clip(r.URL.Path, maxLoggedPath), "err", err)
 	}
 	if status == http.StatusRequestEntityTooLarge {
 		msg = errorTexts[status]

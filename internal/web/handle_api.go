@@ -106,6 +106,9 @@ func (s *Server) handleAPISearchShow(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !s.auditView(w, r, searchTarget(sr), "API export; references: "+idList(resultRefIDs(sr))) {
+		return
+	}
 	resp := toAPISearch(sr, "", s.bandsOf(sr))
 	f, err := s.gallery.SearchFilter(r.Context(), sr.ID)
 	if err != nil {
@@ -225,8 +228,13 @@ func (s *Server) handleAPIReferences(w http.ResponseWriter, r *http.Request) {
 		refs, next = refs[:limit], encodeCursor(refs[limit-1].ID)
 	}
 	out := make([]*apiReference, len(refs))
+	ids := make([]int64, len(refs))
 	for i, ref := range refs {
 		out[i] = toAPIRef(ref)
+		ids[i] = ref.ID
+	}
+	if !s.auditView(w, r, "gallery", "API export; references: "+idList(ids)) {
+		return
 	}
 	if err := s.withMetadata(r, out); err != nil {
 		s.failJSON(w, r, err)
@@ -251,12 +259,13 @@ type apiUploadResult struct {
 
 // POST /api/v1/references (multipart: photos, label, notes)
 func (s *Server) handleAPIReferencesAdd(w http.ResponseWriter, r *http.Request) {
-	ups, _, _, err := s.parseUploads(w, r)
+	up, err := s.spoolUploads(w, r)
 	if err != nil {
 		s.failJSON(w, r, err)
 		return
 	}
-	results := s.gallery.Add(r.Context(), galleryActor(r), ups)
+	defer up.Close()
+	results := s.addSpooled(r, up)
 	out := make([]apiUploadResult, len(results))
 	for i, res := range results {
 		out[i] = apiUploadResult{File: res.Name, Outcome: res.Outcome, Reason: res.Reason, Reference: toAPIRef(res.Reference)}

@@ -67,35 +67,17 @@ func (s *Server) renderGallery(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	pages := max(1, (total+galleryPageSize-1)/galleryPageSize)
+	shown := make([]int64, len(refs))
+	for i, ref := range refs {
+		shown[i] = ref.ID
+	}
+	if !s.auditView(w, r, "gallery", "page "+strconv.Itoa(pg)+"; references shown: "+idList(shown)) {
+		return
+	}
 	s.render(w, r, status, "gallery", page{Title: "Gallery", Nav: "gallery", Flash: flash, Error: errMsg, Data: galleryData{
 		Refs: refs, Total: total, Query: q, Page: pg, Pages: pages, HasPrev: pg > 1, HasNext: pg < pages,
 		Stats: st, Calibration: s.gallery.Calibration(), Results: results, Label: label, Notes: notes,
 		MaxUpload: humanBytes(s.cfg.MaxUploadSize)}})
-}
-
-// parseUploads reads the multipart field "photos" (one or many files).
-func (s *Server) parseUploads(w http.ResponseWriter, r *http.Request) ([]gallery.Upload, string, string, error) {
-	if err := s.parseMultipart(w, r); err != nil {
-		return nil, "", "", err
-	}
-	defer r.MultipartForm.RemoveAll()
-	label, notes := r.FormValue("label"), r.FormValue("notes")
-	fhs := r.MultipartForm.File["photos"]
-	if len(fhs) == 0 {
-		return nil, label, notes, apperr.Errorf(apperr.EINVALID, "Choose one or more photos to add.")
-	}
-	if len(fhs) > 500 {
-		return nil, label, notes, apperr.Errorf(apperr.EINVALID, "At most 500 files per upload; use `sketchmatch import` for bulk imports.")
-	}
-	ups := make([]gallery.Upload, 0, len(fhs))
-	for _, fh := range fhs {
-		data, err := readFile(fh, s.cfg.MaxUploadSize)
-		if err != nil {
-			return nil, label, notes, err
-		}
-		ups = append(ups, gallery.Upload{Name: fh.Filename, Data: data, Label: label, Notes: notes})
-	}
-	return ups, label, notes, nil
 }
 
 // uploadStatus is the response status for a batch: 200/201 if anything was
@@ -112,18 +94,20 @@ func uploadStatus(results []gallery.Result, created int) int {
 	return http.StatusBadRequest
 }
 
-// POST /references (multipart: photos, label, notes).
+// POST /references (multipart: photos, label, notes). The body is spooled
+// to disk and the files are added one at a time (see spoolUploads).
 func (s *Server) handleGalleryAdd(w http.ResponseWriter, r *http.Request) {
-	ups, label, notes, err := s.parseUploads(w, r)
+	up, err := s.spoolUploads(w, r)
 	if err != nil {
 		if st := statusOf(err); st == http.StatusBadRequest {
-			s.renderGallery(w, r, st, "", apperr.Message(err), nil, clip(label, 200), clip(notes, 2000))
+			s.renderGallery(w, r, st, "", apperr.Message(err), nil, "", "")
 			return
 		}
 		s.fail(w, r, err)
 		return
 	}
-	results := s.gallery.Add(r.Context(), galleryActor(r), ups)
+	defer up.Close()
+	results := s.addSpooled(r, up)
 	status := uploadStatus(results, http.StatusOK)
 	flash := ""
 	if status == http.StatusOK {
@@ -167,6 +151,9 @@ func (s *Server) handleReference(w http.ResponseWriter, r *http.Request) {
 		flash = "Saved."
 	case "face":
 		flash = "The face box was saved and the photo embedded from it: it is searchable now."
+	}
+	if !s.auditView(w, r, "reference:"+strconv.FormatInt(ref.ID, 10), "reference page") {
+		return
 	}
 	s.renderReference(w, r, ref, http.StatusOK, flash, "", nil)
 }
@@ -276,6 +263,9 @@ func (s *Server) handleRefImage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !s.auditView(w, r, "reference:"+strconv.FormatInt(ref.ID, 10), "full-size photo") {
+		return
+	}
 	s.serveStored(w, r, ref.StoredPath, "reference-"+strconv.FormatInt(ref.ID, 10))
 }
 
@@ -290,8 +280,8 @@ func (s *Server) handleRefThumb(w http.ResponseWriter, r *http.Request) {
 
 // serveStored streams a content-addressed file with our own name in
 // Content-Disposition. The path comes from the database, never from the
-// request. Content is immutable (named by its hash), so browsers may keep it
-// privately.
+// request. Every file is a face (photo, thumbnail, sketch): it is never
+// cached, so nothing stays in a shared workstation's browser after logout.
 func (s *Server) serveStored(w http.ResponseWriter, r *http.Request, rel, name string) {
 	f, err := s.gallery.Files().Open(rel)
 	if err != nil {
@@ -304,7 +294,8 @@ func (s *Server) serveStored(w http.ResponseWriter, r *http.Request, rel, name s
 	ctype := map[string]string{".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}[ext]
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Disposition", `inline; filename="`+name+ext+`"`)
-	w.Header().Set("Cache-Control", "private, max-age=86400, immutable")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	http.ServeContent(w, r, "", time.Time{}, f)
 }

@@ -42,7 +42,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		s.log.Info("login failed", "user", username, "ip", clientIPFrom(r.Context()), "request_id", requestIDFrom(r.Context()))
+		// The name is not logged here: it may be a password typed into the
+		// wrong field (the auth package logs known names, and unknown ones
+		// as auth.UnknownUserTag).
+		s.log.Info("login failed", "ip", clientIPFrom(r.Context()), "request_id", requestIDFrom(r.Context()))
 		s.render(w, r, http.StatusUnauthorized, "login", page{Title: "Sign in",
 			Error: apperr.Message(err), Data: loginData{Username: username}})
 		return

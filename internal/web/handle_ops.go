@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"net/netip"
 	"time"
 )
 
@@ -13,6 +15,10 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // GET /readyz: 200 only when the database answers and the model is loaded.
+// Anyone may ask (nginx passes it through), so the answer is the status
+// alone; what is wrong (which can name file-system paths) goes to the log,
+// to `sketchmatch check`, and to a caller on this machine that did not come
+// through a proxy.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -31,14 +37,37 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	} else {
 		out["model"] = model
 	}
+	status, code := "ready", http.StatusOK
 	if !ok {
-		out["status"] = "unavailable"
+		status, code = "unavailable", http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "5")
-		writeJSON(w, http.StatusServiceUnavailable, out)
-		return
+		s.log.Warn("not ready", "database", out["database"], "model", out["model"], "request_id", requestIDFrom(r.Context()))
 	}
-	out["status"] = "ready"
-	writeJSON(w, http.StatusOK, out)
+	if !localDirect(r) {
+		out = map[string]string{}
+	}
+	out["status"] = status
+	writeJSON(w, code, out)
+}
+
+// localDirect reports whether r comes from this machine without a proxy:
+// a loopback peer and no forwarding header (nginx, also on loopback, always
+// sets X-Forwarded-For).
+func localDirect(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil || !a.Unmap().IsLoopback() {
+		return false
+	}
+	for _, h := range []string{"X-Forwarded-For", "X-Real-Ip", "Forwarded"} {
+		if _, ok := r.Header[h]; ok {
+			return false
+		}
+	}
+	return true
 }
 
 // modelState is the active model id or why there is none.

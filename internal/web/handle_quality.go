@@ -51,6 +51,9 @@ type qualityData struct {
 
 // GET /admin/quality
 func (s *Server) handleQuality(w http.ResponseWriter, r *http.Request) {
+	if !s.auditView(w, r, "quality", "evaluation and calibration report") {
+		return
+	}
 	s.renderQuality(w, r, http.StatusOK, "", "", nil, "")
 }
 

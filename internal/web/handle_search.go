@@ -16,6 +16,7 @@ import (
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/auth"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
+	"github.com/sketchmatch/sketchmatch/internal/imagefile"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
@@ -133,6 +134,12 @@ func (s *Server) parseSearch(w http.ResponseWriter, r *http.Request) (gallery.Qu
 	}
 	data, err := readFile(fhs[0], s.cfg.MaxUploadSize)
 	if err != nil {
+		return q, err
+	}
+	// The sketch's own pixel limit, from its header, before anything is
+	// decoded (the gallery decodes under the photos' higher limit).
+	if _, err := imagefile.Probe(data, imagefile.Limits{MaxBytes: s.cfg.MaxUploadSize,
+		MaxPixels: s.cfg.SketchMaxPixels, MaxSide: 10_000}); err != nil {
 		return q, err
 	}
 	q.Sketch = data
@@ -311,6 +318,23 @@ func (s *Server) resultView(r *http.Request, sr *store.Search) (resultView, erro
 	return v, nil
 }
 
+// searchTarget names a search in the audit trail, with its case number.
+func searchTarget(sr *store.Search) string {
+	t := "search:" + strconv.FormatInt(sr.ID, 10)
+	if sr.CaseNumber != "" {
+		t += " case:" + sr.CaseNumber
+	}
+	return t
+}
+
+func resultRefIDs(sr *store.Search) []int64 {
+	ids := make([]int64, len(sr.Results))
+	for i, res := range sr.Results {
+		ids[i] = res.ReferenceID
+	}
+	return ids
+}
+
 // GET /searches/{id} re-displays a recorded result without recomputing it.
 func (s *Server) handleSearchShow(w http.ResponseWriter, r *http.Request) {
 	sr, ok := s.loadSearch(w, r)
@@ -320,6 +344,9 @@ func (s *Server) handleSearchShow(w http.ResponseWriter, r *http.Request) {
 	v, err := s.resultView(r, sr)
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if !s.auditView(w, r, searchTarget(sr), "result page; references shown: "+idList(resultRefIDs(sr))) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "result", page{Title: "Search #" + strconv.FormatInt(sr.ID, 10), Nav: "history", Data: v})
@@ -351,6 +378,9 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if !s.auditView(w, r, searchTarget(sr), "compare rank "+strconv.Itoa(rank)+"; reference shown: "+strconv.FormatInt(c.ReferenceID, 10)) {
+		return
+	}
 	v := compareView{Search: sr, Candidate: c, Ref: ref}
 	if rank > 1 {
 		v.Prev = rank - 1
@@ -370,6 +400,9 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleSearchSketch(w http.ResponseWriter, r *http.Request) {
 	sr, ok := s.loadSearch(w, r)
 	if !ok {
+		return
+	}
+	if !s.auditView(w, r, searchTarget(sr), "sketch") {
 		return
 	}
 	s.serveStored(w, r, sr.SketchPath, "sketch-"+strconv.FormatInt(sr.ID, 10))
@@ -426,6 +459,10 @@ func (s *Server) handleSearches(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// The list itself is not audited: it shows no face or sketch, and it
+	// stays a pure read, so history works while another writer holds the
+	// database (internal/faulttest TestDBLockedByLongWriter). Every search
+	// opened from it is audited.
 	pages := max(1, (total+size-1)/size)
 	s.render(w, r, status, "history", page{Title: "History", Nav: "history", Error: errMsg, Data: historyData{
 		Searches: list, Total: total, CaseNumber: caseNo, From: q.Get("from"), To: q.Get("to"), Filtered: len(q) > 0,

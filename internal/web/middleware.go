@@ -14,6 +14,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/sketchmatch/sketchmatch/internal/logging"
 )
 
 type ctxKey int
@@ -46,7 +48,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("panic", "request_id", requestIDFrom(r.Context()), "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				s.log.Error("panic", "request_id", requestIDFrom(r.Context()), "path", logging.Clip(r.URL.Path, maxLoggedPath), "panic", v, "stack", string(debug.Stack()))
 				s.renderError(w, r, http.StatusInternalServerError, "")
 			}
 		}()
@@ -75,14 +77,18 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 				status = http.StatusOK
 			}
 			route := routePattern(r)
+			method := methodLabel(r.Method)
 			dur := time.Since(start)
-			s.metrics.observe(r.Method, route, status, dur)
+			s.metrics.observe(method, route, status, dur)
 			lvl := slog.LevelInfo
 			if status >= 500 {
 				lvl = slog.LevelError
 			}
-			attrs := []any{"request_id", id, "method", r.Method, "path", r.URL.Path, "route", route,
+			attrs := []any{"request_id", id, "method", method, "path", logging.Clip(r.URL.Path, maxLoggedPath), "route", route,
 				"status", status, "bytes", ww.BytesWritten(), "duration_ms", float64(dur.Microseconds()) / 1000, "ip", ip}
+			if method == methodOther {
+				attrs = append(attrs, "method_sent", logging.Clip(r.Method, maxLoggedMethod))
+			}
 			if u := userFrom(r.Context()); u != nil {
 				attrs = append(attrs, "user", u.Username)
 			}
@@ -90,6 +96,33 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(ww, r.WithContext(ctx))
 	})
+}
+
+// Bounds on request values written to the log (see logging.Clip).
+const (
+	maxLoggedPath   = 256
+	maxLoggedMethod = 16
+	maxLoggedHeader = 128
+)
+
+// methodOther is the metric label and log value of every method outside
+// knownMethods: the method is client-chosen text (up to the header limit),
+// and each distinct label value is a new time series kept for the life of
+// the process.
+const methodOther = "OTHER"
+
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
+	http.MethodConnect: true, http.MethodTrace: true,
+}
+
+// methodLabel is r.Method if it is a standard method, else "OTHER".
+func methodLabel(m string) string {
+	if knownMethods[m] {
+		return m
+	}
+	return methodOther
 }
 
 // routePattern is the chi route pattern (low cardinality, for metrics).
@@ -131,8 +164,9 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 func (s *Server) crossOrigin(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.log.Warn("cross-origin request rejected", "request_id", requestIDFrom(r.Context()), "method", r.Method,
-			"path", r.URL.Path, "origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"), "ip", clientIPFrom(r.Context()))
+		s.log.Warn("cross-origin request rejected", "request_id", requestIDFrom(r.Context()), "method", methodLabel(r.Method),
+			"path", logging.Clip(r.URL.Path, maxLoggedPath), "origin", logging.Clip(r.Header.Get("Origin"), maxLoggedHeader),
+			"sec_fetch_site", logging.Clip(r.Header.Get("Sec-Fetch-Site"), maxLoggedHeader), "ip", clientIPFrom(r.Context()))
 		s.renderError(w, r, http.StatusForbidden, "The request came from another site and was refused.")
 	}))
 	return cop.Handler(next)

@@ -23,6 +23,8 @@ func (s *Server) adminRoutes(r chi.Router) {
 	r.Get("/admin/tokens", s.handleTokens)
 	r.Post("/admin/tokens", s.handleTokenCreate)
 	r.Post("/admin/tokens/{name}/revoke", s.handleTokenRevoke)
+	r.Post("/searches/{id}/hold", s.handleSearchHold)
+	r.Post("/api/v1/searches/{id}/hold", s.handleSearchHold)
 	s.galleryRoutes(r)
 	s.qualityRoutes(r)
 }

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -131,10 +132,10 @@ func (s *Server) Handler() http.Handler {
 }
 
 // loginRateLimit answers 429 past LOGIN_RATE_LIMIT POST /login per minute
-// per client IP (the resolved one, so proxies are honoured).
+// per client (the resolved IP, so proxies are honoured; see rateKey).
 func (s *Server) loginRateLimit() func(http.Handler) http.Handler {
 	return httprate.Limit(s.cfg.LoginRateLimit, time.Minute,
-		httprate.WithKeyFuncs(func(r *http.Request) (string, error) { return clientIPFrom(r.Context()), nil }),
+		httprate.WithKeyFuncs(func(r *http.Request) (string, error) { return rateKey(clientIPFrom(r.Context())), nil }),
 		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
 			// Logged, not audited: an audit row per refused request would let
 			// anyone flood the trail.
@@ -142,6 +143,22 @@ func (s *Server) loginRateLimit() func(http.Handler) http.Handler {
 			w.Header().Set("Retry-After", "60")
 			s.renderError(w, r, http.StatusTooManyRequests, "")
 		}))
+}
+
+// rateKey is the rate-limit key of a client address: an IPv4 address as is,
+// an IPv6 address by its /64. One subscriber (one host, even) is routinely
+// given a whole /64 and can pick any of its 2^64 addresses, so keying on the
+// /128 would give an attacker a fresh allowance per request.
+func rateKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	return netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
 }
 
 // ListenAndServe serves until ctx is cancelled (SIGTERM/SIGINT), then shuts

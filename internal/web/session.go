@@ -11,6 +11,7 @@ import (
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/auth"
+	"github.com/sketchmatch/sketchmatch/internal/logging"
 )
 
 // The cookie (signed and encrypted by gorilla/sessions with keys derived
@@ -165,7 +166,7 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 			if u != nil {
 				name = u.Username
 			}
-			s.log.Warn("forbidden", "request_id", requestIDFrom(r.Context()), "path", r.URL.Path, "user", name, "ip", clientIPFrom(r.Context()))
+			s.log.Warn("forbidden", "request_id", requestIDFrom(r.Context()), "path", logging.Clip(r.URL.Path, maxLoggedPath), "user", name, "ip", clientIPFrom(r.Context()))
 			if isAPI(r) {
 				s.writeProblem(w, r, http.StatusForbidden, apperr.EFORBIDDEN, "Administrators only.")
 				return

@@ -71,9 +71,10 @@ func TestServiceTokens(t *testing.T) {
 		{rms, "DELETE", "/api/v1/references/1"},
 		{rms, "GET", "/api/v1/audit"},
 		{auditor, "GET", "/api/v1/references"},
+		{rms, "POST", "/api/v1/searches/1/hold"},
 	} {
 		resp, body := e.api(c.tok, c.method, c.path, "")
-		if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(body, "lacks the scope") {
+		if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Content-Type") != "application/problem+json" || !(strings.Contains(body, "lacks the scope") || strings.Contains(body, "not open to API tokens")) {
 			t.Errorf("%s %s without the scope: %d %s", c.method, c.path, resp.StatusCode, body)
 		}
 	}

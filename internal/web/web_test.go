@@ -34,6 +34,10 @@ func TestMain(m *testing.M) {
 
 const testPassword = "correct horse battery staple"
 
+// testProductionKey is a random SECRET_KEY (openssl rand -hex 32) for
+// production-mode test servers; weak keys are refused there.
+const testProductionKey = "9c4e1a7f3b8d2e6a0f5c9b3d7e1a4f8c2b6d0e9a3f7c1b5d8e2a6f0c4b9d3e7a"
+
 // env is a server over a fresh database, without a model.
 type testEnv struct {
 	t     testing.TB
@@ -210,7 +214,7 @@ func TestSecurityHeaders(t *testing.T) {
 		})
 	}
 	t.Run("HSTSInProduction", func(t *testing.T) {
-		p := newEnv(t, map[string]string{"APP_ENV": "production", "SECRET_KEY": strings.Repeat("k", 32)})
+		p := newEnv(t, map[string]string{"APP_ENV": "production", "SECRET_KEY": testProductionKey})
 		resp, _ := p.client().get("/login")
 		if got, want := resp.Header.Get("Strict-Transport-Security"), "max-age=31536000; includeSubDomains"; got != want {
 			t.Fatalf("HSTS=%q, want %q", got, want)
@@ -336,7 +340,7 @@ func TestLogin(t *testing.T) {
 		}
 	})
 	t.Run("ProductionCookie", func(t *testing.T) {
-		e := newEnv(t, map[string]string{"APP_ENV": "production", "SECRET_KEY": strings.Repeat("s", 40)})
+		e := newEnv(t, map[string]string{"APP_ENV": "production", "SECRET_KEY": testProductionKey})
 		resp := e.client().login("alice", testPassword)
 		sc := resp.Header.Get("Set-Cookie")
 		for _, want := range []string{"__Host-sketchmatch=", "HttpOnly", "Secure", "SameSite=Lax", "Path=/"} {

@@ -1,0 +1,54 @@
+package sectest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/sketchmatch/sketchmatch/internal/faulttest"
+)
+
+// Finding 3 of issue 12: the gallery upload parsed the whole form and
+// decoded every file before storing any, so 16 bomb PNGs in an 81 KB body
+// reached 4.96 GB. Now the body is spooled to disk and the files go to the
+// gallery one at a time: the memory is that of one file, whatever the count.
+func TestGalleryUploadBombsBounded(t *testing.T) {
+	env := faulttest.NewEnv(t)
+	env.AddUser(t, "admin1", "admin")
+	srv := env.Start(t)
+	c := faulttest.NewClient()
+	faulttest.Login(t, c, srv.URL, "admin1")
+
+	const n = 8
+	var files []faulttest.NamedFile
+	for i := range n {
+		// Just inside the gallery's 40 MP limit, each a different image.
+		files = append(files, faulttest.NamedFile{Name: fmt.Sprintf("bomb%d.png", i), Data: bombPNG(t, 6320-i, 6320)})
+	}
+	body, ct := faulttest.Multipart(map[string]string{"label": "bombs"}, map[string][]faulttest.NamedFile{"photos": files})
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/references", bytes.NewReader(body))
+	req.Header.Set("Content-Type", ct)
+	before := srv.PeakRSS(t)
+	status, out, err := faulttest.Do(c, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := srv.PeakRSS(t)
+	t.Logf("%d bombs in a %d KB body: status %d, VmHWM %d → %d MiB (+%d MiB)", n, len(body)>>10, status, before>>20, after>>20, (after-before)>>20)
+	if status >= 500 {
+		t.Fatalf("status %d: %s", status, out)
+	}
+	var res struct {
+		Results []struct{ File, Outcome string } `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Results) != n {
+		t.Fatalf("%d results (%v), want %d: %.500s", len(res.Results), err, n, out)
+	}
+	// One bomb decoded and embedded at a time: ~300 MiB, with GC headroom.
+	if growth := after - before; growth > 640<<20 {
+		t.Errorf("peak memory grew by %d MiB for %d files, want at most 640 MiB", growth>>20, n)
+	}
+	env.CheckNoPanic(t, srv)
+}
