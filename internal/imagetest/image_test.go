@@ -104,7 +104,7 @@ func TestImage(t *testing.T) {
 	ctrs := []string{name + "-app", name + "-cli"}
 	t.Cleanup(func() {
 		for _, c := range ctrs {
-			p.run(time.Minute, "", "rm", "-f", "-t", "2", c)
+			p.run(time.Minute, "", "rm", "-f", "-v", "-t", "2", c) // -v: its anonymous /config volume too
 		}
 		p.run(time.Minute, "", "volume", "rm", "-f", vol)
 		p.run(time.Minute, "", "rmi", "-f", image, name+":latest")
