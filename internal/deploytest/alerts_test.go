@@ -129,6 +129,31 @@ scrape_configs:
 	if st := alertState(t, promURL, "SketchMatchNotReady"); st != "" {
 		t.Fatalf("SketchMatchNotReady is %s while the model is loaded", st)
 	}
+	t.Run("RulesAndDashboardUseExportedMetrics", func(t *testing.T) {
+		resp, err := http.Get(healthy.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		exported := map[string]bool{}
+		for _, m := range regexp.MustCompile(`(?m)^# TYPE (\S+) (\S+)`).FindAllStringSubmatch(string(body), -1) {
+			exported[m[1]] = true
+			if m[2] == "histogram" {
+				for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+					exported[m[1]+suffix] = true
+				}
+			}
+		}
+		metricName := regexp.MustCompile(`sketchmatch_[a-z_]+`)
+		for _, f := range []string{"deploy/prometheus/alerts.yml", "deploy/grafana/sketchmatch.json"} {
+			for _, name := range metricName.FindAllString(readRepoFile(t, f), -1) {
+				if !exported[name] {
+					t.Errorf("%s uses %s, which the server does not export", f, name)
+				}
+			}
+		}
+	})
 
 	// Model made unavailable: the same server restarted without its model.
 	healthy.Signal(os.Interrupt)
