@@ -88,10 +88,13 @@ func TestImage(t *testing.T) {
 	if err != nil {
 		t.Skip("podman is not installed (Debian: apt-get install podman buildah runc); skipping the container image test (make image-test)")
 	}
-	for _, tool := range []string{"dpkg", "apt-get"} {
+	for _, tool := range []string{"dpkg", "apt-get", "apt-cache"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s is not installed: the image is built from Debian packages on a Debian or Ubuntu machine; skipping", tool)
 		}
+	}
+	if out, _ := exec.Command("apt-cache", "policy", "libstdc++6").Output(); !regexp.MustCompile(`Candidate: [0-9]`).Match(out) {
+		t.Skip("apt has no package lists (run apt-get update): the image is built from Debian packages fetched with apt-get download; skipping")
 	}
 	testenv.ORTLibrary(t)
 	testenv.ModelDir(t)
