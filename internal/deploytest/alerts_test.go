@@ -51,6 +51,42 @@ func TestAlertRules(t *testing.T) {
 	})
 
 	promtool := lookTool(t, "promtool")
+	t.Run("DashboardQueriesParse", func(t *testing.T) {
+		// Every panel query of the Grafana dashboard, with its variables
+		// filled in, as a recording rule: promtool parses the PromQL.
+		var dash struct {
+			Panels []struct {
+				Title   string `json:"title"`
+				Targets []struct {
+					Expr string `json:"expr"`
+				} `json:"targets"`
+			} `json:"panels"`
+		}
+		if err := json.Unmarshal([]byte(readRepoFile(t, "deploy/grafana/sketchmatch.json")), &dash); err != nil {
+			t.Fatalf("deploy/grafana/sketchmatch.json: %v", err)
+		}
+		fill := strings.NewReplacer("$instance", ".*", "$__rate_interval", "5m")
+		var b strings.Builder
+		b.WriteString("groups:\n  - name: dashboard\n    rules:\n")
+		n := 0
+		for _, p := range dash.Panels {
+			for _, tg := range p.Targets {
+				q, _ := json.Marshal(fill.Replace(tg.Expr)) // a JSON string is a YAML string
+				fmt.Fprintf(&b, "      - record: dashboard:panel_%d\n        expr: %s\n", n, q)
+				n++
+			}
+		}
+		if n < 10 {
+			t.Fatalf("only %d queries in the dashboard", n)
+		}
+		f := filepath.Join(t.TempDir(), "dashboard-rules.yml")
+		if err := os.WriteFile(f, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(promtool, "check", "rules", f).CombinedOutput(); err != nil {
+			t.Fatalf("dashboard queries do not parse: %v\n%s", err, out)
+		}
+	})
 	dir := filepath.Join(repoRoot(t), "deploy", "prometheus")
 	for _, args := range [][]string{
 		{"check", "rules", "alerts.yml"},
