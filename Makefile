@@ -21,7 +21,7 @@ deps:
 	$(GO) mod download
 
 build: deps
-	$(GO) build -trimpath -o $(BIN) ./cmd/sketchmatch
+	$(GO) build -trimpath -ldflags "-X github.com/sketchmatch/sketchmatch/internal/app.Version=$(VERSION)" -o $(BIN) ./cmd/sketchmatch
 
 onnxruntime: $(ORT_LIB)
 
