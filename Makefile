@@ -21,7 +21,7 @@ deps:
 	$(GO) mod download
 
 build: deps
-	$(GO) build -trimpath -o $(BIN) ./cmd/sketchmatch
+	$(GO) build -trimpath -ldflags "-X github.com/sketchmatch/sketchmatch/internal/app.Version=$(VERSION)" -o $(BIN) ./cmd/sketchmatch
 
 onnxruntime: $(ORT_LIB)
 
@@ -61,3 +61,30 @@ lint:
 
 clean:
 	rm -rf bin .cache
+
+# --- Container image (see DEPLOYMENT.md, "Containers") -----------------------
+# Podman in sandboxes/CI without systemd needs deploy/podman/containers.conf.
+export CONTAINERS_CONF ?= $(CURDIR)/deploy/podman/containers.conf
+IMAGE   ?= sketchmatch
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: image image-test alerts-test
+
+# Root file system from Debian packages (apt-get download + dpkg -x), the
+# binary, the pinned ONNX Runtime library and the default model (checksums
+# verified) -> .cache/image/context/rootfs.tar -> FROM scratch image tagged
+# $(IMAGE):$(VERSION) and $(IMAGE):latest.
+image: deps onnxruntime models
+	IMAGE=$(IMAGE) VERSION=$(VERSION) ORT_LIB=$(ORT_LIB) ORT_LIB_SHA256=$(ORT_LIB_SHA256) \
+	  scripts/build-image.sh
+
+# Builds a throw-away image and runs it (volume, health, sign-in, CLI import
+# in a second container, search, restart, read-only root, non-root user);
+# skips with a message where podman is not installed. Part of make test.
+image-test: deps onnxruntime models
+	$(GO) test -count=1 -timeout 10m -run 'TestImage' -v ./internal/imagetest
+
+# The Prometheus alert rules: promtool check + unit tests, and a real
+# Prometheus scraping a real server. Part of make test.
+alerts-test: deps
+	$(GO) test -count=1 -timeout 5m -run 'TestAlert' -v ./internal/deploytest

@@ -47,6 +47,9 @@ type Options struct {
 	Stderr io.Writer
 	// NoLogFile logs to Stderr only (CLI commands other than serve).
 	NoLogFile bool
+	// Stdout receives JSON lines instead of LOG_DIR/app.log and Stderr when
+	// LOG_DIR is set but empty (containers: the runtime collects stdout).
+	Stdout io.Writer
 }
 
 // Open builds the App from cfg.
@@ -59,8 +62,12 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if stderr == nil && dir == "" {
 		stderr = io.Discard
 	}
-	logger, closer, err := logging.Setup(dir, cfg.LogLevel, stderr)
-	if err != nil {
+	var logger *slog.Logger
+	var closer io.Closer = io.NopCloser(nil)
+	var err error
+	if !o.NoLogFile && cfg.LogDir == "" && o.Stdout != nil {
+		logger = logging.JSON(o.Stdout, cfg.LogLevel)
+	} else if logger, closer, err = logging.Setup(dir, cfg.LogLevel, stderr); err != nil {
 		return nil, fmt.Errorf("LOG_DIR %s: %w", cfg.LogDir, err)
 	}
 	a := &App{Config: cfg, Log: logger, logCloser: closer}

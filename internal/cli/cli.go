@@ -36,18 +36,19 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"serve":     {"serve", "run the HTTP server", cmdServe},
-		"user":      {"user add|passwd|disable|enable|list|bootstrap ...", "manage users", cmdUser},
-		"import":    {"import [--label-from-filename] [--metadata FILE.csv] PATH...", "bulk-import reference photos (files or folders)", cmdImport},
-		"reindex":   {"reindex", "embed every reference lacking an embedding for the active model", cmdReindex},
-		"eval":      {"eval --photos DIR --sketches DIR [--json FILE] [--plot FILE.png] | eval --compare A.json B.json... --plot FILE.png", "sketch→photo identification accuracy", cmdEval},
-		"calibrate": {"calibrate --photos DIR --sketches DIR", "compute the per-modality calibration of the active model", cmdCalibrate},
-		"models":    {"models", "list installed models and verify their checksums", cmdModels},
-		"check":     {"check", "validate config, database, ONNX Runtime and model", cmdCheck},
-		"backup":    {"backup FILE", "consistent online copy of the database", cmdBackup},
-		"audit":     {"audit verify", "verify the audit trail's hash chain", cmdAudit},
-		"token":     {"token create --name NAME --scope SCOPE[,SCOPE] [--expires 90d] | token list | token revoke NAME", "manage service tokens of the integration API", cmdToken},
-		"purge":     {"purge [--older-than 400d] [--dry-run]", "delete searches past the retention period (RETENTION_SEARCH_DAYS)", cmdPurge},
+		"serve":       {"serve", "run the HTTP server", cmdServe},
+		"user":        {"user add|passwd|disable|enable|list|bootstrap ...", "manage users", cmdUser},
+		"import":      {"import [--label-from-filename] [--metadata FILE.csv] PATH...", "bulk-import reference photos (files or folders)", cmdImport},
+		"reindex":     {"reindex", "embed every reference lacking an embedding for the active model", cmdReindex},
+		"eval":        {"eval --photos DIR --sketches DIR [--json FILE] [--plot FILE.png] | eval --compare A.json B.json... --plot FILE.png", "sketch→photo identification accuracy", cmdEval},
+		"calibrate":   {"calibrate --photos DIR --sketches DIR", "compute the per-modality calibration of the active model", cmdCalibrate},
+		"models":      {"models", "list installed models and verify their checksums", cmdModels},
+		"check":       {"check", "validate config, database, ONNX Runtime and model", cmdCheck},
+		"backup":      {"backup FILE", "consistent online copy of the database", cmdBackup},
+		"audit":       {"audit verify", "verify the audit trail's hash chain", cmdAudit},
+		"token":       {"token create --name NAME --scope SCOPE[,SCOPE] [--expires 90d] | token list | token revoke NAME", "manage service tokens of the integration API", cmdToken},
+		"purge":       {"purge [--older-than 400d] [--dry-run]", "delete searches past the retention period (RETENTION_SEARCH_DAYS)", cmdPurge},
+		"healthcheck": {"healthcheck [-v]", "exit 0 when this machine's server answers /readyz with 200 (container HEALTHCHECK)", cmdHealthcheck},
 	}
 }
 

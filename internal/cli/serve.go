@@ -9,6 +9,9 @@ import (
 	"github.com/sketchmatch/sketchmatch/internal/retention"
 )
 
+// auditVerifyInterval is how often serve re-verifies the audit chain.
+const auditVerifyInterval = 15 * time.Minute
+
 // serve: the HTTP server. A model that fails to load does not stop it:
 // everything but search works and /readyz says why.
 func cmdServe(e *env, args []string) int {
@@ -22,7 +25,7 @@ func cmdServe(e *env, args []string) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	a, err := app.Open(ctx, cfg, app.Options{WithEncoder: true, Stderr: e.stderr})
+	a, err := app.Open(ctx, cfg, app.Options{WithEncoder: true, Stderr: e.stderr, Stdout: e.stdout})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "sketchmatch: %v\n", err)
 		return 1
@@ -33,6 +36,14 @@ func cmdServe(e *env, args []string) int {
 		a.Log.Error("server", "err", err)
 		return 1
 	}
+	// Operational metrics for the alert rules (deploy/prometheus/alerts.yml),
+	// including an in-process `audit verify` every 15 minutes.
+	ops := a.NewOpsMetrics(ctx)
+	if err := srv.RegisterMetrics(ops); err != nil {
+		a.Log.Error("metrics", "err", err)
+		return 1
+	}
+	go ops.VerifyAuditLoop(ctx, auditVerifyInterval)
 	go a.Gallery.Maintain(ctx, 10*time.Second)
 	go func() {
 		t := time.NewTicker(10 * time.Minute)

@@ -54,7 +54,7 @@ type Config struct {
 	HOGWeight float64
 	RerankN   int
 
-	LogDir   string
+	LogDir   string // "" (set but empty): JSON lines on stdout, no files
 	LogLevel slog.Level
 
 	TrustedProxies         []netip.Prefix
@@ -137,7 +137,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		InferenceNice:          p.intRange("INFERENCE_NICE", 10, 0, 19),
 		HOGWeight:              p.floatRange("HOG_WEIGHT", 1.5, 0, 10),
 		RerankN:                p.intRange("RERANK_N", 200, 1, 10000),
-		LogDir:                 p.str("LOG_DIR", "logs"),
+		LogDir:                 p.strOrEmpty("LOG_DIR", "logs"),
 		LogLevel:               p.level("LOG_LEVEL", slog.LevelInfo),
 		TrustedProxies:         p.cidrs("TRUSTED_PROXIES", ""),
 		MetricsAllowedNetworks: p.cidrs("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128"),

@@ -1,7 +1,8 @@
 // Package deploytest checks the shipped deployment files (deploy/nginx,
-// deploy/supervisor) against the real tools they are written for: Debian's
-// nginx and supervisor. The tests copy the files, rewrite only the
-// machine-specific paths and ports to a temporary directory, and run them.
+// deploy/supervisor, deploy/prometheus) against the real tools they are
+// written for: Debian's nginx, supervisor and prometheus (promtool). The
+// tests copy the files, rewrite only the machine-specific paths and ports to
+// a temporary directory, and run them.
 // A test skips (with the reason) only when the tool itself is not installed.
 package deploytest
 
@@ -72,6 +73,8 @@ func debianPackage(tool string) string {
 	switch tool {
 	case "supervisord", "supervisorctl":
 		return "supervisor"
+	case "promtool":
+		return "prometheus"
 	}
 	return tool
 }

@@ -72,7 +72,7 @@ func TestBrowserFaceGates(t *testing.T) {
 	})
 	srv.cli(t, adminPass+"\n", "user", "add", "--username", adminUser, "--role", "admin", "--password-stdin")
 	dir := t.TempDir()
-	photos, _ := writeSynthSet(t, dir, 3, synthSeed)
+	photos, _ := testenv.SynthSet(t, dir, 3, testenv.SynthSeed)
 	nonFaces := testenv.NonFaces(t)
 	grad := filepath.Join(dir, "gradient.png")
 	probe := filepath.Join(dir, "not-a-face.png")

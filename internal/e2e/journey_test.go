@@ -375,7 +375,7 @@ func TestBrowserJourney(t *testing.T) {
 }
 
 // TestBrowserScreenshots runs the same journey on synthetic faces drawn by
-// synth_test.go, which may be published: login, search, results, compare and
+// testenv/synthface.go, which may be published: login, search, results, compare and
 // gallery PNGs go to $SKETCHMATCH_SCREENSHOTS (relative to the repository
 // root; docs/screenshots is what the README links), else to a temp dir.
 //
@@ -397,7 +397,7 @@ func TestBrowserScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	photos, sketches := writeSynthSet(t, dir, 8, synthSeed)
+	photos, sketches := testenv.SynthSet(t, dir, 8, testenv.SynthSeed)
 	var batches []galleryBatch
 	for i, p := range photos {
 		batches = append(batches, galleryBatch{Files: []string{p},

@@ -1,6 +1,7 @@
-package e2e
+package testenv
 
-// Synthetic faces: clearly artificial portraits and pencil-style sketches of
+// Synthetic faces (used by the browser tests and the container image test):
+// clearly artificial portraits and pencil-style sketches of
 // the same faces, drawn here so that screenshots of the app may be published
 // (the dev evaluation faces may not). Everything is deterministic for a seed.
 
@@ -20,8 +21,8 @@ import (
 
 const synthW, synthH = 240, 300
 
-// synthSeed picks the people of the screenshot run.
-const synthSeed = 2026
+// SynthSeed picks the people of the screenshot run.
+const SynthSeed = 2026
 
 type pt struct{ X, Y float64 }
 
@@ -587,9 +588,9 @@ func encodeJPEG(tb testing.TB, img image.Image, path string) {
 	}
 }
 
-// writeSynthSet writes n synthetic people to dir as photo-NN.jpg and
+// SynthSet writes n synthetic people to dir as photo-NN.jpg and
 // sketch-NN.jpg and returns the paths.
-func writeSynthSet(tb testing.TB, dir string, n int, seed uint64) (photos, sketches []string) {
+func SynthSet(tb testing.TB, dir string, n int, seed uint64) (photos, sketches []string) {
 	tb.Helper()
 	for i := 0; i < n; i++ {
 		f := newSynthFace(seed + uint64(i)*7919)
@@ -604,30 +605,4 @@ func writeSynthSet(tb testing.TB, dir string, n int, seed uint64) (photos, sketc
 
 func twoDigits(n int) string {
 	return string([]byte{byte('0' + n/10%10), byte('0' + n%10)})
-}
-
-// TestSynthFaces checks that the drawings are deterministic and differ
-// between people. With SKETCHMATCH_SYNTH_DIR set it also leaves a set there
-// to look at.
-func TestSynthFaces(t *testing.T) {
-	a, b := newSynthFace(1), newSynthFace(1)
-	pa, pb := synthPhoto(a).(*image.RGBA), synthPhoto(b).(*image.RGBA)
-	if !bytes.Equal(pa.Pix, pb.Pix) {
-		t.Fatal("same seed, different photos")
-	}
-	sa, sb := synthSketch(a, 1).(*image.Gray), synthSketch(b, 1).(*image.Gray)
-	if !bytes.Equal(sa.Pix, sb.Pix) {
-		t.Fatal("same seed, different sketches")
-	}
-	pc := synthPhoto(newSynthFace(2)).(*image.RGBA)
-	if bytes.Equal(pa.Pix, pc.Pix) {
-		t.Fatal("different seeds, same photo")
-	}
-	if dir := os.Getenv("SKETCHMATCH_SYNTH_DIR"); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		writeSynthSet(t, dir, 8, synthSeed)
-		t.Logf("synthetic faces written to %s", dir)
-	}
 }
