@@ -33,6 +33,7 @@ const (
 	ActionUserCreate      = "user_create"
 	ActionUserDisable     = "user_disable"
 	ActionUserEnable      = "user_enable"
+	ActionUserUnlock      = "user_unlock"
 	ActionPasswordChange  = "password_change"
 	ActionSearch          = "search"
 	ActionReferenceAdd    = "reference_add"

@@ -183,3 +183,24 @@ func (s *Service) CountUsers(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// Unlock ends a login lock at once (audit: user_unlock, in the same
+// transaction).
+func (s *Service) Unlock(ctx context.Context, actor Actor, userID int64) error {
+	su, err := s.getStoreUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	err = s.DB.UnlockUser(ctx, userID, func(tx *sql.Tx) error {
+		return s.recordTx(ctx, tx, audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP,
+			Action: audit.ActionUserUnlock, Target: su.Username, Outcome: audit.OutcomeSuccess})
+	})
+	if store.IsNotFound(err) {
+		return errUserNotFound
+	}
+	if err != nil {
+		return internal(err)
+	}
+	s.logger().Info("user unlocked", "username", su.Username, "by", actor.Username)
+	return nil
+}

@@ -361,3 +361,9 @@ func (db *DB) EnableUser(ctx context.Context, id int64, after TxHook) error {
 	}
 	return tx.Commit()
 }
+
+// UnlockUser clears a user's login lock and failure count, then runs
+// after, in one transaction; sql.ErrNoRows when there is no such user.
+func (db *DB) UnlockUser(ctx context.Context, id int64, after TxHook) error {
+	return db.execOne(ctx, after, `UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = ?`, id)
+}

@@ -1,14 +1,20 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 )
 
 type loginData struct {
 	Username string
+	// Failed is the message of a failed sign-in, shown with the form,
+	// with the lockout policy (the same for every failure: no account
+	// enumeration).
+	Failed, Policy string
 }
 
 // GET /login
@@ -33,7 +39,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	password := r.PostForm.Get("password")
 	if username == "" || password == "" || len(username) > 64 || len(password) > 1024 {
 		s.render(w, r, http.StatusUnauthorized, "login", page{Title: "Sign in",
-			Error: "Invalid username or password.", Data: loginData{Username: clip(username, 64)}})
+			Data: loginData{Username: clip(username, 64), Failed: "Invalid username or password.", Policy: s.lockoutPolicy()}})
 		return
 	}
 	token, u, err := s.auth.Login(r.Context(), username, password, clientIPFrom(r.Context()), r.UserAgent())
@@ -47,7 +53,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		// as auth.UnknownUserTag).
 		s.log.Info("login failed", "ip", clientIPFrom(r.Context()), "request_id", requestIDFrom(r.Context()))
 		s.render(w, r, http.StatusUnauthorized, "login", page{Title: "Sign in",
-			Error: apperr.Message(err), Data: loginData{Username: username}})
+			Data: loginData{Username: clip(username, 64), Failed: apperr.Message(err), Policy: s.lockoutPolicy()}})
 		return
 	}
 	// A fresh token on every login: any cookie the browser held before
@@ -76,4 +82,23 @@ func clip(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// lockoutPolicy says what happens after repeated failures.
+func (s *Server) lockoutPolicy() string {
+	return fmt.Sprintf("After %d failed attempts an account is locked for %s; an administrator can unlock it.",
+		s.cfg.LoginMaxFailures, humanDuration(s.cfg.LoginLockout))
+}
+
+func humanDuration(d time.Duration) string {
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		if d == time.Hour {
+			return "1 hour"
+		}
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	case d >= time.Minute:
+		return fmt.Sprintf("%d minutes", int(d.Round(time.Minute)/time.Minute))
+	}
+	return d.String()
 }

@@ -14,6 +14,7 @@ import (
 type userRow struct {
 	*auth.User
 	LockedNow bool
+	Self      bool // the signed-in admin's own row (no Disable offered)
 }
 
 type usersData struct {
@@ -26,6 +27,7 @@ var userFlashes = map[string]string{
 	"disabled": "User disabled; their sessions have ended.",
 	"enabled":  "User enabled.",
 	"password": "Password changed; the user's sessions have ended.",
+	"unlocked": "User unlocked: they can sign in again now.",
 }
 
 // GET /admin/users
@@ -41,7 +43,8 @@ func (s *Server) renderUsers(w http.ResponseWriter, r *http.Request, status int,
 	}
 	d := usersData{}
 	for _, u := range users {
-		d.Users = append(d.Users, userRow{User: u, LockedNow: u.Locked(s.now())})
+		me := userFrom(r.Context())
+		d.Users = append(d.Users, userRow{User: u, LockedNow: u.Locked(s.now()), Self: me != nil && me.ID == u.ID})
 	}
 	d.Form.Username, d.Form.Role = username, role
 	s.render(w, r, status, "users", page{Title: "Users", Nav: "users", Flash: flash, Error: errMsg, Data: d})
@@ -130,4 +133,17 @@ func (s *Server) idParam(w http.ResponseWriter, r *http.Request) (int64, bool) {
 		return 0, false
 	}
 	return id, true
+}
+
+// POST /admin/users/{id}/unlock — end a login lock now (audited).
+func (s *Server) handleUserUnlock(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.idParam(w, r)
+	if !ok {
+		return
+	}
+	if err := s.auth.Unlock(r.Context(), actor(r), id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/users?done=unlocked", http.StatusSeeOther)
 }

@@ -17,6 +17,7 @@ func (s *Server) adminRoutes(r chi.Router) {
 	r.Post("/admin/users/{id}/disable", s.handleUserDisable)
 	r.Post("/admin/users/{id}/enable", s.handleUserEnable)
 	r.Post("/admin/users/{id}/password", s.handleUserPassword)
+	r.Post("/admin/users/{id}/unlock", s.handleUserUnlock)
 	r.Get("/admin/audit", s.handleAudit)
 	r.Get("/admin/audit.csv", s.handleAuditCSV)
 	r.Get("/api/v1/audit", s.handleAPIAudit)
