@@ -31,7 +31,12 @@ type Embedding struct {
 	// face for the face pipeline, the preprocessed image for "whole". It
 	// feeds a second-stage HOG re-ranker.
 	Aligned *image.Gray
-	Note    string // human-readable, shown to the officer and stored; "" when nothing to say
+	// AlignedWide is a wider grey crop from the same five points (the
+	// template pulled towards the centre by WideCropShrink, 112x112), which
+	// keeps hair and the face outline for a second HOG descriptor. Without
+	// a face (or for "whole") it is the same image as Aligned.
+	AlignedWide *image.Gray
+	Note        string // human-readable, shown to the officer and stored; "" when nothing to say
 }
 
 // Options size the inference pool.
@@ -528,7 +533,8 @@ func (w *worker) crop(src *image.RGBA) (cropResult, error) {
 	spec := &w.e.m.Networks.Embedder.Input
 	if w.e.m.Pipeline == PipelineWhole {
 		c := preprocess(src, spec)
-		return cropResult{em: &Embedding{FaceFound: true, Aligned: toGray(c)}, img: c}, nil
+		g := toGray(c)
+		return cropResult{em: &Embedding{FaceFound: true, Aligned: g, AlignedWide: g}, img: c}, nil
 	}
 	face, err := w.detect(src)
 	if err != nil {
@@ -542,12 +548,17 @@ func (w *worker) crop(src *image.RGBA) (cropResult, error) {
 		five := fivePoints(pts)
 		if c, ok := alignFace(src, five, spec.Size[0]); ok {
 			em := &Embedding{FaceFound: true, FaceScore: face.score, Aligned: toGray(c)}
+			em.AlignedWide = em.Aligned
+			if wide, ok := alignFaceTo(src, five, 112, WideCropShrink); ok {
+				em.AlignedWide = toGray(wide)
+			}
 			return cropResult{em: em, img: c, face: face, five: five}, nil
 		}
 	}
 	w.e.nNoFace.Add(1)
 	c := preprocess(src, spec)
-	em := &Embedding{FaceFound: false, FaceScore: face.score, Aligned: toGray(c), Note: NoFaceNote}
+	g := toGray(c)
+	em := &Embedding{FaceFound: false, FaceScore: face.score, Aligned: g, AlignedWide: g, Note: NoFaceNote}
 	return cropResult{em: em, img: c, face: face}, nil
 }
 
