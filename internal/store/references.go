@@ -35,6 +35,7 @@ type NewEmbedding struct {
 	Vector    []float32
 	FaceFound bool
 	HOG       []byte
+	HOGWide   []byte // HOG of the wide aligned crop (float16), may be nil
 }
 
 const refCols = `id, sha256, label, notes, original_name, content_type, size_bytes, width, height, stored_path, thumb_path, created_by, created_at, updated_at`
@@ -93,11 +94,16 @@ func (db *DB) InsertReference(ctx context.Context, r *Reference, emb *NewEmbeddi
 }
 
 func putEmbedding(ctx context.Context, tx *sql.Tx, refID int64, e *NewEmbedding, now int64) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO embeddings (reference_id, model_id, dim, vector, face_found, hog, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+	_, err := tx.ExecContext(ctx, `INSERT INTO embeddings (reference_id, model_id, dim, vector, face_found, hog, hog_wide, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (reference_id, model_id) DO UPDATE SET dim = excluded.dim, vector = excluded.vector,
-		face_found = excluded.face_found, hog = excluded.hog, created_at = excluded.created_at`,
-		refID, e.ModelID, len(e.Vector), EncodeVector(e.Vector), e.FaceFound, e.HOG, now)
+		face_found = excluded.face_found, hog = excluded.hog, hog_wide = excluded.hog_wide, created_at = excluded.created_at`,
+		refID, e.ModelID, len(e.Vector), EncodeVector(e.Vector), e.FaceFound, e.HOG, e.HOGWide, now)
+	if err != nil {
+		return err
+	}
+	// A cached fused vector was made from the old descriptors.
+	_, err = tx.ExecContext(ctx, `DELETE FROM fused_vectors WHERE reference_id = ?`, refID)
 	return err
 }
 
