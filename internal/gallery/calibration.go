@@ -7,6 +7,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/sketchmatch/sketchmatch/internal/fusion"
+	"github.com/sketchmatch/sketchmatch/internal/hog"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
@@ -20,6 +22,10 @@ type calibration struct {
 	photoMean  []float32
 	sketchMean []float32
 	bands      *Bands
+	// fusion, when set, is the fused-search model: the index holds
+	// fused vectors and a search is one scan over them (no re-ranking).
+	fusion *fusion.Model
+	note   string // what calibrate chose and why
 }
 
 // loadCalibration returns the newest calibration made for the active model
@@ -36,7 +42,20 @@ func (s *Service) loadCalibration(ctx context.Context) (*calibration, error) {
 		s.log.Error("ignoring calibration with wrong dimension", "calibration", c.ID)
 		return nil, nil
 	}
-	cal := &calibration{id: c.ID, createdAt: c.CreatedAt, nPairs: c.NPairs, source: c.Source, photoMean: c.PhotoMean, sketchMean: c.SketchMean}
+	cal := &calibration{id: c.ID, createdAt: c.CreatedAt, nPairs: c.NPairs, source: c.Source, photoMean: c.PhotoMean, sketchMean: c.SketchMean, note: c.FusionNote}
+	if c.Fusion != nil {
+		m, err := fusion.Unmarshal(c.Fusion)
+		if err == nil {
+			err = m.Validate(s.enc.Dim(), hog.Len())
+		}
+		if err != nil {
+			// Its bands were measured with the fused scores: without the
+			// model they would not mean anything.
+			s.log.Error("ignoring a calibration whose fused-search model cannot be read; recalibrate", "calibration", c.ID, "err", err)
+			return nil, nil
+		}
+		cal.fusion = m
+	}
 	if c.Bands != "" {
 		var b Bands
 		if err := json.Unmarshal([]byte(c.Bands), &b); err != nil {
@@ -81,6 +100,14 @@ func (c *calibration) centreSketch(v []float32) {
 	}
 }
 
+// fused returns the fused-search model, or nil.
+func (c *calibration) fused() *fusion.Model {
+	if c == nil {
+		return nil
+	}
+	return c.fusion
+}
+
 func (c *calibration) ID() int64 {
 	if c == nil {
 		return 0
@@ -92,7 +119,14 @@ func (c *calibration) describe() string {
 	if c == nil {
 		return "none (uncentred)"
 	}
-	return fmt.Sprintf("#%d from %d pairs (%s), %s", c.id, c.nPairs, c.source, time.Unix(c.createdAt, 0).UTC().Format("2006-01-02"))
+	form := "centring"
+	if c.fusion != nil {
+		form = "fused search, un-learned"
+		if c.fusion.Whitened() {
+			form = "fused search, whitened"
+		}
+	}
+	return fmt.Sprintf("#%d from %d pairs (%s), %s, %s", c.id, c.nPairs, c.source, time.Unix(c.createdAt, 0).UTC().Format("2006-01-02"), form)
 }
 
 // CalibrationInfo describes the active calibration for pages.

@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
-	"github.com/sketchmatch/sketchmatch/internal/hog"
 	"github.com/sketchmatch/sketchmatch/internal/imagefile"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // Reindex embeds every reference lacking an embedding for the active model,
+// and re-embeds those stored before the wide-crop HOG descriptor existed,
 // in batches, and adds them to the live index. progress (may be nil) is
 // called after each batch. Used at start-up in the background and by
 // `sketchmatch reindex`.
@@ -31,19 +31,37 @@ func (s *Service) Reindex(ctx context.Context, progress func(done, total int)) (
 	if err != nil {
 		return 0, err
 	}
-	todo := total - embedded
+	noWide, err := s.db.CountWithoutWideHOG(ctx, model)
+	if err != nil {
+		return 0, err
+	}
+	todo := total - embedded + noWide
 	s.reindex.total.Store(int64(todo))
 	s.reindex.done.Store(0)
 	if todo == 0 {
 		return 0, nil
 	}
-	s.log.Info("reindex started", "model", model, "missing", todo)
+	s.log.Info("reindex started", "model", model, "missing", total-embedded, "without_wide_hog", noWide)
 	start := time.Now()
 	done, failed := 0, map[int64]bool{}
+	// redone: re-embedded for the wide descriptor in this run (never twice,
+	// even if the encoder gave no crop again).
+	redone := map[int64]bool{}
 	for {
 		refs, err := s.db.ReferencesWithoutEmbedding(ctx, model, 16+len(failed))
 		if err != nil {
 			return done, err
+		}
+		if len(refs) <= len(failed) {
+			wide, err := s.db.ReferencesWithoutWideHOG(ctx, model, 16+len(failed)+len(redone))
+			if err != nil {
+				return done, err
+			}
+			for _, r := range wide {
+				if !redone[r.ID] {
+					refs = append(refs, r)
+				}
+			}
 		}
 		var batch []*store.Reference
 		for _, r := range refs {
@@ -79,10 +97,9 @@ func (s *Service) Reindex(ctx context.Context, progress func(done, total int)) (
 		}
 		for i, r := range ok {
 			e := embs[i]
+			redone[r.ID] = true
 			ne := &store.NewEmbedding{ModelID: model, Vector: e.Vector, FaceFound: e.FaceFound}
-			if e.Aligned != nil {
-				ne.HOG = hog.Encode(hog.Compute(e.Aligned))
-			}
+			ne.HOG, ne.HOGWide = storedDescriptors(e)
 			if err := s.db.PutEmbedding(ctx, r.ID, ne); err != nil {
 				if errors.Is(err, context.Canceled) {
 					return done, err
@@ -92,7 +109,7 @@ func (s *Service) Reindex(ctx context.Context, progress func(done, total int)) (
 				failed[r.ID] = true
 				continue
 			}
-			s.indexAdd(r.ID, e.Vector)
+			s.indexAdd(r.ID, e.Vector, ne.HOG, ne.HOGWide)
 			s.invalidateCounts()
 			done++
 		}

@@ -156,6 +156,18 @@ func (s *Service) LoadIndex(ctx context.Context) error {
 		return err
 	}
 	dim := s.enc.Dim()
+	if cal.fused() != nil {
+		idx, err := s.loadFusedIndex(ctx, cal)
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.idx, s.calib = idx, cal
+		s.mu.Unlock()
+		s.log.Info("index loaded", "model", s.enc.ModelID(), "vectors", idx.Len(), "dim", idx.Dim(),
+			"calibration", cal.describe(), "ms", time.Since(start).Milliseconds())
+		return nil
+	}
 	idx := index.New(dim)
 	if _, embedded, err := s.db.CountReferences(ctx, s.enc.ModelID()); err == nil {
 		idx.Reserve(embedded) // one allocation for the whole matrix

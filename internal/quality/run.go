@@ -279,7 +279,8 @@ func calibrate(ctx context.Context, svc *gallery.Service, who gallery.Actor, d *
 	if err != nil {
 		return CalibrationSummary{}, fmt.Errorf("calibrating: %w", err)
 	}
-	cs := CalibrationSummary{Pairs: cr.Pairs, RankOneBefore: cr.RankOneBefore, RankOneAfter: cr.RankOneAfter, RankOneHeld: cr.RankOneHeldOut}
+	cs := CalibrationSummary{Pairs: cr.Pairs, RankOneBefore: cr.RankOneBefore, RankOneAfter: cr.RankOneAfter, RankOneHeld: cr.RankOneHeldOut,
+		Form: cr.Form, FormReason: cr.FormReason}
 	if cr.Bands != nil {
 		cs.BandHigh, cs.BandLow = cr.Bands.High, cr.Bands.Low
 	}
