@@ -123,6 +123,11 @@ func cmdEval(e *env, args []string) int {
 		fmt.Fprintln(e.stdout, l)
 	}
 	fmt.Fprintf(e.stderr, "%s; gallery %d photos; %.1f s\n", rep.Describe(), rep.GallerySize, rep.Seconds)
+	for _, c := range rep.Calibrations {
+		if c.Form != "" {
+			fmt.Fprintf(e.stderr, "calibration (fold %d, %d pairs): %s: %s\n", c.Fold, c.Pairs, c.Form, c.FormReason)
+		}
+	}
 	if rep.NoFacePhotos+rep.NoFaceSketches > 0 {
 		fmt.Fprintf(e.stderr, "no face detected in %d photos and %d sketches (a centred crop was used)\n", rep.NoFacePhotos, rep.NoFaceSketches)
 	}
