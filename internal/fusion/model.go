@@ -123,18 +123,30 @@ func (m *Model) fuse(e, z []float32, slot float32) []float32 {
 	return append(out, slot)
 }
 
-func (m *Model) ok(p Parts) bool {
-	return len(p.Emb) == m.EmbDim() && 2*len(p.Tight) == len(m.PhotoHOGMean) && len(p.Wide) == len(p.Tight)
+// HasHOG reports whether p carries both HOG descriptors of the model's
+// length.
+func (m *Model) HasHOG(p Parts) bool {
+	return 2*len(p.Tight) == len(m.PhotoHOGMean) && len(p.Wide) == len(p.Tight)
+}
+
+// hogOrZero is the HOG part, or zeros when p lacks a descriptor (a
+// reference stored before wide crops existed, until it is re-embedded): it
+// then ranks on the embedding alone, on the same scale.
+func (m *Model) hogOrZero(p Parts, mean []float32) []float32 {
+	if !m.HasHOG(p) {
+		return make([]float32, m.K())
+	}
+	return m.hogPart(concatHOG(p, mean))
 }
 
 // Photo returns a reference's fused vector, its offset slot holding
-// −CSLSBeta × its hubness (see Offset). ok is false when the parts have the
-// wrong shape (a reference without HOG descriptors).
+// −CSLSBeta × its hubness. ok is false when the embedding has the wrong
+// length.
 func (m *Model) Photo(p Parts) (v []float32, ok bool) {
-	if !m.ok(p) {
+	if len(p.Emb) != m.EmbDim() {
 		return nil, false
 	}
-	v = m.fuse(m.embPart(p.Emb, m.PhotoEmbMean), m.hogPart(concatHOG(p, m.PhotoHOGMean)), 0)
+	v = m.fuse(m.embPart(p.Emb, m.PhotoEmbMean), m.hogOrZero(p, m.PhotoHOGMean), 0)
 	v[len(v)-1] = -float32(m.CSLSBeta) * m.hubness(v[:len(v)-1])
 	return v, true
 }
@@ -142,10 +154,10 @@ func (m *Model) Photo(p Parts) (v []float32, ok bool) {
 // Sketch returns a probe's fused vector (offset slot 1, so a dot product
 // with a reference's vector subtracts the reference's offset).
 func (m *Model) Sketch(p Parts) (v []float32, ok bool) {
-	if !m.ok(p) {
+	if len(p.Emb) != m.EmbDim() {
 		return nil, false
 	}
-	return m.fuse(m.embPart(p.Emb, m.SketchEmbMean), m.hogPart(concatHOG(p, m.SketchHOGMean)), 1), true
+	return m.fuse(m.embPart(p.Emb, m.SketchEmbMean), m.hogOrZero(p, m.SketchHOGMean), 1), true
 }
 
 // hubness is the mean of the CSLSK best scores of the reference vector v
