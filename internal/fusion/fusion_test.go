@@ -290,3 +290,22 @@ func TestFitScoresAndCSLS(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkPhotoProjection(b *testing.B) {
+	r := rand.New(rand.NewPCG(4, 4))
+	const e, k, h = 512, 400, 6084
+	rnd := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	m := &Model{Weight: 1.5, CSLSBeta: 0.5, CSLSK: 10, PhotoEmbMean: rnd(e), SketchEmbMean: rnd(e),
+		PhotoHOGMean: rnd(2 * h), SketchHOGMean: rnd(2 * h), Basis: rnd(k * 2 * h), EmbWhiten: rnd(e * e), HOGWhiten: rnd(k * k), CSLSSketches: rnd(480 * (e + k))}
+	p := Parts{Emb: rnd(e), Tight: rnd(h), Wide: rnd(h)}
+	for b.Loop() {
+		m.Photo(p)
+	}
+}
+
