@@ -308,4 +308,3 @@ func BenchmarkPhotoProjection(b *testing.B) {
 		m.Photo(p)
 	}
 }
-
