@@ -63,11 +63,12 @@ func (s *Service) loadFusedIndex(ctx context.Context, cal *calibration) (*index.
 		vec         []float32
 		tight, wide []byte
 	}
+	const batch = 4096
 	var (
 		pending  []todo
 		computed []store.FusedVector
-		ids      []int64
-		vecs     []float32
+		ids      = make([]int64, 0, batch)
+		vecs     = make([]float32, 0, batch*dim)
 	)
 	flush := func() error {
 		out := make([]store.FusedVector, len(pending))
@@ -99,16 +100,17 @@ func (s *Service) loadFusedIndex(ctx context.Context, cal *calibration) (*index.
 		if len(in.Fused) == 4*dim {
 			ids = append(ids, in.ReferenceID)
 			n := len(vecs)
-			vecs = append(vecs, make([]float32, dim)...)
+			vecs = vecs[:n+dim]
 			store.DecodeVectorInto(vecs[n:], in.Fused)
-			if len(ids) == 4096 {
+			if len(ids) == batch {
 				err := idx.AddBatch(ids, vecs)
 				ids, vecs = ids[:0], vecs[:0]
 				return err
 			}
 			return nil
 		}
-		pending = append(pending, todo{in.ReferenceID, append([]float32(nil), in.Vector...), in.HOG, in.HOGWide})
+		pending = append(pending, todo{in.ReferenceID, append([]float32(nil), in.Vector...),
+			append([]byte(nil), in.HOG...), append([]byte(nil), in.HOGWide...)})
 		if len(pending) == 256 {
 			return flush()
 		}

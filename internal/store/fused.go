@@ -15,6 +15,7 @@ type FusionInput struct {
 	Fused       []byte    // cached fused vector (EncodeVector), nil when absent
 	HOG         []byte    // float16 descriptors, read only when Fused is nil
 	HOGWide     []byte
+	// The byte slices are only valid during the callback.
 }
 
 // EachFusionInput streams every embedding of model with dimension dim in
@@ -32,11 +33,12 @@ func (db *DB) EachFusionInput(ctx context.Context, model string, dim int, calID 
 	}
 	defer rows.Close()
 	in := FusionInput{Vector: make([]float32, dim)}
-	var vec sql.RawBytes
+	var vec, fused, tight, wide sql.RawBytes // valid until the next Next
 	for rows.Next() {
-		if err := rows.Scan(&in.ReferenceID, &vec, &in.Fused, &in.HOG, &in.HOGWide); err != nil {
+		if err := rows.Scan(&in.ReferenceID, &vec, &fused, &tight, &wide); err != nil {
 			return err
 		}
+		in.Fused, in.HOG, in.HOGWide = fused, tight, wide
 		if len(vec) != 4*dim {
 			return fmt.Errorf("embedding of reference %d has %d bytes, want %d", in.ReferenceID, len(vec), 4*dim)
 		}
