@@ -293,7 +293,7 @@ func TestFitScoresAndCSLS(t *testing.T) {
 
 func BenchmarkPhotoProjection(b *testing.B) {
 	r := rand.New(rand.NewPCG(4, 4))
-	const e, k, h = 512, 400, 6084
+	const e, k, h = 512, 300, 6084
 	rnd := func(n int) []float32 {
 		v := make([]float32, n)
 		for i := range v {

@@ -104,11 +104,11 @@ func seedVectors(b *testing.B, db *store.DB, n, dim int) {
 }
 
 // benchModel is a fused-search model of the production shape (512-d
-// embedding, 400-d PCA of two 6084-float HOGs, whitening, CSLS over 480
+// embedding, 300-d PCA of two 6084-float HOGs, whitening, CSLS over 480
 // calibration sketches) with random contents: speed does not depend on
 // the values.
 func benchModel(r *rand.Rand) *fusion.Model {
-	const e, k, nCal = 512, 400, 480
+	const e, k, nCal = 512, 300, 480
 	h := 2 * hog.Len()
 	rnd := func(n int) []float32 {
 		v := make([]float32, n)
@@ -132,7 +132,7 @@ func randGray(r *rand.Rand) *image.Gray {
 
 // BenchmarkFusedSearch is what a fused-search calibration adds to a search
 // on a 100k gallery, stage by stage: the wide crop's HOG, the probe's fused
-// vector (PCA projection, whitening), and the exact scan of 913-d fused
+// vector (PCA projection, whitening), and the exact scan of 813-d fused
 // vectors (whole-gallery fusion) next to today's 512-d first stage, whose
 // top RERANK_N then need their HOG descriptors read and compared.
 func BenchmarkFusedSearch(b *testing.B) {
@@ -158,7 +158,7 @@ func BenchmarkFusedSearch(b *testing.B) {
 	for _, tc := range []struct {
 		name   string
 		dim, k int
-	}{{"scan d=512 top200 (today's first stage)", 512, 200}, {"scan d=913 top50 (fused)", m.Dim(), 50}} {
+	}{{"scan d=512 top200 (today's first stage)", 512, 200}, {"scan d=813 top50 (fused)", m.Dim(), 50}} {
 		b.Run(fmt.Sprintf("n=%d/%s", n, tc.name), func(b *testing.B) {
 			idx := index.New(tc.dim)
 			vecs := make([]float32, n*tc.dim)

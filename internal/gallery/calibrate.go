@@ -27,7 +27,8 @@ import (
 const (
 	MinCalibrationPairs = 20
 	// MaxCalibrationPairs: each pair keeps four float32 HOG descriptors
-	// (about 100 KB) while it runs.
+	// (about 100 KB) while it runs, about 300 KB at the peak of fitting
+	// the fused forms (about 1.2 GB at the maximum).
 	MaxCalibrationPairs = 4000
 	// MinWhitenPairs is the fewest pairs a whitened form is tried with
 	// (each half of its 2-fold check learns from half of them); below it
@@ -90,7 +91,7 @@ const (
 // Fused-search settings (measured on the dev and fs2k-train sets; see the
 // README's "Match quality").
 const (
-	fusionPCADim  = 400
+	fusionPCADim  = 300
 	fusionCSLSBet = 0.5
 	fusionCSLSK   = 10
 )

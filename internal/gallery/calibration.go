@@ -55,6 +55,10 @@ func (s *Service) loadCalibration(ctx context.Context) (*calibration, error) {
 			return nil, nil
 		}
 		cal.fusion = m
+		if m.Weight != s.hogW {
+			s.log.Warn("the fused search keeps the HOG weight it was calibrated with; recalibrate to use HOG_WEIGHT",
+				"calibration", c.ID, "calibrated_weight", m.Weight, "hog_weight", s.hogW)
+		}
 	}
 	if c.Bands != "" {
 		var b Bands

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/audit"
@@ -237,8 +238,12 @@ func Run(ctx context.Context, d *Dataset, o Options) (*Report, error) {
 	rep.Pipeline = fmt.Sprintf("gallery.Service.Add + gallery.Service.Search (production path) over a temporary database; model %s; HOG weight %g over the top %d; %s",
 		rep.ModelID, o.HOGWeight, o.RerankN, svc.Calibration().Text)
 	if o.Calibration == CalibrationTwoFold || o.Calibration == CalibrationInSample {
-		rep.Pipeline = fmt.Sprintf("gallery.Service.Add + gallery.Service.Search (production path) over a temporary database; model %s; HOG weight %g over the top %d; calibrated by gallery.Service.Calibrate (%s)",
-			rep.ModelID, o.HOGWeight, o.RerankN, o.Calibration)
+		var forms []string
+		for _, c := range rep.Calibrations {
+			forms = append(forms, c.Form)
+		}
+		rep.Pipeline = fmt.Sprintf("gallery.Service.Add + gallery.Service.Search (production path) over a temporary database; model %s; HOG weight %g over the top %d; calibrated by gallery.Service.Calibrate (%s; form chosen: %s)",
+			rep.ModelID, o.HOGWeight, o.RerankN, o.Calibration, strings.Join(forms, ", "))
 	}
 	rep.finish()
 	rep.Seconds = time.Since(start).Seconds()
