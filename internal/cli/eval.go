@@ -369,8 +369,13 @@ func describeSources(folders [][2]string, digests []string) string {
 	}
 	h := sha256.Sum256([]byte(strings.Join(digests, ",")))
 	s := fmt.Sprintf("%d folder pairs, set sha256 %x", len(folders), h[:8])
+	// The last two path elements: folder pairs are often …/set/photos.
+	short := func(p string) string {
+		p = filepath.Clean(p)
+		return filepath.Join(filepath.Base(filepath.Dir(p)), filepath.Base(p))
+	}
 	for _, f := range folders {
-		s += "; " + filepath.Base(filepath.Clean(f[0])) + "+" + filepath.Base(filepath.Clean(f[1]))
+		s += "; " + short(f[0]) + " + " + short(f[1])
 	}
 	if r := []rune(s); len(r) > 200 {
 		s = string(r[:199]) + "…"
