@@ -142,6 +142,9 @@ type CalibrationInfo struct {
 	CreatedAt int64
 	Bands     *Bands
 	Text      string
+	// Note says which form calibrate chose and why ("" for calibrations
+	// made before the fused search existed).
+	Note string
 }
 
 // Calibration reports the calibration in use.
@@ -150,5 +153,5 @@ func (s *Service) Calibration() CalibrationInfo {
 	if c == nil {
 		return CalibrationInfo{Text: "none: the pipeline runs uncentred"}
 	}
-	return CalibrationInfo{Active: true, ID: c.id, NPairs: c.nPairs, Source: c.source, CreatedAt: c.createdAt, Bands: c.bands, Text: c.describe()}
+	return CalibrationInfo{Active: true, ID: c.id, NPairs: c.nPairs, Source: c.source, CreatedAt: c.createdAt, Bands: c.bands, Text: c.describe(), Note: c.note}
 }

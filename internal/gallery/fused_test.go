@@ -91,7 +91,7 @@ func TestFusedSearchEndToEnd(t *testing.T) {
 	if err := f.svc.LoadIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if info := f.svc.Calibration(); !info.Active || !strings.Contains(info.Text, "fused search, whitened") {
+	if info := f.svc.Calibration(); !info.Active || !strings.Contains(info.Text, "fused search, whitened") || info.Note != "fused+whitened: test" {
 		t.Fatalf("calibration in use: %+v", info)
 	}
 
