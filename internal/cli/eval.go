@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -121,6 +123,11 @@ func cmdEval(e *env, args []string) int {
 		fmt.Fprintln(e.stdout, l)
 	}
 	fmt.Fprintf(e.stderr, "%s; gallery %d photos; %.1f s\n", rep.Describe(), rep.GallerySize, rep.Seconds)
+	for _, c := range rep.Calibrations {
+		if c.Form != "" {
+			fmt.Fprintf(e.stderr, "calibration (fold %d, %d pairs): %s: %s\n", c.Fold, c.Pairs, c.Form, c.FormReason)
+		}
+	}
 	if rep.NoFacePhotos+rep.NoFaceSketches > 0 {
 		fmt.Fprintf(e.stderr, "no face detected in %d photos and %d sketches (a centred crop was used)\n", rep.NoFacePhotos, rep.NoFaceSketches)
 	}
@@ -223,18 +230,26 @@ func progressPrinter(e *env) func(stage string, done, total int) {
 	}
 }
 
-// calibrate --photos DIR --sketches DIR [--source TEXT] [--if-missing]
+// calibrate --photos DIR --sketches DIR [--photos DIR --sketches DIR ...] | --list FILE [--source TEXT] [--if-missing]
 func cmdCalibrate(e *env, args []string) int {
-	const usage = "calibrate --photos DIR --sketches DIR [--source TEXT] [--if-missing]"
+	const usage = "calibrate (--photos DIR --sketches DIR)... | --list FILE [--source TEXT] [--if-missing]"
 	fs := newFlags(e, "calibrate", usage)
-	photos := fs.String("photos", "", "folder of calibration photos")
-	sketches := fs.String("sketches", "", "folder of calibration sketches (paired with the photos by file stem)")
+	var photos, sketches dirList
+	fs.Var(&photos, "photos", "folder of calibration photos (repeat with --sketches for several folder pairs)")
+	fs.Var(&sketches, "sketches", "folder of calibration sketches, paired with the photos of the --photos at the same position by file stem")
+	list := fs.String("list", "", "file of folder pairs, one per line: PHOTOS_DIR SKETCHES_DIR (tab or spaces; relative to the file; # comments)")
 	source := fs.String("source", "", "where the set comes from, recorded with the calibration (default: the folders and a digest of the files)")
 	ifMissing := fs.Bool("if-missing", false, "do nothing when the active model already has a calibration with score bands for the configured HOG weight (for setup scripts)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *photos == "" || *sketches == "" || fs.NArg() > 0 {
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return 2
+	}
+	folders, err := calibrationFolders(photos, sketches, *list)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "calibrate: %v\n", err)
 		fs.Usage()
 		return 2
 	}
@@ -249,20 +264,26 @@ func cmdCalibrate(e *env, args []string) int {
 		fmt.Fprintf(e.stdout, "calibration %s of %s is in use; nothing to do (--if-missing)\n", cur.Text, a.Encoder.ModelID())
 		return 0
 	}
-	d, err := quality.Load(*photos, *sketches)
-	if err != nil {
-		return e.fail(err)
-	}
-	pairs, digest := d.CalibrationPairs()
-	if un := d.Unmatched(); len(un) > 0 {
-		fmt.Fprintf(e.stderr, "warning: %d sketches have no photo of the same stem and are left out (e.g. %s)\n", len(un), un[0])
+	var pairs []gallery.CalibrationPair
+	var digests []string
+	for _, f := range folders {
+		d, err := quality.Load(f[0], f[1])
+		if err != nil {
+			return e.fail(err)
+		}
+		ps, digest := d.CalibrationPairs()
+		if un := d.Unmatched(); len(un) > 0 {
+			fmt.Fprintf(e.stderr, "warning: %d sketches in %s have no photo of the same stem and are left out (e.g. %s)\n", len(un), f[1], un[0])
+		}
+		pairs = append(pairs, ps...)
+		digests = append(digests, digest)
 	}
 	if *source == "" {
-		*source = describeSource(*photos, *sketches, digest)
+		*source = describeSources(folders, digests)
 	}
 	la := localActor()
 	who := gallery.Actor{Username: la.Username, ClientIP: la.ClientIP}
-	fmt.Fprintf(e.stderr, "embedding %d pairs with %s...\n", len(pairs), a.Encoder.ModelID())
+	fmt.Fprintf(e.stderr, "embedding %d pairs from %d folder pair(s) with %s...\n", len(pairs), len(folders), a.Encoder.ModelID())
 	rep, err := a.Gallery.Calibrate(ctx, who, pairs, *source)
 	if rep == nil && err != nil {
 		return e.fail(err)
@@ -274,6 +295,90 @@ func cmdCalibrate(e *env, args []string) int {
 		return e.fail(err)
 	}
 	return 0
+}
+
+// dirList is a repeatable folder flag.
+type dirList []string
+
+func (d *dirList) String() string { return strings.Join(*d, ",") }
+
+func (d *dirList) Set(v string) error {
+	if v == "" {
+		return errors.New("empty folder")
+	}
+	*d = append(*d, v)
+	return nil
+}
+
+// calibrationFolders pairs the repeated --photos and --sketches folders by
+// position, or reads the pairs from a list file (not both).
+func calibrationFolders(photos, sketches []string, list string) ([][2]string, error) {
+	var out [][2]string
+	switch {
+	case list != "" && (len(photos) > 0 || len(sketches) > 0):
+		return nil, errors.New("give either --list or --photos/--sketches, not both")
+	case list != "":
+		b, err := os.ReadFile(list)
+		if err != nil {
+			return nil, err
+		}
+		base := filepath.Dir(list)
+		for n, line := range strings.Split(string(b), "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			f := strings.Fields(line)
+			if len(f) != 2 {
+				return nil, fmt.Errorf("%s line %d: want PHOTOS_DIR SKETCHES_DIR, got %q", list, n+1, line)
+			}
+			for i := range f {
+				if !filepath.IsAbs(f[i]) {
+					f[i] = filepath.Join(base, f[i])
+				}
+			}
+			out = append(out, [2]string{f[0], f[1]})
+		}
+		if len(out) == 0 {
+			return nil, fmt.Errorf("%s names no folder pair", list)
+		}
+	case len(photos) == 0 || len(photos) != len(sketches):
+		return nil, fmt.Errorf("give --photos and --sketches the same number of times (got %d and %d)", len(photos), len(sketches))
+	default:
+		for i := range photos {
+			out = append(out, [2]string{photos[i], sketches[i]})
+		}
+	}
+	seen := map[[2]string]bool{}
+	for _, f := range out {
+		if seen[f] {
+			return nil, fmt.Errorf("the folder pair %s, %s is given twice", f[0], f[1])
+		}
+		seen[f] = true
+	}
+	return out, nil
+}
+
+// describeSources is describeSource over several folder pairs (one digest
+// over all of them).
+func describeSources(folders [][2]string, digests []string) string {
+	if len(folders) == 1 {
+		return describeSource(folders[0][0], folders[0][1], digests[0])
+	}
+	h := sha256.Sum256([]byte(strings.Join(digests, ",")))
+	s := fmt.Sprintf("%d folder pairs, set sha256 %x", len(folders), h[:8])
+	// The last two path elements: folder pairs are often …/set/photos.
+	short := func(p string) string {
+		p = filepath.Clean(p)
+		return filepath.Join(filepath.Base(filepath.Dir(p)), filepath.Base(p))
+	}
+	for _, f := range folders {
+		s += "; " + short(f[0]) + " + " + short(f[1])
+	}
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:199]) + "…"
+	}
+	return s
 }
 
 func describeSource(photos, sketches, digest string) string {

@@ -31,7 +31,12 @@ type Embedding struct {
 	// face for the face pipeline, the preprocessed image for "whole". It
 	// feeds a second-stage HOG re-ranker.
 	Aligned *image.Gray
-	Note    string // human-readable, shown to the officer and stored; "" when nothing to say
+	// AlignedWide is a wider grey crop from the same five points (the
+	// template pulled towards the centre by WideCropShrink, 112x112), which
+	// keeps hair and the face outline for a second HOG descriptor. Without
+	// a face (or for "whole") it is the same image as Aligned.
+	AlignedWide *image.Gray
+	Note        string // human-readable, shown to the officer and stored; "" when nothing to say
 	// Face is the face-quality record (pipeline "face"; for "whole" only
 	// Found is set).
 	Face FaceQuality
@@ -552,7 +557,8 @@ func (w *worker) crop(src *image.RGBA, box image.Rectangle) (cropResult, error) 
 	spec := &w.e.m.Networks.Embedder.Input
 	if w.e.m.Pipeline == PipelineWhole {
 		c := preprocess(src, spec)
-		return cropResult{em: &Embedding{FaceFound: true, Aligned: toGray(c), Face: FaceQuality{Found: true}}, img: c}, nil
+		g := toGray(c)
+		return cropResult{em: &Embedding{FaceFound: true, Aligned: g, AlignedWide: g, Face: FaceQuality{Found: true}}, img: c}, nil
 	}
 	var q FaceQuality
 	var face faceBox
@@ -577,7 +583,10 @@ func (w *worker) crop(src *image.RGBA, box image.Rectangle) (cropResult, error) 
 			q.geometry(five)
 			g := toGray(c)
 			q.Sharpness = laplacianVariance(g)
-			em := &Embedding{FaceFound: true, FaceScore: face.score, Aligned: g, Face: q}
+			em := &Embedding{FaceFound: true, FaceScore: face.score, Aligned: g, AlignedWide: g, Face: q}
+			if wide, ok := alignFaceTo(src, five, 112, WideCropShrink); ok {
+				em.AlignedWide = toGray(wide)
+			}
 			return cropResult{em: em, img: c, face: face, five: five}, nil
 		}
 		if q.Manual {
@@ -587,7 +596,8 @@ func (w *worker) crop(src *image.RGBA, box image.Rectangle) (cropResult, error) 
 	w.e.nNoFace.Add(1)
 	c := preprocess(src, spec)
 	q.Found = false
-	em := &Embedding{FaceFound: false, FaceScore: face.score, Aligned: toGray(c), Note: NoFaceNote, Face: q}
+	g := toGray(c)
+	em := &Embedding{FaceFound: false, FaceScore: face.score, Aligned: g, AlignedWide: g, Note: NoFaceNote, Face: q}
 	return cropResult{em: em, img: c, face: face}, nil
 }
 

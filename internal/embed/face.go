@@ -123,10 +123,21 @@ func (m affine) invertSimilarity() affine {
 // this also scored better than warping directly (rank-1 0.936 vs 0.926-0.931
 // for faces about 1.4x the template's size).
 func alignFace(src *image.RGBA, pts [5][2]float64, size int) (rgbf, bool) {
+	return alignFaceTo(src, pts, size, 1)
+}
+
+// WideCropShrink is how far the wide crop pulls every ArcFace template point
+// towards the centre of the square (t -> c + WideCropShrink·(t - c)): the
+// face fills about half the crop, so hair and the face outline stay in it.
+const WideCropShrink = 0.55
+
+// alignFaceTo is alignFace onto the template shrunk by shrink about the
+// square's centre (1: the ArcFace template itself).
+func alignFaceTo(src *image.RGBA, pts [5][2]float64, size int, shrink float64) (rgbf, bool) {
 	var dst [5][2]float64
 	k := float64(size) / 112
 	for i, p := range arcFaceTemplate {
-		dst[i] = [2]float64{p[0] * k, p[1] * k}
+		dst[i] = [2]float64{(56 + shrink*(p[0]-56)) * k, (56 + shrink*(p[1]-56)) * k}
 	}
 	fwd, ok := similarity(pts, dst)
 	if !ok {

@@ -13,6 +13,7 @@ import (
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
 	"github.com/sketchmatch/sketchmatch/internal/embed"
+	"github.com/sketchmatch/sketchmatch/internal/fusion"
 	"github.com/sketchmatch/sketchmatch/internal/hog"
 	"github.com/sketchmatch/sketchmatch/internal/imagefile"
 	"github.com/sketchmatch/sketchmatch/internal/index"
@@ -25,7 +26,14 @@ import (
 // inference time bounded.
 const (
 	MinCalibrationPairs = 20
-	MaxCalibrationPairs = 1000
+	// MaxCalibrationPairs: each pair keeps four float32 HOG descriptors
+	// (about 100 KB) while it runs, about 300 KB at the peak of fitting
+	// the fused forms (about 1.2 GB at the maximum).
+	MaxCalibrationPairs = 4000
+	// MinWhitenPairs is the fewest pairs a whitened form is tried with
+	// (each half of its 2-fold check learns from half of them); below it
+	// the within-pair statistics are too noisy to help.
+	MinWhitenPairs = 100
 	// calibrationChunk pairs are decoded and embedded at a time.
 	calibrationChunk = 16
 	// BandPrecision is the share of calibration scores at or above the
@@ -58,7 +66,35 @@ type CalibrationReport struct {
 	RankOneBefore, RankOneAfter, RankOneHeldOut float64
 	// HOGWeight is the second-stage weight the scores and bands used.
 	HOGWeight float64
+	// Form is what the calibration ships: FormCentre, FormFused or
+	// FormWhitened, chosen by the held-out rank-1 of each form tried
+	// (HeldOut, by form); FormReason says why.
+	Form       string
+	FormReason string
+	HeldOut    map[string]float64
 }
+
+// The forms a calibration can ship.
+const (
+	// FormCentre centres each modality with its mean; searches rank by
+	// encoder cosine and re-rank the top RERANK_N with the tight HOG.
+	FormCentre = "centring"
+	// FormFused adds the un-learned fused search: centred embedding and a
+	// PCA of the tight and wide HOG in one vector, scanned over the whole
+	// gallery, with a hubness (CSLS) offset per reference.
+	FormFused = "fused"
+	// FormWhitened is FormFused with within-pair whitening (WCCN) of both
+	// parts, learned from the pairs.
+	FormWhitened = "fused+whitened"
+)
+
+// Fused-search settings (measured on the dev and fs2k-train sets; see the
+// README's "Match quality").
+const (
+	fusionPCADim  = 300
+	fusionCSLSBet = 0.5
+	fusionCSLSK   = 10
+)
 
 // Calibrate computes the per-modality calibration of the active model from
 // pairs (the means need no labels; the pairing is only used for the score
@@ -148,8 +184,55 @@ func (s *Service) Calibrate(ctx context.Context, who Actor, pairs []CalibrationP
 	}
 	rep.RankOneBefore, rep.RankOneAfter, rep.RankOneHeldOut = before.rankOne(), after.rankOne(), held.rankOne()
 
+	// The fused forms, checked the same way: each half searched with a
+	// model fitted on the other half only.
+	rep.HeldOut = map[string]float64{FormCentre: held.rankOne()}
+	heldBy := map[string]scores{FormCentre: held}
+	opts := fusion.FitOptions{Weight: s.hogW, K: fusionPCADim, CSLSBeta: fusionCSLSBet, CSLSK: fusionCSLSK}
+	canFuse := set.hasAllHOG()
+	tryWhiten := canFuse && rep.Pairs >= MinWhitenPairs
+	if canFuse {
+		var plain, white scores
+		for f := range folds {
+			pm, wm, err := fusion.FitForms(set.pairs(folds[1-f]), opts, tryWhiten)
+			if err != nil {
+				return nil, err
+			}
+			plain.merge(set.scoreFused(pm, folds[f]))
+			if wm != nil {
+				white.merge(set.scoreFused(wm, folds[f]))
+			}
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		heldBy[FormFused], rep.HeldOut[FormFused] = plain, plain.rankOne()
+		if tryWhiten {
+			heldBy[FormWhitened], rep.HeldOut[FormWhitened] = white, white.rankOne()
+		}
+	}
+	rep.Form, rep.FormReason = chooseForm(rep.HeldOut, rep.Pairs, canFuse)
+	var model *fusion.Model
+	if rep.Form != FormCentre {
+		pm, wm, err := fusion.FitForms(set.pairs(all), opts, rep.Form == FormWhitened)
+		if err != nil {
+			return nil, err
+		}
+		model = pm
+		if rep.Form == FormWhitened {
+			model = wm
+		}
+		held = heldBy[rep.Form]
+		in := set.scoreFused(model, all)
+		rep.RankOneAfter = in.rankOne()
+		rep.RankOneHeldOut = held.rankOne()
+	}
+
 	c := &store.Calibration{ModelID: s.enc.ModelID(), CreatedBy: who.Username, Source: source, NPairs: rep.Pairs,
-		PhotoMean: photoMean, SketchMean: sketchMean}
+		PhotoMean: photoMean, SketchMean: sketchMean, FusionNote: rep.Form + ": " + rep.FormReason}
+	if model != nil {
+		c.Fusion = model.Marshal()
+	}
 	if b, err := ComputeBands(held.genuine, held.bestImpostor, held.impostorSample(), BandPrecision, s.hogW); err != nil {
 		rep.BandsErr = err.Error()
 	} else {
@@ -159,8 +242,8 @@ func (s *Service) Calibrate(ctx context.Context, who Actor, pairs []CalibrationP
 		}
 		c.Bands, rep.Bands = string(js), b
 	}
-	details := fmt.Sprintf("model=%s pairs=%d dropped=%d source=%q hog_weight=%g rank1_before=%.3f rank1_after=%.3f rank1_heldout=%.3f",
-		c.ModelID, rep.Pairs, rep.Dropped, source, s.hogW, rep.RankOneBefore, rep.RankOneAfter, rep.RankOneHeldOut)
+	details := fmt.Sprintf("model=%s pairs=%d dropped=%d source=%q hog_weight=%g form=%s rank1_before=%.3f rank1_after=%.3f rank1_heldout=%.3f",
+		c.ModelID, rep.Pairs, rep.Dropped, source, s.hogW, rep.Form, rep.RankOneBefore, rep.RankOneAfter, rep.RankOneHeldOut)
 	if rep.Bands != nil {
 		details += fmt.Sprintf(" band_high=%.4f band_low=%.4f", rep.Bands.High, rep.Bands.Low)
 	}
@@ -174,6 +257,7 @@ func (s *Service) Calibrate(ctx context.Context, who Actor, pairs []CalibrationP
 	rep.Calibration = c
 	s.log.Info("calibration stored", "user", who.Username, "calibration", c.ID, "model", c.ModelID, "pairs", rep.Pairs,
 		"rank1_before", rep.RankOneBefore, "rank1_after", rep.RankOneAfter, "rank1_heldout", rep.RankOneHeldOut,
+		"form", rep.Form, "why", rep.FormReason,
 		"ms", time.Since(start).Milliseconds())
 	if err := s.LoadIndex(ctx); err != nil {
 		return rep, fmt.Errorf("calibration #%d stored, but re-centring the index failed (it is applied at the next start): %w", c.ID, err)
@@ -199,28 +283,137 @@ func (s *Service) refreshCalibration(ctx context.Context) error {
 	return s.LoadIndex(ctx)
 }
 
+// chooseForm picks the form a calibration ships from the held-out rank-1
+// of each form tried: a learned or fused form only when its 2-fold check
+// is strictly better than every simpler one, so a whitening the check finds
+// worse (or no better) is never shipped.
+func chooseForm(heldOut map[string]float64, pairs int, canFuse bool) (form, why string) {
+	form, why = FormCentre, ""
+	best := heldOut[FormCentre]
+	fused, okF := heldOut[FormFused]
+	white, okW := heldOut[FormWhitened]
+	switch {
+	case !canFuse:
+		return form, "some pairs have no HOG descriptors, so only centring can be measured"
+	case okF && fused > best:
+		form, best = FormFused, fused
+		why = fmt.Sprintf("the fused search scored %.3f held-out rank-1 against %.3f for centring", fused, heldOut[FormCentre])
+	case okF:
+		why = fmt.Sprintf("the fused search scored %.3f held-out rank-1, no better than centring's %.3f", fused, heldOut[FormCentre])
+	}
+	switch {
+	case !okW:
+		why += fmt.Sprintf("; whitening not tried: %d pairs, at least %d needed", pairs, MinWhitenPairs)
+	case white > best:
+		why += fmt.Sprintf("; whitening learned from the pairs scored %.3f held-out, better than %.3f, so it is used", white, best)
+		form = FormWhitened
+	default:
+		why += fmt.Sprintf("; whitening scored %.3f held-out, not better than %.3f, so it is not used", white, best)
+	}
+	return form, why
+}
+
 // calibSet holds the embedded calibration pairs: raw (uncentred) encoder
-// vectors and HOG descriptors, the photo's rounded through float16 as the
-// gallery stores them.
+// vectors and HOG descriptors (tight and wide crop), the photos' rounded
+// through float16 as the gallery stores them.
 type calibSet struct {
 	dim                   int
 	photos, sketches      [][]float32
 	photoHOGs, sketchHOGs [][]float32
+	photoWide, sketchWide [][]float32
 }
 
 func (c *calibSet) add(p, s *embed.Embedding) {
 	c.dim = len(p.Vector)
 	c.photos = append(c.photos, p.Vector)
 	c.sketches = append(c.sketches, s.Vector)
-	var ph, sh []float32
-	if p.Aligned != nil {
-		ph, _ = hog.Decode(hog.Encode(hog.Compute(p.Aligned)))
+	pt, pw := storedDescriptors(p)
+	pp := photoParts(nil, pt, pw)
+	sp := sketchParts(s)
+	c.photoHOGs = append(c.photoHOGs, pp.Tight)
+	c.photoWide = append(c.photoWide, pp.Wide)
+	c.sketchHOGs = append(c.sketchHOGs, sp.Tight)
+	c.sketchWide = append(c.sketchWide, sp.Wide)
+}
+
+// hasAllHOG reports whether every pair has both descriptors on both sides
+// (the fused forms need them to be fitted).
+func (c *calibSet) hasAllHOG() bool {
+	for i := range c.photos {
+		if c.photoHOGs[i] == nil || c.photoWide[i] == nil || c.sketchHOGs[i] == nil || c.sketchWide[i] == nil {
+			return false
+		}
 	}
-	if s.Aligned != nil {
-		sh = hog.Compute(s.Aligned)
+	return true
+}
+
+func (c *calibSet) photoParts(i int) fusion.Parts {
+	return fusion.Parts{Emb: c.photos[i], Tight: c.photoHOGs[i], Wide: c.photoWide[i]}
+}
+
+func (c *calibSet) sketchParts(i int) fusion.Parts {
+	return fusion.Parts{Emb: c.sketches[i], Tight: c.sketchHOGs[i], Wide: c.sketchWide[i]}
+}
+
+// pairs returns the descriptors of the pairs in which, for fusion.Fit.
+func (c *calibSet) pairs(which []int) []fusion.Pair {
+	out := make([]fusion.Pair, len(which))
+	for k, i := range which {
+		out[k] = fusion.Pair{Photo: c.photoParts(i), Sketch: c.sketchParts(i)}
 	}
-	c.photoHOGs = append(c.photoHOGs, ph)
-	c.sketchHOGs = append(c.sketchHOGs, sh)
+	return out
+}
+
+// scoreFused searches the sketches of probes against all photos of the set
+// exactly as Search does under a fused-search calibration with model m:
+// photos indexed by their fused vectors (indexVector), each sketch ranked
+// by fusedRank over the whole set.
+func (c *calibSet) scoreFused(m *fusion.Model, probes []int) scores {
+	idx := index.New(m.Dim())
+	vecs := make([][]float32, len(c.photos))
+	for i := range c.photos {
+		v, _ := m.Photo(c.photoParts(i))
+		vecs[i] = v
+		if err := idx.Add(int64(i), v); err != nil {
+			panic(err) // finite by construction, as in score
+		}
+	}
+	out := scores{}
+	for _, i := range probes {
+		cands := fusedRank(idx, m, c.sketchParts(i), len(c.photos), nil)
+		q, _ := m.Sketch(c.sketchParts(i))
+		out.add(int64(i), float64(dot32(q, vecs[i])), cands, len(c.photos))
+	}
+	return out
+}
+
+// add records one probe's outcome: its genuine score and its candidates
+// (best first) among a gallery of the given size; every candidate other
+// than the truth is an impostor score for the bands.
+func (s *scores) add(truth int64, genuine float64, cands []Candidate, gallery int) {
+	best := math.Inf(-1)
+	for _, cand := range cands {
+		if cand.ReferenceID != truth {
+			best = max(best, cand.Score)
+			s.impostors = append(s.impostors, cand.Score)
+		}
+	}
+	s.comparisons += gallery - 1
+	s.gallery = max(s.gallery, gallery)
+	if len(cands) < gallery && len(cands) > 0 {
+		// Only this search's shortlist was scored: impostors below its
+		// lowest score may exist unseen.
+		s.truncated = true
+		s.complete = max(s.complete, cands[len(cands)-1].Score)
+	}
+	s.n++
+	if len(cands) > 0 && cands[0].ReferenceID == truth {
+		s.hits++
+	}
+	s.genuine = append(s.genuine, genuine)
+	if !math.IsInf(best, -1) {
+		s.bestImpostor = append(s.bestImpostor, best)
+	}
 }
 
 // means returns the mean photo and mean sketch vector of the pairs in
@@ -251,12 +444,17 @@ type scores struct {
 	// the searched gallery's size.
 	impostors   []float64
 	comparisons int
-	complete    float64
+	complete    float64 // meaningful only when truncated
+	truncated   bool
 	gallery     int
 }
 
 func (s *scores) impostorSample() ImpostorSample {
-	return ImpostorSample{Scores: s.impostors, Total: s.comparisons, Complete: s.complete, Gallery: s.gallery}
+	complete := math.Inf(-1)
+	if s.truncated {
+		complete = s.complete
+	}
+	return ImpostorSample{Scores: s.impostors, Total: s.comparisons, Complete: complete, Gallery: s.gallery}
 }
 
 func (s *scores) rankOne() float64 {
@@ -324,27 +522,7 @@ func (c *calibSet) score(photoMean, sketchMean []float32, probes []int, w float6
 				genuine /= 1 + w
 			}
 		}
-		best := math.Inf(-1)
-		for _, cand := range cands {
-			if cand.ReferenceID != int64(i) {
-				best = max(best, cand.Score)
-				out.impostors = append(out.impostors, cand.Score)
-			}
-		}
-		out.comparisons += len(c.photos) - 1
-		if len(cands) < len(c.photos) && len(cands) > 0 {
-			// Only this search's shortlist was scored: impostors below its
-			// lowest score may exist unseen.
-			out.complete = max(out.complete, cands[len(cands)-1].Score)
-		}
-		out.n++
-		if len(cands) > 0 && cands[0].ReferenceID == int64(i) {
-			out.hits++
-		}
-		out.genuine = append(out.genuine, genuine)
-		if !math.IsInf(best, -1) {
-			out.bestImpostor = append(out.bestImpostor, best)
-		}
+		out.add(int64(i), genuine, cands, len(c.photos))
 	}
 	return out
 }

@@ -7,6 +7,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/sketchmatch/sketchmatch/internal/fusion"
+	"github.com/sketchmatch/sketchmatch/internal/hog"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
@@ -20,6 +22,10 @@ type calibration struct {
 	photoMean  []float32
 	sketchMean []float32
 	bands      *Bands
+	// fusion, when set, is the fused-search model: the index holds
+	// fused vectors and a search is one scan over them (no re-ranking).
+	fusion *fusion.Model
+	note   string // what calibrate chose and why
 }
 
 // loadCalibration returns the newest calibration made for the active model
@@ -36,7 +42,24 @@ func (s *Service) loadCalibration(ctx context.Context) (*calibration, error) {
 		s.log.Error("ignoring calibration with wrong dimension", "calibration", c.ID)
 		return nil, nil
 	}
-	cal := &calibration{id: c.ID, createdAt: c.CreatedAt, nPairs: c.NPairs, source: c.Source, photoMean: c.PhotoMean, sketchMean: c.SketchMean}
+	cal := &calibration{id: c.ID, createdAt: c.CreatedAt, nPairs: c.NPairs, source: c.Source, photoMean: c.PhotoMean, sketchMean: c.SketchMean, note: c.FusionNote}
+	if c.Fusion != nil {
+		m, err := fusion.Unmarshal(c.Fusion)
+		if err == nil {
+			err = m.Validate(s.enc.Dim(), hog.Len())
+		}
+		if err != nil {
+			// Its bands were measured with the fused scores: without the
+			// model they would not mean anything.
+			s.log.Error("ignoring a calibration whose fused-search model cannot be read; recalibrate", "calibration", c.ID, "err", err)
+			return nil, nil
+		}
+		cal.fusion = m
+		if m.Weight != s.hogW {
+			s.log.Warn("the fused search keeps the HOG weight it was calibrated with; recalibrate to use HOG_WEIGHT",
+				"calibration", c.ID, "calibrated_weight", m.Weight, "hog_weight", s.hogW)
+		}
+	}
 	if c.Bands != "" {
 		var b Bands
 		if err := json.Unmarshal([]byte(c.Bands), &b); err != nil {
@@ -81,6 +104,14 @@ func (c *calibration) centreSketch(v []float32) {
 	}
 }
 
+// fused returns the fused-search model, or nil.
+func (c *calibration) fused() *fusion.Model {
+	if c == nil {
+		return nil
+	}
+	return c.fusion
+}
+
 func (c *calibration) ID() int64 {
 	if c == nil {
 		return 0
@@ -92,7 +123,14 @@ func (c *calibration) describe() string {
 	if c == nil {
 		return "none (uncentred)"
 	}
-	return fmt.Sprintf("#%d from %d pairs (%s), %s", c.id, c.nPairs, c.source, time.Unix(c.createdAt, 0).UTC().Format("2006-01-02"))
+	form := "centring"
+	if c.fusion != nil {
+		form = "fused search, un-learned"
+		if c.fusion.Whitened() {
+			form = "fused search, whitened"
+		}
+	}
+	return fmt.Sprintf("#%d from %d pairs (%s), %s, %s", c.id, c.nPairs, c.source, time.Unix(c.createdAt, 0).UTC().Format("2006-01-02"), form)
 }
 
 // CalibrationInfo describes the active calibration for pages.
@@ -104,6 +142,9 @@ type CalibrationInfo struct {
 	CreatedAt int64
 	Bands     *Bands
 	Text      string
+	// Note says which form calibrate chose and why ("" for calibrations
+	// made before the fused search existed).
+	Note string
 }
 
 // Calibration reports the calibration in use.
@@ -112,5 +153,5 @@ func (s *Service) Calibration() CalibrationInfo {
 	if c == nil {
 		return CalibrationInfo{Text: "none: the pipeline runs uncentred"}
 	}
-	return CalibrationInfo{Active: true, ID: c.id, NPairs: c.nPairs, Source: c.source, CreatedAt: c.createdAt, Bands: c.bands, Text: c.describe()}
+	return CalibrationInfo{Active: true, ID: c.id, NPairs: c.nPairs, Source: c.source, CreatedAt: c.createdAt, Bands: c.bands, Text: c.describe(), Note: c.note}
 }

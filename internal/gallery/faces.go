@@ -9,7 +9,6 @@ import (
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
 	"github.com/sketchmatch/sketchmatch/internal/embed"
-	"github.com/sketchmatch/sketchmatch/internal/hog"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
@@ -29,9 +28,7 @@ func faceRecord(e *embed.Embedding) *store.FaceRecord {
 // newEmbedding is what the store keeps of an embedding.
 func (s *Service) newEmbedding(e *embed.Embedding) *store.NewEmbedding {
 	ne := &store.NewEmbedding{ModelID: s.enc.ModelID(), Vector: e.Vector, FaceFound: e.FaceFound, Face: faceRecord(e)}
-	if e.Aligned != nil {
-		ne.HOG = hog.Encode(hog.Compute(e.Aligned))
-	}
+	ne.HOG, ne.HOGWide = storedDescriptors(e)
 	return ne
 }
 
@@ -147,7 +144,7 @@ func (s *Service) SetFaceBox(ctx context.Context, who Actor, id int64, box image
 // in it with a face, out of it without.
 func (s *Service) indexPut(id int64, ne *store.NewEmbedding) {
 	if ne.FaceFound {
-		s.indexAdd(id, ne.Vector)
+		s.indexAdd(id, ne.Vector, ne.HOG, ne.HOGWide)
 		return
 	}
 	if idx, _ := s.snapshot(); idx != nil {

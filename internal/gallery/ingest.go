@@ -255,7 +255,7 @@ func (s *Service) store(ctx context.Context, who Actor, p *prepared, e *embed.Em
 		s.ownMetadataWrite(ctx)
 	}
 	if ne != nil && ne.FaceFound {
-		s.indexAdd(ref.ID, ne.Vector)
+		s.indexAdd(ref.ID, ne.Vector, ne.HOG, ne.HOGWide)
 	}
 	s.invalidateCounts()
 	res.Outcome, res.Reference = Added, ref
@@ -286,15 +286,14 @@ func storageUnavailable(err error) bool {
 		strings.Contains(err.Error(), "readonly") || strings.Contains(err.Error(), "disk is full") || store.IsBusy(err)
 }
 
-// indexAdd puts a raw (uncentred) vector into the live index.
-func (s *Service) indexAdd(id int64, raw []float32) {
+// indexAdd puts a reference into the live index from its raw (uncentred)
+// vector and stored HOG descriptors (used only by a fused-search index).
+func (s *Service) indexAdd(id int64, raw []float32, tight, wide []byte) {
 	idx, cal := s.snapshot()
 	if idx == nil {
 		return
 	}
-	v := append([]float32(nil), raw...)
-	cal.centrePhoto(v)
-	if err := idx.Add(id, v); err != nil {
+	if err := idx.Add(id, indexVector(cal, raw, tight, wide)); err != nil {
 		s.log.Error("index add", "reference", id, "err", err)
 	}
 }
@@ -370,7 +369,13 @@ func (s *Service) reloadOne(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	s.indexAdd(id, vec)
+	var tight, wide []byte
+	if _, cal := s.snapshot(); cal.fused() != nil {
+		if tight, wide, err = s.db.Descriptors(ctx, id, s.enc.ModelID()); err != nil && !store.IsNotFound(err) {
+			return err
+		}
+	}
+	s.indexAdd(id, vec, tight, wide)
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 )
 
 // Reindex embeds every reference lacking an embedding for the active model,
+// and re-embeds those stored before the wide-crop HOG descriptor existed,
 // in batches, and adds them to the live index. progress (may be nil) is
 // called after each batch. Used at start-up in the background and by
 // `sketchmatch reindex`.
@@ -36,17 +37,20 @@ func (s *Service) Reindex(ctx context.Context, progress func(done, total int)) (
 	if todo == 0 {
 		return 0, nil
 	}
-	s.log.Info("reindex started", "model", model, "missing", todo)
+	s.log.Info("reindex started", "model", model, "to_embed", todo)
 	start := time.Now()
 	done, failed := 0, map[int64]bool{}
+	// redone: embedded in this run (never twice, even should a row still
+	// look incomplete afterwards).
+	redone := map[int64]bool{}
 	for {
-		refs, err := s.db.ReferencesWithoutEmbedding(ctx, model, 16+len(failed))
+		refs, err := s.db.ReferencesWithoutEmbedding(ctx, model, 16+len(failed)+len(redone))
 		if err != nil {
 			return done, err
 		}
 		var batch []*store.Reference
 		for _, r := range refs {
-			if !failed[r.ID] {
+			if !failed[r.ID] && !redone[r.ID] {
 				batch = append(batch, r)
 			}
 		}
@@ -82,6 +86,7 @@ func (s *Service) Reindex(ctx context.Context, progress func(done, total int)) (
 				failed[r.ID] = true
 				continue
 			}
+			redone[r.ID] = true
 			ne := s.newEmbedding(e)
 			if err := s.db.PutEmbedding(ctx, r.ID, ne); err != nil {
 				if errors.Is(err, context.Canceled) {

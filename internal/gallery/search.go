@@ -15,6 +15,7 @@ import (
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
 	"github.com/sketchmatch/sketchmatch/internal/embed"
+	"github.com/sketchmatch/sketchmatch/internal/fusion"
 	"github.com/sketchmatch/sketchmatch/internal/hog"
 	"github.com/sketchmatch/sketchmatch/internal/imagefile"
 	"github.com/sketchmatch/sketchmatch/internal/index"
@@ -130,13 +131,16 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 		}
 		source = store.FaceNone
 	}
-	probe := append([]float32(nil), emb.Vector...)
-	cal.centreSketch(probe)
-
 	sf := s.newScanFilter(q.Filter)
-	cands, err := s.rank(ctx, idx, probe, emb.Aligned, q.K, sf)
-	if err != nil {
-		return nil, err
+	var cands []Candidate
+	if m := cal.fused(); m != nil {
+		cands = fusedRank(idx, m, sketchParts(emb), q.K, sf)
+	} else {
+		probe := append([]float32(nil), emb.Vector...)
+		cal.centreSketch(probe)
+		if cands, err = s.rank(ctx, idx, probe, emb.Aligned, q.K, sf); err != nil {
+			return nil, err
+		}
 	}
 	if err := sf.noneKept(); err != nil {
 		return nil, err
@@ -264,6 +268,25 @@ func (s *Service) rank(ctx context.Context, idx *index.Index, probe []float32, a
 		cands = cands[:k]
 	}
 	return cands, nil
+}
+
+// fusedRank is the search of a fused-search calibration: one exact scan of
+// the fused index gives every reference's fused score (embedding and HOG
+// over the whole gallery, minus its hubness offset), best first, ties by
+// reference id. Encoder is the same score: there is no separate first
+// stage.
+func fusedRank(idx *index.Index, m *fusion.Model, probe fusion.Parts, k int, sf *scanFilter) []Candidate {
+	q, ok := m.Sketch(probe)
+	if !ok || len(q) != idx.Dim() {
+		return nil
+	}
+	// The witness filter applies inside this scan too.
+	hits := sf.search(idx, q, k)
+	cands := make([]Candidate, len(hits))
+	for i, h := range hits {
+		cands[i] = Candidate{ReferenceID: h.ID, Score: float64(h.Score), Encoder: float64(h.Score)}
+	}
+	return cands
 }
 
 // fusedScore is the second-stage score: the weighted mean of the encoder

@@ -160,6 +160,18 @@ func (s *Service) LoadIndex(ctx context.Context) error {
 		return err
 	}
 	dim := s.enc.Dim()
+	if cal.fused() != nil {
+		idx, err := s.loadFusedIndex(ctx, cal)
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.idx, s.calib = idx, cal
+		s.mu.Unlock()
+		s.log.Info("index loaded", "model", s.enc.ModelID(), "vectors", idx.Len(), "dim", idx.Dim(),
+			"calibration", cal.describe(), "ms", time.Since(start).Milliseconds())
+		return nil
+	}
 	idx := index.New(dim)
 	if fc, err := s.db.CountFaces(ctx, s.enc.ModelID()); err == nil {
 		idx.Reserve(fc.Searchable) // one allocation for the whole matrix

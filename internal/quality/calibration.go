@@ -23,6 +23,9 @@ func CalibrationLines(r *gallery.CalibrationReport) []string {
 	}
 	out = append(out, fmt.Sprintf("  rank-1 on the calibration set (HOG weight %g): before %.3f, after %.3f (in-sample), held-out %.3f (2-fold: means from the other half)",
 		r.HOGWeight, r.RankOneBefore, r.RankOneAfter, r.RankOneHeldOut))
+	if r.Form != "" {
+		out = append(out, fmt.Sprintf("  form: %s (%s)", r.Form, r.FormReason))
+	}
 	if b := r.Bands; b != nil {
 		out = append(out,
 			fmt.Sprintf("  bands (from %d held-out calibration searches among %d photos): high >= %.4f (%.1f %% of calibration scores that high were the true person); low < %.4f (median best different person)",

@@ -47,6 +47,9 @@ func TestDevEval(t *testing.T) {
 				t.Log(l)
 			}
 			t.Logf("%s; misses: %s", rep.Describe(), missed(rep))
+			for _, c := range rep.Calibrations {
+				t.Logf("fold %d calibration: %d pairs, form %s (%s)", c.Fold, c.Pairs, c.Form, c.FormReason)
+			}
 			if rep.N != 202 || rep.GallerySize != 202 || len(rep.CMC) != quality.DefaultK {
 				t.Fatalf("n %d, gallery %d, cmc %d", rep.N, rep.GallerySize, len(rep.CMC))
 			}

@@ -103,6 +103,8 @@ type CalibrationSummary struct {
 	RankOneBefore float64 `json:"rank1_before"`
 	RankOneAfter  float64 `json:"rank1_after"`
 	RankOneHeld   float64 `json:"rank1_heldout"`
+	Form          string  `json:"form,omitempty"`        // what the calibration ships (gallery.Form*)
+	FormReason    string  `json:"form_reason,omitempty"` // why
 	BandHigh      float64 `json:"band_high,omitempty"`
 	BandLow       float64 `json:"band_low,omitempty"`
 }

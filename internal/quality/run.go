@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/audit"
@@ -239,8 +240,12 @@ func Run(ctx context.Context, d *Dataset, o Options) (*Report, error) {
 	rep.Pipeline = fmt.Sprintf("gallery.Service.Add + gallery.Service.Search (production path) over a temporary database; model %s; HOG weight %g over the top %d; %s",
 		rep.ModelID, o.HOGWeight, o.RerankN, svc.Calibration().Text)
 	if o.Calibration == CalibrationTwoFold || o.Calibration == CalibrationInSample {
-		rep.Pipeline = fmt.Sprintf("gallery.Service.Add + gallery.Service.Search (production path) over a temporary database; model %s; HOG weight %g over the top %d; calibrated by gallery.Service.Calibrate (%s)",
-			rep.ModelID, o.HOGWeight, o.RerankN, o.Calibration)
+		var forms []string
+		for _, c := range rep.Calibrations {
+			forms = append(forms, c.Form)
+		}
+		rep.Pipeline = fmt.Sprintf("gallery.Service.Add + gallery.Service.Search (production path) over a temporary database; model %s; HOG weight %g over the top %d; calibrated by gallery.Service.Calibrate (%s; form chosen: %s)",
+			rep.ModelID, o.HOGWeight, o.RerankN, o.Calibration, strings.Join(forms, ", "))
 	}
 	rep.finish()
 	rep.Seconds = time.Since(start).Seconds()
@@ -281,7 +286,8 @@ func calibrate(ctx context.Context, svc *gallery.Service, who gallery.Actor, d *
 	if err != nil {
 		return CalibrationSummary{}, fmt.Errorf("calibrating: %w", err)
 	}
-	cs := CalibrationSummary{Pairs: cr.Pairs, RankOneBefore: cr.RankOneBefore, RankOneAfter: cr.RankOneAfter, RankOneHeld: cr.RankOneHeldOut}
+	cs := CalibrationSummary{Pairs: cr.Pairs, RankOneBefore: cr.RankOneBefore, RankOneAfter: cr.RankOneAfter, RankOneHeld: cr.RankOneHeldOut,
+		Form: cr.Form, FormReason: cr.FormReason}
 	if cr.Bands != nil {
 		cs.BandHigh, cs.BandLow = cr.Bands.High, cr.Bands.Low
 	}

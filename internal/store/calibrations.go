@@ -16,6 +16,11 @@ type Calibration struct {
 	PhotoMean  []float32
 	SketchMean []float32
 	Bands      string // JSON
+	// Fusion is the fused-search model (internal/fusion, binary); nil
+	// when the calibration only centres. FusionNote says what calibrate
+	// chose and why.
+	Fusion     []byte
+	FusionNote string
 }
 
 // InsertCalibration stores c, then runs after, in one transaction; the
@@ -27,9 +32,9 @@ func (db *DB) InsertCalibration(ctx context.Context, c *Calibration, after TxHoo
 		return err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO calibrations (model_id, created_at, created_by, source, n_pairs, photo_mean, sketch_mean, bands)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.ModelID, c.CreatedAt, c.CreatedBy, c.Source, c.NPairs,
-		EncodeVector(c.PhotoMean), EncodeVector(c.SketchMean), c.Bands)
+	res, err := tx.ExecContext(ctx, `INSERT INTO calibrations (model_id, created_at, created_by, source, n_pairs, photo_mean, sketch_mean, bands, fusion, fusion_note)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ModelID, c.CreatedAt, c.CreatedBy, c.Source, c.NPairs,
+		EncodeVector(c.PhotoMean), EncodeVector(c.SketchMean), c.Bands, c.Fusion, c.FusionNote)
 	if err != nil {
 		return err
 	}
@@ -47,9 +52,9 @@ func (db *DB) InsertCalibration(ctx context.Context, c *Calibration, after TxHoo
 func (db *DB) LatestCalibration(ctx context.Context, model string) (*Calibration, error) {
 	c := &Calibration{}
 	var pm, sm []byte
-	err := db.QueryRowContext(ctx, `SELECT id, model_id, created_at, created_by, source, n_pairs, photo_mean, sketch_mean, bands
+	err := db.QueryRowContext(ctx, `SELECT id, model_id, created_at, created_by, source, n_pairs, photo_mean, sketch_mean, bands, fusion, fusion_note
 		FROM calibrations WHERE model_id = ? ORDER BY id DESC LIMIT 1`, model).
-		Scan(&c.ID, &c.ModelID, &c.CreatedAt, &c.CreatedBy, &c.Source, &c.NPairs, &pm, &sm, &c.Bands)
+		Scan(&c.ID, &c.ModelID, &c.CreatedAt, &c.CreatedBy, &c.Source, &c.NPairs, &pm, &sm, &c.Bands, &c.Fusion, &c.FusionNote)
 	if err != nil {
 		return nil, err
 	}

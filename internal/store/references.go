@@ -40,6 +40,7 @@ type NewEmbedding struct {
 	Vector    []float32
 	FaceFound bool
 	HOG       []byte
+	HOGWide   []byte // HOG of the wide aligned crop (float16), may be nil
 	// Face is the face-quality record (nil: stored as unchecked, which
 	// reindex redoes). FaceFound must equal Face.Found when both are set.
 	Face *FaceRecord
@@ -114,16 +115,21 @@ func putEmbedding(ctx context.Context, tx *sql.Tx, refID int64, e *NewEmbedding,
 	if e.Face != nil {
 		faces = sql.NullInt64{Int64: int64(f.Faces), Valid: true}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO embeddings (reference_id, model_id, dim, vector, face_found, hog, created_at,
+	_, err := tx.ExecContext(ctx, `INSERT INTO embeddings (reference_id, model_id, dim, vector, face_found, hog, hog_wide, created_at,
 			faces, face_confidence, face_box, face_manual, interocular_px, sharpness, yaw_deg)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (reference_id, model_id) DO UPDATE SET dim = excluded.dim, vector = excluded.vector,
-		face_found = excluded.face_found, hog = excluded.hog, created_at = excluded.created_at,
+		face_found = excluded.face_found, hog = excluded.hog, hog_wide = excluded.hog_wide, created_at = excluded.created_at,
 		faces = excluded.faces, face_confidence = excluded.face_confidence, face_box = excluded.face_box,
 		face_manual = excluded.face_manual, interocular_px = excluded.interocular_px, sharpness = excluded.sharpness,
 		yaw_deg = excluded.yaw_deg`,
-		refID, e.ModelID, len(e.Vector), EncodeVector(e.Vector), e.FaceFound, e.HOG, now,
+		refID, e.ModelID, len(e.Vector), EncodeVector(e.Vector), e.FaceFound, e.HOG, e.HOGWide, now,
 		faces, f.Confidence, FormatBox(f.Box), f.Manual, f.InterocularPx, f.Sharpness, f.YawDeg)
+	if err != nil {
+		return err
+	}
+	// A cached fused vector was made from the old descriptors.
+	_, err = tx.ExecContext(ctx, `DELETE FROM fused_vectors WHERE reference_id = ?`, refID)
 	return err
 }
 
@@ -273,8 +279,9 @@ func (db *DB) CountReferences(ctx context.Context, model string) (total, embedde
 }
 
 // needsEmbedding selects references (aliased r) lacking an embedding for
-// the model (the first parameter) or whose embedding has no face record.
-const needsEmbedding = `NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.reference_id = r.id AND e.model_id = ? AND e.faces IS NOT NULL)`
+// the model (the first parameter), or whose embedding predates the face
+// record or the wide-crop HOG.
+const needsEmbedding = `NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.reference_id = r.id AND e.model_id = ? AND e.faces IS NOT NULL AND e.hog_wide IS NOT NULL)`
 
 // CountWithoutEmbedding counts the references ReferencesWithoutEmbedding
 // would return.
