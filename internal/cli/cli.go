@@ -41,7 +41,7 @@ func init() {
 		"import":      {"import [--label-from-filename] [--metadata FILE.csv] PATH...", "bulk-import reference photos (files or folders)", cmdImport},
 		"reindex":     {"reindex", "embed every reference lacking an embedding for the active model", cmdReindex},
 		"eval":        {"eval --photos DIR --sketches DIR [--json FILE] [--plot FILE.png] | eval --compare A.json B.json... --plot FILE.png", "sketch→photo identification accuracy", cmdEval},
-		"calibrate": {"calibrate (--photos DIR --sketches DIR)... | --list FILE", "calibrate the active model (centring or fused search, score bands) on one or more folder pairs", cmdCalibrate},
+		"calibrate":   {"calibrate (--photos DIR --sketches DIR)... | --list FILE", "calibrate the active model (centring or fused search, score bands) on one or more folder pairs", cmdCalibrate},
 		"models":      {"models", "list installed models and verify their checksums", cmdModels},
 		"check":       {"check", "validate config, database, ONNX Runtime and model", cmdCheck},
 		"backup":      {"backup FILE", "consistent online copy of the database", cmdBackup},

@@ -88,4 +88,3 @@ func (db *DB) Descriptors(ctx context.Context, refID int64, model string) (hog, 
 	err = db.QueryRowContext(ctx, `SELECT hog, hog_wide FROM embeddings WHERE reference_id = ? AND model_id = ?`, refID, model).Scan(&hog, &wide)
 	return hog, wide, err
 }
-
