@@ -56,6 +56,7 @@ func TestDevEval(t *testing.T) {
 			if len(rep.Genuine) != rep.N || len(rep.BestImpostor) != rep.N {
 				t.Fatalf("%d genuine and %d best-impostor scores for %d probes", len(rep.Genuine), len(rep.BestImpostor), rep.N)
 			}
+			checkHighBand(t, rep)
 			if rep.RankOne < tc.rank1 {
 				t.Errorf("rank-1 %.3f, want >= %.3f", rep.RankOne, tc.rank1)
 			}

@@ -55,6 +55,10 @@ func TestFS2KEval(t *testing.T) {
 	if rep.N != 960 || rep.GallerySize != 960 {
 		t.Fatalf("n %d, gallery %d", rep.N, rep.GallerySize)
 	}
+	checkHighBand(t, rep)
+	if rep.HighBand.Searches == 0 {
+		t.Error("no search reached the high band on fs2k-train: the bands say nothing")
+	}
 	// Measured 2026-11-30: 0.971 / 0.997, photo1 0.975, photo3 0.960 (both
 	// folds chose fused+whitened).
 	const rank1, rank10, photo1, photo3 = 0.971 - 0.01, 0.997 - 0.01, 0.975 - 0.01, 0.960 - 0.01
@@ -72,5 +76,21 @@ func TestFS2KEval(t *testing.T) {
 		if s.RankOne < want[s.Prefix] {
 			t.Errorf("%s rank-1 %.3f, want >= %.3f", s.Prefix, s.RankOne, want[s.Prefix])
 		}
+	}
+}
+
+// checkHighBand asserts the "high" band's honesty on an evaluation: the
+// share of searches whose #1 was in the high band and was the true person
+// is at least what the band claimed, minus 3 points.
+func checkHighBand(t *testing.T, rep *quality.Report) {
+	t.Helper()
+	h := rep.HighBand
+	t.Logf("high band: %d searches had their #1 in it, %d of those #1s were the true person (precision %.3f, claimed %.3f); %d photos and %d sketches without a face",
+		h.Searches, h.Correct, h.Precision, h.Claimed, rep.NoFacePhotos, rep.NoFaceSketches)
+	if h.Searches == 0 {
+		return // nothing claimed
+	}
+	if h.Precision < h.Claimed-0.03 {
+		t.Errorf("high-band precision %.3f is more than 3 points below the %.3f it claimed", h.Precision, h.Claimed)
 	}
 }
