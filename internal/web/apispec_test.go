@@ -6,6 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -142,5 +145,26 @@ func TestOpenAPIServedAndRendered(t *testing.T) {
 	resp, body = officer.get("/api/docs")
 	if resp.StatusCode != 200 || !strings.Contains(body, "/api/v1/references/{id}/face") || strings.Contains(body, "<script src=\"http") {
 		t.Fatalf("/api/docs: %d", resp.StatusCode)
+	}
+}
+
+// Every route is registered in routes.go (the site map), nowhere else.
+func TestOneRouteTable(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := regexp.MustCompile(`\br\.(Get|Post|Put|Patch|Delete|Method|Handle|HandleFunc)\(\s*(http\.Method\w+,\s*)?"/`)
+	for _, f := range files {
+		if f == "routes.go" || strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if loc := reg.FindIndex(b); loc != nil {
+			t.Errorf("%s registers a route (%q): routes belong in routes.go", f, b[loc[0]:loc[1]])
+		}
 	}
 }

@@ -6,25 +6,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
-
-func (s *Server) galleryRoutes(r chi.Router) {
-	r.Get("/references", s.handleGallery)
-	r.Post("/references", s.handleGalleryAdd)
-	r.Get("/references/{id}", s.handleReference)
-	r.Post("/references/{id}", s.handleReferenceUpdate)
-	r.Post("/references/{id}/delete", s.handleReferenceDelete)
-	r.Post("/references/{id}/face", s.handleReferenceFace)
-	r.Get("/api/v1/references", s.handleAPIReferences)
-	r.Post("/api/v1/references", s.handleAPIReferencesAdd)
-	r.Delete("/api/v1/references/{id}", s.handleAPIReferenceDelete)
-	r.Post("/api/v1/references/{id}/face", s.handleAPIReferenceFace)
-}
 
 const galleryPageSize = 48
 

@@ -7,22 +7,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
 	"github.com/sketchmatch/sketchmatch/internal/quality"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
-
-// qualityRoutes: the admin Quality page (latest evaluation of the active
-// model, the calibration in use, calibrating from uploaded pairs). Must be
-// mounted after requireAdmin.
-func (s *Server) qualityRoutes(r chi.Router) {
-	r.Get("/admin/quality", s.handleQuality)
-	r.Get("/admin/quality/reports/{id}/plot.png", s.handleQualityPlot)
-	r.Post("/admin/quality/calibrate", s.handleCalibrate)
-}
 
 // bandRow is where the bands fall in a gallery of a given size.
 type bandRow struct {

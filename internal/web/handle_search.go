@@ -20,23 +20,6 @@ import (
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
-func (s *Server) searchRoutes(r chi.Router) {
-	r.Post("/search", s.handleSearch)
-	r.Get("/searches", s.handleSearches)
-	r.Get("/searches.csv", s.handleSearchesCSV)
-	r.Get("/searches/{id}", s.handleSearchShow)
-	r.Get("/searches/{id}/sketch", s.handleSearchSketch)
-	r.Get("/searches/{id}/compare/{rank}", s.handleCompare)
-	r.Get("/searches/{id}/report.pdf", s.handleSearchReport)
-	r.Get("/api/v1/searches/{id}/report.pdf", s.handleSearchReport)
-	r.Post("/api/v1/search", s.handleAPISearch)
-	r.Get("/api/v1/searches/{id}", s.handleAPISearchShow)
-	// Reference images are for every signed-in user (officers see them in
-	// results); they are looked up by id, never by a path from the request.
-	r.Get("/references/{id}/image", s.handleRefImage)
-	r.Get("/references/{id}/thumb", s.handleRefThumb)
-}
-
 type homeData struct {
 	DefaultK, MaxK int
 	CaseNumber     string

@@ -12,7 +12,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/httprate"
 	"github.com/gorilla/sessions"
 
@@ -79,57 +78,8 @@ func New(d Deps) (*Server, error) {
 	return s, nil
 }
 
-// Handler returns the router with the whole middleware chain:
-// recover → request id + access log → security headers → cross-origin
-// protection → session → role.
-func (s *Server) Handler() http.Handler {
-	r := chi.NewRouter()
-	r.Use(s.recoverer, s.withRequestID, s.securityHeaders, s.crossOrigin)
-	// Error pages keep the navigation of a signed-in user: the session is
-	// looked up for them too (it is outside the groups below).
-	r.NotFound(s.loadSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.renderError(w, r, http.StatusNotFound, "")
-	})).ServeHTTP)
-	r.MethodNotAllowed(s.loadSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.renderError(w, r, http.StatusMethodNotAllowed, "")
-	})).ServeHTTP)
-
-	// Outside auth: probes, metrics, static assets.
-	r.Get("/healthz", s.handleHealthz)
-	r.Get("/api/v1/openapi.json", s.handleOpenAPI)
-	r.Get("/readyz", s.handleReadyz)
-	r.Method(http.MethodGet, "/metrics", allowNetworks(s.cfg.MetricsAllowedNetworks,
-		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.renderError(w, r, http.StatusNotFound, "") }),
-		s.metrics.handler()))
-	r.Get("/static/*", func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := s.static.byHashed[chi.URLParam(r, "*")]; !ok {
-			s.renderError(w, r, http.StatusNotFound, "")
-			return
-		}
-		s.static.ServeHTTP(w, r)
-	})
-	r.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
-		u, _ := s.static.url("favicon.svg")
-		http.Redirect(w, r, u, http.StatusMovedPermanently)
-	})
-
-	r.Group(func(r chi.Router) {
-		r.Use(noStore, s.loadSession, s.bearerAuth)
-		r.Get("/login", s.handleLoginForm)
-		r.With(s.loginRateLimit()).Post("/login", s.handleLogin)
-		r.Post("/logout", s.handleLogout)
-
-		r.Group(func(r chi.Router) {
-			r.Use(s.requireUser)
-			s.userRoutes(r)
-			r.Group(func(r chi.Router) {
-				r.Use(s.requireAdmin)
-				s.adminRoutes(r)
-			})
-		})
-	})
-	return r
-}
+// Handler returns the router: the site map is routes.go.
+func (s *Server) Handler() http.Handler { return s.routes() }
 
 // loginRateLimit answers 429 past LOGIN_RATE_LIMIT POST /login per minute
 // per client (the resolved IP, so proxies are honoured; see rateKey).
