@@ -263,3 +263,20 @@ func TestTokenOnlyIntegration(t *testing.T) {
 		t.Fatalf("an officer opened the token's search: %d", resp.StatusCode)
 	}
 }
+
+// A web upload can label each photo with its file name.
+func TestUploadLabelFromFileName(t *testing.T) {
+	e := newEnv(t, nil)
+	admin := mustLogin(t, e, "alice")
+	files := map[string][]byte{"record-0412.png": testenvPNG(t, 1), "record-0413.png": testenvPNG(t, 2)}
+	resp, _ := admin.postMultipart("/references", map[string]string{"label_from_filename": "1", "label": "ignored"}, "photos", files)
+	if resp.StatusCode != 200 {
+		t.Fatalf("upload: %d", resp.StatusCode)
+	}
+	_, body := admin.get("/api/v1/references")
+	for _, want := range []string{`"label": "record-0412"`, `"label": "record-0413"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("references lack %s", want)
+		}
+	}
+}

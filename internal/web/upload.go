@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
@@ -28,6 +29,8 @@ type spooledUpload struct {
 	dir          string
 	files        []spooledFile
 	label, notes string
+	// labelFromName labels each file with its name without the extension.
+	labelFromName bool
 }
 
 type spooledFile struct {
@@ -103,6 +106,12 @@ func (s *Server) spoolUploads(w http.ResponseWriter, r *http.Request) (*spooledU
 				}
 				return fail(apperr.Errorf(apperr.EINVALID, "The upload could not be read as a form with files."))
 			}
+		case name == "label_from_filename":
+			b, _ := io.ReadAll(io.LimitReader(p, 16))
+			switch string(b) {
+			case "1", "on", "true":
+				u.labelFromName = true
+			}
 		case name == "label" || name == "notes":
 			b, err := io.ReadAll(io.LimitReader(p, maxFieldBytes+1))
 			if err != nil {
@@ -175,8 +184,15 @@ func (s *Server) addSpooled(r *http.Request, u *spooledUpload) []gallery.Result 
 			continue
 		}
 		os.Remove(f.path)
+		label := u.label
+		if u.labelFromName {
+			// As `import --label-from-filename`: the name without its
+			// extension, so each person keeps an identity in results.
+			base := filepath.Base(strings.ReplaceAll(f.name, `\`, "/"))
+			label = strings.TrimSuffix(base, filepath.Ext(base))
+		}
 		results = append(results, s.gallery.Add(r.Context(), galleryActor(r),
-			[]gallery.Upload{{Name: f.name, Data: data, Label: u.label, Notes: u.notes}})...)
+			[]gallery.Upload{{Name: f.name, Data: data, Label: label, Notes: u.notes}})...)
 	}
 	return results
 }
