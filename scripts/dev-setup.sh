@@ -23,6 +23,8 @@ bin/sketchmatch user bootstrap --username admin
 # A local calibration (per-modality centring + score bands) when the research
 # dev set is present beside the repository; it is never shipped.
 if [[ -d ../shared/eval/dev/photos && -d ../shared/eval/dev/sketches ]]; then
+  echo "calibrating on the research dev set (../shared/eval/dev): its bands were measured on the very"
+  echo "faces a newcomer may search with, so treat them as a demonstration, not as field confidence."
   bin/sketchmatch calibrate --if-missing --photos ../shared/eval/dev/photos --sketches ../shared/eval/dev/sketches \
     --source "local: ../shared/eval/dev (research use only, never shipped)" || echo "calibration skipped"
 fi
