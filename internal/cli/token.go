@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -31,10 +30,7 @@ func cmdToken(e *env, args []string) int {
 		return code
 	}
 	defer a.Close()
-	who := auth.Actor{Username: "cli", ClientIP: "local"}
-	if u := os.Getenv("USER"); u != "" {
-		who.Username = "cli:" + u
-	}
+	who := localActor()
 	switch sub {
 	case "create":
 		if *name == "" || *scopes == "" {
