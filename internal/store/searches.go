@@ -26,9 +26,11 @@ type Search struct {
 	FaceSource  string
 	FaceBox     string
 	GallerySize int
-	DurationMS  float64
-	CreatedAt   int64
-	Results     []SearchResult
+	// Hold: on legal hold, never purged by retention.
+	Hold       bool
+	DurationMS float64
+	CreatedAt  int64
+	Results    []SearchResult
 }
 
 // SearchResult is one ranked candidate of a search.
@@ -47,12 +49,12 @@ const (
 	FaceNone     = "none"
 )
 
-const searchCols = `id, user_id, username, case_number, sketch_sha256, sketch_path, model_id, calibration_id, hog_weight, k, face_found, face_source, face_box, gallery_size, duration_ms, created_at`
+const searchCols = `id, user_id, username, case_number, sketch_sha256, sketch_path, model_id, calibration_id, hog_weight, k, face_found, face_source, face_box, gallery_size, hold, duration_ms, created_at`
 
 func scanSearch(sc interface{ Scan(...any) error }) (*Search, error) {
 	s := &Search{}
 	err := sc.Scan(&s.ID, &s.UserID, &s.Username, &s.CaseNumber, &s.SketchSHA256, &s.SketchPath, &s.ModelID,
-		&s.CalibrationID, &s.HOGWeight, &s.K, &s.FaceFound, &s.FaceSource, &s.FaceBox, &s.GallerySize, &s.DurationMS, &s.CreatedAt)
+		&s.CalibrationID, &s.HOGWeight, &s.K, &s.FaceFound, &s.FaceSource, &s.FaceBox, &s.GallerySize, &s.Hold, &s.DurationMS, &s.CreatedAt)
 	return s, err
 }
 

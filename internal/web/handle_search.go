@@ -332,7 +332,8 @@ func (s *Server) handleSearchShow(w http.ResponseWriter, r *http.Request) {
 	if !s.auditView(w, r, searchTarget(sr), "result page; references shown: "+idList(resultRefIDs(sr))) {
 		return
 	}
-	s.render(w, r, http.StatusOK, "result", page{Title: "Search #" + strconv.FormatInt(sr.ID, 10), Nav: "history", Data: v})
+	flash := map[string]string{"held": "The search is on legal hold: retention will not delete it.", "released": "The legal hold is released."}[r.URL.Query().Get("done")]
+	s.render(w, r, http.StatusOK, "result", page{Title: "Search #" + strconv.FormatInt(sr.ID, 10), Nav: "history", Flash: flash, Data: v})
 }
 
 type compareView struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -40,5 +41,28 @@ func TestSearchHold(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The result page offers admins the hold and shows it.
+func TestHoldOnResultPage(t *testing.T) {
+	e := newEnv(t, nil)
+	sr := itoa(seedFaces(t, e).searchID)
+	admin := mustLogin(t, e, "alice")
+	_, body := admin.get("/searches/" + sr)
+	if !strings.Contains(body, "Put on legal hold") {
+		t.Fatal("the result page offers no hold to an admin")
+	}
+	resp, _ := admin.postForm("/searches/"+sr+"/hold", url.Values{"hold": {"1"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("hold: %d", resp.StatusCode)
+	}
+	_, body = admin.get(resp.Header.Get("Location"))
+	if !strings.Contains(body, "on legal hold") || !strings.Contains(body, "Release the hold") {
+		t.Fatal("the result page does not show the hold")
+	}
+	_, body = mustLogin(t, e, "bob").get("/searches/" + sr)
+	if strings.Contains(body, "legal hold") {
+		t.Fatal("an officer is offered the hold")
 	}
 }
