@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/app"
@@ -67,9 +68,10 @@ func cmdServe(e *env, args []string) int {
 	}, a.Log)
 	ready := make(chan string, 1)
 	go func() {
-		if addr, ok := <-ready; ok {
-			// One plain line for the person at the terminal, beside the log.
-			fmt.Fprintf(e.stdout, "SketchMatch is ready at http://%s\n", addr)
+		// One plain line for the person at a terminal, beside the log;
+		// under supervisor or in a container stdout is the JSON log only.
+		if addr, ok := <-ready; ok && isTerminal(e.stdout) {
+			fmt.Fprintf(e.stdout, "SketchMatch is ready at %s\n", readyURL(addr))
 		}
 	}()
 	if err := srv.ListenAndServe(ctx, ready); err != nil {
@@ -78,4 +80,17 @@ func cmdServe(e *env, args []string) int {
 	}
 	a.Log.Info("stopped")
 	return 0
+}
+
+// readyURL is the address to open in a browser: a wildcard listen address
+// is reached as localhost.
+func readyURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

@@ -100,8 +100,8 @@ func TestSIGTERMDuringLoad(t *testing.T) {
 			if o.RetryAfter == "" {
 				t.Errorf("%s %s: 503 without Retry-After", o.Kind, o.Path)
 			}
-			if o.Kind == "search" && !strings.Contains(o.Body, `"error"`) {
-				t.Errorf("search 503 without a JSON error body: %q", o.Body)
+			if o.Kind == "search" && !strings.Contains(o.Body, `"code": "unavailable"`) {
+				t.Errorf("search 503 without a problem+json body: %q", o.Body)
 			}
 		default:
 			t.Errorf("%s %s: status %d (want 200/303 or a clean 503)\n%s", o.Kind, o.Path, o.Status, tail(o.Body, 1000))
