@@ -13,7 +13,13 @@ ORT_TGZ_SHA256 := 57181cf6e6e711b155c5b942d591fd63ded0b5de5c4922d51fd994e7f6ac27
 ORT_LIB_SHA256 := 53ef1ac028dd1b05554b8da28d9159eb3876f99868193d2aaa6e67f0243c23d4
 ORT_LIB        := lib/libonnxruntime.so.1
 
-.PHONY: all build run serve test test-short e2e lint clean onnxruntime models bench deps
+# axe-core, for the browser tests' accessibility checks only (never served).
+AXE_VERSION    := 4.14.1
+AXE_TGZ_SHA256 := e6b0ce02b84d892e2e33e403485e7f3d6c29e2be6df65daf44d89ba564139745
+AXE_JS_SHA256  := 29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c
+AXE_JS         := .cache/axe/axe.min.js
+
+.PHONY: all build run serve test test-short e2e lint clean onnxruntime models bench deps axe
 
 all: build
 
@@ -29,6 +35,11 @@ $(ORT_LIB): scripts/npm-fetch.sh
 	scripts/npm-fetch.sh onnxruntime-node@$(ORT_VERSION) $(ORT_TGZ_SHA256) \
 	  package/bin/napi-v6/linux/x64/libonnxruntime.so.1 $(ORT_LIB) $(ORT_LIB_SHA256)
 
+axe: $(AXE_JS)
+
+$(AXE_JS): scripts/npm-fetch.sh
+	scripts/npm-fetch.sh axe-core@$(AXE_VERSION) $(AXE_TGZ_SHA256) package/axe.min.js $(AXE_JS) $(AXE_JS_SHA256)
+
 # Installs the model presets named in MODELS (default: the offline face pipeline).
 models:
 	@for m in $(MODELS); do scripts/install-model.sh "$$m" || exit 1; done
@@ -42,13 +53,13 @@ serve: build
 	$(BIN) serve
 
 # The whole suite, then a short fuzz run of the upload decoder.
-test: deps onnxruntime models lint
+test: deps onnxruntime models axe lint
 	$(GO) test -count=1 -shuffle=on -timeout 20m ./...
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 15s ./internal/imagefile
 
 # The real-browser journeys (headless Chromium); -v prints where each run
 # left its step screenshots.
-e2e: deps onnxruntime models
+e2e: deps onnxruntime models axe
 	$(GO) test -v -count=1 -timeout 10m -run 'Browser' ./internal/e2e/...
 
 bench: onnxruntime models

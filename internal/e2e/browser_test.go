@@ -86,6 +86,8 @@ type browser struct {
 	base    string
 	shotDir string
 	step    int
+	// axeWarned: the missing axe-core was reported once.
+	axeWarned bool
 
 	mu       sync.Mutex
 	problems []problem
@@ -330,6 +332,7 @@ func (b *browser) checkpoint(name string, allow ...func(problem) bool) {
 			b.t.Fatal(err)
 		}
 	}
+	b.accessibility(name)
 	b.mu.Lock()
 	fresh := append([]problem(nil), b.problems[b.checked:]...)
 	b.checked = len(b.problems)
