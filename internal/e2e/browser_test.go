@@ -351,7 +351,19 @@ next:
 
 // docShot saves the page as a 1280 px wide PNG for the docs: the whole page,
 // cut at 1000 px, re-encoded at the best compression.
-func (b *browser) docShot(path string) {
+func (b *browser) docShot(path string) { b.docShotWidth(path, 1280) }
+
+// docShotMobile is docShot at 390 px wide (a phone), as path with
+// "-mobile" before the extension.
+func (b *browser) docShotMobile(path string) {
+	b.t.Helper()
+	b.do("phone viewport", chromedp.EmulateViewport(390, 844))
+	defer b.do("desktop viewport", chromedp.EmulateViewport(1280, 800))
+	ext := filepath.Ext(path)
+	b.docShotWidth(strings.TrimSuffix(path, ext)+"-mobile"+ext, 390)
+}
+
+func (b *browser) docShotWidth(path string, width float64) {
 	b.t.Helper()
 	h := evaluate[float64](b, `Math.max(document.documentElement.scrollHeight, window.innerHeight)`)
 	raw := run(b, "screenshot for "+path, chromedp.Action[[]byte](func(ctx context.Context, t *chromedp.Target) ([]byte, error) {
@@ -359,7 +371,7 @@ func (b *browser) docShot(path string) {
 			Format:                page.CaptureScreenshotFormatPng,
 			CaptureBeyondViewport: new(true),
 			FromSurface:           new(true),
-			Clip:                  &page.Viewport{X: 0, Y: 0, Width: 1280, Height: min(h, 1000), Scale: 1},
+			Clip:                  &page.Viewport{X: 0, Y: 0, Width: width, Height: min(h, 1000), Scale: 1},
 		})
 		return r.Data, err
 	}))

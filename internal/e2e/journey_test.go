@@ -69,6 +69,9 @@ func runJourney(t *testing.T, j journey) {
 	docShot := func(name string) {
 		if j.Docs != "" {
 			b.docShot(filepath.Join(j.Docs, name+".png"))
+			if name == "search" || name == "results" {
+				b.docShotMobile(filepath.Join(j.Docs, name+".png"))
+			}
 		}
 	}
 

@@ -67,6 +67,7 @@ func (s *Server) funcs() template.FuncMap {
 		"add":        func(a, b int) int { return a + b },
 		"sub":        func(a, b int) int { return a - b },
 		"bytes":      humanBytes,
+		"hasPrefix":  strings.HasPrefix,
 		"auditPairs": auditPairs,
 		"list":       func(v ...string) []string { return v },
 		"auditTone":  auditTone,
