@@ -27,10 +27,11 @@ func CalibrationLines(r *gallery.CalibrationReport) []string {
 		out = append(out, fmt.Sprintf("  form: %s (%s)", r.Form, r.FormReason))
 	}
 	if b := r.Bands; b != nil {
-		out = append(out,
-			fmt.Sprintf("  bands (from %d held-out calibration searches among %d photos): high >= %.4f (%.1f %% of calibration scores that high were the true person); low < %.4f (median best different person)",
-				b.Searches, r.Pairs, b.High, 100*b.HighPrecision, b.Low),
-			"  note: in a larger gallery a different person reaches a high score more often than among the calibration photos.")
+		out = append(out, fmt.Sprintf("  bands (fitted on the scores different people got in %d held-out calibration searches; they depend on the size of the gallery searched):", b.Searches))
+		for _, m := range []int{1000, 10000, 100000} {
+			out = append(out, fmt.Sprintf("    gallery of %7d: high from %.4f (a different person that high in at most 1 search in 100), low below %.4f (in half the searches or more)",
+				m, b.ThresholdFor(gallery.HighFalseRate, m), b.ThresholdFor(gallery.LowFalseRate, m)))
+		}
 	} else {
 		out = append(out, "  no score bands: "+r.BandsErr)
 	}
