@@ -88,47 +88,13 @@ func authScanAudit(r authScanner) (AuditRow, error) {
 
 // ListAudit returns one page of the log, newest first, and the total count.
 func (db *DB) ListAudit(ctx context.Context, limit, offset int) ([]AuditRow, int, error) {
-	var total int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log`).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	rows, err := db.QueryContext(ctx, `SELECT `+authAuditCols+` FROM audit_log ORDER BY id DESC LIMIT ? OFFSET ?`, limit, offset)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	var out []AuditRow
-	for rows.Next() {
-		a, err := authScanAudit(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, a)
-	}
-	return out, total, rows.Err()
+	return db.ListAuditFiltered(ctx, AuditFilter{}, limit, offset)
 }
 
 // EachAudit calls fn for every audit row in id order (oldest first). fn must
 // not write to the database. An error from fn stops the walk and is returned.
 func (db *DB) EachAudit(ctx context.Context, fn func(*AuditRow) error) error {
-	// A read-only query on one connection is a consistent WAL snapshot for
-	// as long as the statement is open; no transaction (which would take the
-	// write lock under _txlock=immediate) is needed.
-	rows, err := db.QueryContext(ctx, `SELECT `+authAuditCols+` FROM audit_log ORDER BY id`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		a, err := authScanAudit(rows)
-		if err != nil {
-			return err
-		}
-		if err := fn(&a); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return db.EachAuditFiltered(ctx, AuditFilter{}, fn)
 }
 
 // AuditFilter narrows the audit trail: every set field must match.
@@ -192,6 +158,9 @@ func (db *DB) ListAuditFiltered(ctx context.Context, f AuditFilter, limit, offse
 
 // EachAuditFiltered calls fn for every row matching f, oldest first.
 func (db *DB) EachAuditFiltered(ctx context.Context, f AuditFilter, fn func(*AuditRow) error) error {
+	// A read-only query on one connection is a consistent WAL snapshot for
+	// as long as the statement is open; no transaction (which would take the
+	// write lock under _txlock=immediate) is needed.
 	where, args := f.where()
 	rows, err := db.QueryContext(ctx, `SELECT `+authAuditCols+` FROM audit_log`+where+` ORDER BY id`, args...)
 	if err != nil {

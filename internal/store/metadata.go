@@ -76,32 +76,16 @@ func (db *DB) MetadataByID(ctx context.Context, refID int64) (Metadata, error) {
 // MetadataByIDs returns the metadata of those of ids that have any.
 func (db *DB) MetadataByIDs(ctx context.Context, ids []int64) (map[int64]Metadata, error) {
 	out := make(map[int64]Metadata, len(ids))
-	for start := 0; start < len(ids); start += 500 {
-		end := min(start+500, len(ids))
-		ph := strings.TrimSuffix(strings.Repeat("?,", end-start), ",")
-		args := make([]any, 0, end-start)
-		for _, id := range ids[start:end] {
-			args = append(args, id)
-		}
-		rows, err := db.QueryContext(ctx, `SELECT reference_id, sex, birth_year, tags FROM reference_metadata WHERE reference_id IN (`+ph+`)`, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
+	err := db.eachByIDs(ctx, `SELECT reference_id, sex, birth_year, tags FROM reference_metadata WHERE reference_id IN (%s)`, nil, ids,
+		func(rows *sql.Rows) error {
 			var id int64
 			m, err := scanMeta(rows, &id)
-			if err != nil {
-				rows.Close()
-				return nil, err
+			if err == nil {
+				out[id] = m
 			}
-			out[id] = m
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+			return err
+		})
+	return out, err
 }
 
 // MetadataVersion is the newest metadata write's version (0: none yet).
@@ -159,32 +143,17 @@ func (db *DB) PutSearchFilterTx(ctx context.Context, tx *sql.Tx, searchID int64,
 // SearchFilters returns the filters of those of the searches that had one.
 func (db *DB) SearchFilters(ctx context.Context, ids []int64) (map[int64]SearchFilter, error) {
 	out := make(map[int64]SearchFilter, len(ids))
-	for start := 0; start < len(ids); start += 500 {
-		end := min(start+500, len(ids))
-		ph := strings.TrimSuffix(strings.Repeat("?,", end-start), ",")
-		args := make([]any, 0, end-start)
-		for _, id := range ids[start:end] {
-			args = append(args, id)
-		}
-		rows, err := db.QueryContext(ctx, `SELECT search_id, spec, description, kept, total FROM search_filters WHERE search_id IN (`+ph+`)`, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
+	err := db.eachByIDs(ctx, `SELECT search_id, spec, description, kept, total FROM search_filters WHERE search_id IN (%s)`, nil, ids,
+		func(rows *sql.Rows) error {
 			var id int64
 			var f SearchFilter
 			if err := rows.Scan(&id, &f.Spec, &f.Description, &f.Kept, &f.Total); err != nil {
-				rows.Close()
-				return nil, err
+				return err
 			}
 			out[id] = f
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+			return nil
+		})
+	return out, err
 }
 
 // UpdateMetadata replaces a reference's metadata, and its label when label

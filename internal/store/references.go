@@ -213,31 +213,43 @@ func (db *DB) listReferences(ctx context.Context, model, labelLike string, limit
 // ReferencesByIDs returns the references with the given ids, keyed by id.
 func (db *DB) ReferencesByIDs(ctx context.Context, ids []int64) (map[int64]*Reference, error) {
 	out := make(map[int64]*Reference, len(ids))
+	err := db.eachByIDs(ctx, `SELECT `+refCols+` FROM "references" WHERE id IN (%s)`, nil, ids, func(rows *sql.Rows) error {
+		r, err := scanRef(rows)
+		if err == nil {
+			out[r.ID] = r
+		}
+		return err
+	})
+	return out, err
+}
+
+// eachByIDs runs query (whose %s is an IN list) for ids, 500 at a time so
+// no statement exceeds SQLite's parameter limit, with lead before the ids,
+// and calls scan for every row.
+func (db *DB) eachByIDs(ctx context.Context, query string, lead []any, ids []int64, scan func(*sql.Rows) error) error {
 	for start := 0; start < len(ids); start += 500 {
 		end := min(start+500, len(ids))
-		ph := strings.TrimSuffix(strings.Repeat("?,", end-start), ",")
-		args := make([]any, 0, end-start)
+		args := append(make([]any, 0, len(lead)+end-start), lead...)
 		for _, id := range ids[start:end] {
 			args = append(args, id)
 		}
-		rows, err := db.QueryContext(ctx, `SELECT `+refCols+` FROM "references" WHERE id IN (`+ph+`)`, args...)
+		ph := strings.TrimSuffix(strings.Repeat("?,", end-start), ",")
+		rows, err := db.QueryContext(ctx, fmt.Sprintf(query, ph), args...)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for rows.Next() {
-			r, err := scanRef(rows)
-			if err != nil {
+			if err := scan(rows); err != nil {
 				rows.Close()
-				return nil, err
+				return err
 			}
-			out[r.ID] = r
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // UpdateReference changes label and notes, then runs after, in one transaction.
@@ -396,32 +408,17 @@ func DecodeVectorInto(v []float32, b []byte) {
 // they need no memory per reference between searches).
 func (db *DB) HOGs(ctx context.Context, model string, ids []int64) (map[int64][]byte, error) {
 	out := make(map[int64][]byte, len(ids))
-	for start := 0; start < len(ids); start += 500 {
-		end := min(start+500, len(ids))
-		ph := strings.TrimSuffix(strings.Repeat("?,", end-start), ",")
-		args := []any{model}
-		for _, id := range ids[start:end] {
-			args = append(args, id)
-		}
-		rows, err := db.QueryContext(ctx, `SELECT reference_id, hog FROM embeddings WHERE model_id = ? AND hog IS NOT NULL AND reference_id IN (`+ph+`)`, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
+	err := db.eachByIDs(ctx, `SELECT reference_id, hog FROM embeddings WHERE model_id = ? AND hog IS NOT NULL AND reference_id IN (%s)`, []any{model}, ids,
+		func(rows *sql.Rows) error {
 			var id int64
 			var b []byte
 			if err := rows.Scan(&id, &b); err != nil {
-				rows.Close()
-				return nil, err
+				return err
 			}
 			out[id] = b
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+			return nil
+		})
+	return out, err
 }
 
 // SearchableIDs returns the ids of references that have a searchable
