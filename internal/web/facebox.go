@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // parseBox reads a face box drawn in the browser: "x0,y0,x1,y1" in the
@@ -37,6 +38,23 @@ func parseBox(v string) (image.Rectangle, error) {
 	return r, nil
 }
 
+// setFaceFromForm reads face_box from the posted form and re-embeds
+// reference id from it (shared by the page and the API).
+func (s *Server) setFaceFromForm(w http.ResponseWriter, r *http.Request, id int64) (*store.FaceRecord, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if err := r.ParseForm(); err != nil {
+		return nil, apperr.Errorf(apperr.EINVALID, "The form could not be read.")
+	}
+	box, err := parseBox(r.PostForm.Get("face_box"))
+	if err != nil {
+		return nil, err
+	}
+	if box.Empty() {
+		return nil, apperr.Errorf(apperr.EINVALID, "Draw a box around the face first (face_box: x0,y0,x1,y1 in the photo's pixels).")
+	}
+	return s.gallery.SetFaceBox(r.Context(), galleryActor(r), id, box)
+}
+
 // POST /references/{id}/face (face_box): an admin marks the face on a
 // reference photo; it is re-embedded from that box and becomes searchable.
 func (s *Server) handleReferenceFace(w http.ResponseWriter, r *http.Request) {
@@ -44,19 +62,7 @@ func (s *Server) handleReferenceFace(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
-	if err := r.ParseForm(); err != nil {
-		s.renderError(w, r, http.StatusBadRequest, "The form could not be read.")
-		return
-	}
-	box, err := parseBox(r.PostForm.Get("face_box"))
-	if err == nil && box.Empty() {
-		err = apperr.Errorf(apperr.EINVALID, "Draw a box around the face on the photo first.")
-	}
-	if err == nil {
-		_, err = s.gallery.SetFaceBox(r.Context(), galleryActor(r), ref.ID, box)
-	}
-	if err != nil {
+	if _, err := s.setFaceFromForm(w, r, ref.ID); err != nil {
 		if statusOf(err) == http.StatusBadRequest {
 			s.renderReference(w, r, ref, http.StatusBadRequest, "", apperr.Message(err), nil)
 			return
@@ -67,24 +73,13 @@ func (s *Server) handleReferenceFace(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/references/"+strconv.FormatInt(ref.ID, 10)+"?done=face", http.StatusSeeOther)
 }
 
-// POST /api/v1/references/{id}/face (JSON or form: face_box "x0,y0,x1,y1").
+// POST /api/v1/references/{id}/face (form: face_box "x0,y0,x1,y1").
 func (s *Server) handleAPIReferenceFace(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.idParam(w, r)
 	if !ok {
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
-	if err := r.ParseForm(); err != nil {
-		s.failJSON(w, r, apperr.Errorf(apperr.EINVALID, "The form could not be read."))
-		return
-	}
-	box, err := parseBox(r.PostForm.Get("face_box"))
-	if err == nil && box.Empty() {
-		err = apperr.Errorf(apperr.EINVALID, "face_box is required: x0,y0,x1,y1 in the photo's pixels.")
-	}
-	if err == nil {
-		_, err = s.gallery.SetFaceBox(r.Context(), galleryActor(r), id, box)
-	}
+	face, err := s.setFaceFromForm(w, r, id)
 	if err != nil {
 		s.failJSON(w, r, err)
 		return
@@ -94,11 +89,6 @@ func (s *Server) handleAPIReferenceFace(w http.ResponseWriter, r *http.Request) 
 		s.failJSON(w, r, err)
 		return
 	}
-	ref.Face, err = s.gallery.ReferenceFace(r.Context(), id)
-	if err != nil {
-		s.failJSON(w, r, err)
-		return
-	}
-	ref.HasEmbedding = ref.Face != nil
+	ref.Face, ref.HasEmbedding = face, true
 	writeJSON(w, http.StatusOK, toAPIRef(ref))
 }

@@ -258,17 +258,13 @@ func (s *Server) loadSearch(w http.ResponseWriter, r *http.Request) (*store.Sear
 }
 
 func (s *Server) resultView(r *http.Request, sr *store.Search) (resultView, error) {
-	cal := s.gallery.Calibration()
-	v := resultView{Search: sr, IsOwner: userFrom(r.Context()).ID == sr.UserID}
+	v := resultView{Search: sr, IsOwner: userFrom(r.Context()).ID == sr.UserID, Bands: s.bandsOf(sr)}
 	var err error
 	if v.Filter, err = s.gallery.SearchFilter(r.Context(), sr.ID); err != nil {
 		return v, err
 	}
 	if sr.CalibrationID.Valid {
 		v.Calibration = "#" + strconv.FormatInt(sr.CalibrationID.Int64, 10)
-		if cal.Active && cal.ID == sr.CalibrationID.Int64 {
-			v.Bands = cal.Bands
-		}
 	} else {
 		v.Calibration = "none (uncentred)"
 	}
@@ -372,11 +368,7 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
 	if rank < len(sr.Results) {
 		v.Next = rank + 1
 	}
-	var bands *gallery.Bands
-	if cal := s.gallery.Calibration(); cal.Active && sr.CalibrationID.Valid && cal.ID == sr.CalibrationID.Int64 {
-		bands = cal.Bands
-	}
-	v.BandText = bandText(sr, bands, c.Score)
+	v.BandText = bandText(sr, s.bandsOf(sr), c.Score)
 	s.render(w, r, http.StatusOK, "compare", page{Title: "Compare", Nav: "history", Data: v})
 }
 
