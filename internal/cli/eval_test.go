@@ -59,7 +59,8 @@ func TestEvalAndCalibrateCommands(t *testing.T) {
 		t.Fatalf("calibrate: exit %d\n%s%s", code, out, errs)
 	}
 	t.Logf("calibrate:\n%s", out)
-	for _, want := range []string{"calibration #1 for model ", "means: photo and sketch mean of 24 pairs", "set sha256 ", "rank-1 on the calibration set", "before ", "held-out "} {
+	for _, want := range []string{"calibration #1 for model ", "means: photo and sketch mean of 24 pairs", "set sha256 ", "rank-1 on the calibration set", "before ", "held-out ",
+		"they depend on the size of the gallery searched", "gallery of  100000: high from "} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("calibrate output lacks %q:\n%s", want, out)
 		}

@@ -47,14 +47,6 @@ type FaceQuality struct {
 // below 16 px the face's identity is lost quickly.
 const MinInterocularPx = 16
 
-// Tiny reports whether the face is too small to trust.
-func (q FaceQuality) Tiny() bool {
-	return q.Found && q.InterocularPx > 0 && q.InterocularPx < MinInterocularPx
-}
-
-// Multiple reports whether more than one face was detected.
-func (q FaceQuality) Multiple() bool { return q.Faces > 1 }
-
 // detections returns the faces scoring at least thr, most confident first,
 // with overlapping anchors of one face merged by non-maximum suppression
 // (IoU above 0.3). scores is [n,2], boxes [n,4] relative to the image.

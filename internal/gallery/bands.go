@@ -1,7 +1,6 @@
 package gallery
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -27,7 +26,8 @@ type Bands struct {
 	// Kept from the earlier form (measured on the calibration gallery
 	// only): the score at and above which calibration #1s were the true
 	// person in HighPrecision of searches, and the median best-impostor
-	// score. Shown on the Quality page for comparison.
+	// score. Recorded in the calibration's audit row and eval reports;
+	// they decide no band.
 	High          float64 `json:"high"`
 	HighPrecision float64 `json:"high_precision"`
 	Low           float64 `json:"low"`
@@ -255,9 +255,6 @@ func pooledThresholds(genuine, bestImpostor []float64, precision float64) (high,
 	}
 	return high, highPrec, low
 }
-
-// errNoModel: bands stored before the impostor model existed.
-var errNoModel = errors.New("these score bands have no impostor model; recalibrate")
 
 // FalseRate is the chance that the best different person in a gallery of
 // galleryM references scores at least score (NaN without a model).

@@ -72,16 +72,6 @@ func FaceFlags(f *store.FaceRecord) []FaceFlag {
 // Searchable reports whether a reference with this record is in the index.
 func Searchable(f *store.FaceRecord) bool { return f != nil && f.Found }
 
-// NeedsReview reports whether an admin should look at the reference's face.
-func NeedsReview(f *store.FaceRecord) bool {
-	for _, fl := range FaceFlags(f) {
-		if fl.Code != FlagManual {
-			return true
-		}
-	}
-	return false
-}
-
 // ReferenceFace returns the face record of a reference for the active model
 // (nil when it is not embedded yet).
 func (s *Service) ReferenceFace(ctx context.Context, id int64) (*store.FaceRecord, error) {
