@@ -329,7 +329,7 @@ func (s *Server) handleSearchShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	flash := map[string]string{"held": "The search is on legal hold: retention will not delete it.", "released": "The legal hold is released."}[r.URL.Query().Get("done")]
-	s.render(w, r, http.StatusOK, "result", page{Title: "Search #" + strconv.FormatInt(sr.ID, 10), Nav: "history", Flash: flash, Data: v})
+	s.render(w, r, http.StatusOK, "result", page{Title: "Search #" + strconv.FormatInt(sr.ID, 10), Nav: s.searchNav(r, sr), Flash: flash, Data: v})
 }
 
 type compareView struct {
@@ -369,7 +369,7 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
 		v.Next = rank + 1
 	}
 	v.BandText = bandText(sr, s.bandsOf(sr), c.Score)
-	s.render(w, r, http.StatusOK, "compare", page{Title: "Compare", Nav: "history", Data: v})
+	s.render(w, r, http.StatusOK, "compare", page{Title: "Compare", Nav: s.searchNav(r, sr), Data: v})
 }
 
 // GET /searches/{id}/sketch — the stored sketch of a search.
