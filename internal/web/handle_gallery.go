@@ -24,6 +24,10 @@ type galleryData struct {
 	Results          []gallery.Result
 	Label, Notes     string
 	MaxUpload        string
+	// LabelErrors: why a label typed in the outcome table was refused, by
+	// reference id; AnyStored: the table has a label to edit.
+	LabelErrors map[int64]string
+	AnyStored   bool
 }
 
 // GET /references — the gallery (admin).
@@ -36,6 +40,16 @@ func (s *Server) handleGallery(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderGallery(w http.ResponseWriter, r *http.Request, status int, flash, errMsg string, results []gallery.Result, label, notes string) {
+	s.renderGalleryPage(w, r, status, flash, errMsg, results, label, notes, nil)
+}
+
+// renderGalleryWith shows the gallery with an outcome table whose labels
+// were edited (labelErrs: the refused ones).
+func (s *Server) renderGalleryWith(w http.ResponseWriter, r *http.Request, status int, flash, errMsg string, results []gallery.Result, labelErrs map[int64]string) {
+	s.renderGalleryPage(w, r, status, flash, errMsg, results, "", "", labelErrs)
+}
+
+func (s *Server) renderGalleryPage(w http.ResponseWriter, r *http.Request, status int, flash, errMsg string, results []gallery.Result, label, notes string, labelErrs map[int64]string) {
 	q := clip(strings.TrimSpace(r.URL.Query().Get("q")), 200)
 	pg, _ := strconv.Atoi(r.URL.Query().Get("page"))
 	if pg < 1 {
@@ -62,7 +76,17 @@ func (s *Server) renderGallery(w http.ResponseWriter, r *http.Request, status in
 	s.render(w, r, status, "gallery", page{Title: "Gallery", Nav: "gallery", Flash: flash, Error: errMsg, Data: galleryData{
 		Refs: refs, Total: total, Query: q, Page: pg, Pages: pages, HasPrev: pg > 1, HasNext: pg < pages,
 		Stats: st, Calibration: s.gallery.Calibration(), Results: results, Label: label, Notes: notes,
-		MaxUpload: humanBytes(s.cfg.MaxUploadSize)}})
+		MaxUpload: humanBytes(s.cfg.MaxUploadSize), LabelErrors: labelErrs, AnyStored: anyStored(results)}})
+}
+
+// anyStored: some file of the outcome is a reference (its label can be edited).
+func anyStored(results []gallery.Result) bool {
+	for _, res := range results {
+		if res.Reference != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // uploadStatus is the response status for a batch: 200/201 if anything was
@@ -84,7 +108,8 @@ func uploadStatus(results []gallery.Result, created int) int {
 func (s *Server) handleGalleryAdd(w http.ResponseWriter, r *http.Request) {
 	up, err := s.spoolUploads(w, r)
 	if err != nil {
-		if st := statusOf(err); st == http.StatusBadRequest {
+		if st := statusOf(err); st == http.StatusBadRequest || st == http.StatusRequestEntityTooLarge {
+			// The form again, the message above it (not a page without it).
 			s.renderGallery(w, r, st, "", apperr.Message(err), nil, "", "")
 			return
 		}

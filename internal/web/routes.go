@@ -68,6 +68,7 @@ func (s *Server) routes() http.Handler {
 				// The gallery.
 				r.Get("/references", s.handleGallery)
 				r.Post("/references", s.handleGalleryAdd)
+				r.Post("/references/labels", s.handleReferenceLabels)
 				r.Get("/references/{id}", s.handleReference)
 				r.Post("/references/{id}", s.handleReferenceUpdate)
 				r.Post("/references/{id}/delete", s.handleReferenceDelete)
