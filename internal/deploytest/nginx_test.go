@@ -27,6 +27,9 @@ const (
 	nginxConfPath = "deploy/nginx/sketchmatch.conf"
 	// The host name the shipped file is written for; ops replace it.
 	nginxHost = "sketchmatch.example.org"
+	// httpsAuthorityVar is the variable of the port-80 server that names
+	// where its redirect goes (host, and port when not 443).
+	httpsAuthorityVar = "$sketchmatch_https"
 )
 
 // defaultConfig is the application's configuration with every default, for
@@ -129,7 +132,7 @@ func TestNginxConfigText(t *testing.T) {
 	t.Run("ProxyHeaders", func(t *testing.T) {
 		h := headerSet(tlsSrv.Block)
 		for name, want := range map[string]string{
-			"host":              "$host", // the cross-origin check compares Origin with Host
+			"host":              "$http_host", // the cross-origin check compares Origin with Host, port included
 			"x-forwarded-for":   "$proxy_add_x_forwarded_for",
 			"x-forwarded-proto": "$scheme",
 			"x-real-ip":         "$remote_addr",
@@ -138,8 +141,8 @@ func TestNginxConfigText(t *testing.T) {
 				t.Errorf("proxy_set_header %s %q, want %q", name, got, want)
 			}
 		}
-		if !regexp.MustCompile(`(?m)^\s*proxy_set_header\s+Host\s+\$host\s*;`).MatchString(src) {
-			t.Errorf("the text lacks the line `proxy_set_header Host $host;`")
+		if !regexp.MustCompile(`(?m)^\s*proxy_set_header\s+Host\s+\$http_host\s*;`).MatchString(src) {
+			t.Errorf("the text lacks the line `proxy_set_header Host $http_host;`")
 		}
 		// A location with its own proxy_set_header silently drops every header
 		// set at server level (nginx inheritance), Host included.
@@ -246,6 +249,21 @@ func TestNginxConfigText(t *testing.T) {
 		if ret == nil || len(ret.Args) != 2 || ret.Args[0] != "301" || !strings.HasPrefix(ret.Args[1], "https://") {
 			t.Fatalf("the port-80 server must `return 301 https://...`, got %+v", ret)
 		}
+		// The redirect goes to a fixed authority (never the client's Host),
+		// set in one line that DEPLOYMENT.md 10.5 says to give the HTTPS
+		// port when it is not 443: as shipped, the server name alone.
+		if got, want := ret.Args[1], "https://"+httpsAuthorityVar+"$request_uri"; got != want {
+			t.Fatalf("return 301 %s, want %s", got, want)
+		}
+		var set *directive
+		for _, d := range find(plain.Block, "set") {
+			if len(d.Args) == 2 && d.Args[0] == httpsAuthorityVar {
+				set = d
+			}
+		}
+		if set == nil || set.Args[1] != nginxHost {
+			t.Fatalf("the port-80 server must `set %s %s;` (the HTTPS server's name), got %+v", httpsAuthorityVar, nginxHost, set)
+		}
 		if len(find(plain.Block, "proxy_pass")) > 0 {
 			t.Fatal("the port-80 server proxies to the app: it must only redirect")
 		}
@@ -272,6 +290,10 @@ var pathDirectives = map[string]bool{
 type nginxRewrite struct {
 	httpPort, httpsPort int    // 0: leave the listen lines as shipped
 	upstream            string // "": leave the upstream server as shipped
+	// publicPort: the site is reached on httpsPort itself (not through
+	// 443), so the redirect's authority gets the port, as DEPLOYMENT.md
+	// 10.5 tells an operator to do.
+	publicPort bool
 }
 
 // setupNginx copies the shipped site file into a fresh nginx prefix,
@@ -303,6 +325,13 @@ func setupNginx(t *testing.T, rw nginxRewrite) *nginxEnv {
 		site = regexp.MustCompile(`(?m)^\s*listen\s+\[::\].*$`).ReplaceAllString(site, "")
 		site = regexp.MustCompile(`(?m)^(\s*listen\s+)80\b`).ReplaceAllString(site, "${1}127.0.0.1:"+itoa(rw.httpPort))
 		site = regexp.MustCompile(`(?m)^(\s*listen\s+)443\b`).ReplaceAllString(site, "${1}127.0.0.1:"+itoa(rw.httpsPort))
+	}
+	if rw.publicPort {
+		re := regexp.MustCompile(`(?m)^(\s*set\s+` + regexp.QuoteMeta(httpsAuthorityVar) + `\s+)` + regexp.QuoteMeta(nginxHost) + `;`)
+		if !re.MatchString(site) {
+			t.Fatalf("no `set %s %s;` line to give the HTTPS port", httpsAuthorityVar, nginxHost)
+		}
+		site = re.ReplaceAllString(site, "${1}"+nginxHost+":"+itoa(rw.httpsPort)+";")
 	}
 	if rw.upstream != "" {
 		site = regexp.MustCompile(`(?m)^(\s*server\s+)127\.0\.0\.1:8000\b`).ReplaceAllString(site, "${1}"+rw.upstream)
