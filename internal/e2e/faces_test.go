@@ -92,7 +92,7 @@ func TestBrowserFaceGates(t *testing.T) {
 	b.expectPage(b.navigate("/references"), 200, "/references")
 	b.do("choose photos", chromedp.SetUploadFiles(chromedp.CSS("#photos"), append([]string{grad}, photos...)))
 	b.expectPage(b.click(`form[action="/references"] button[type=submit]`), 200, "/references")
-	outcomes := b.text("ul.outcomes")
+	outcomes := b.text("table.outcomes")
 	if !strings.Contains(outcomes, "gradient.png") || !strings.Contains(outcomes, "No face was detected: this photo is stored but not searched") {
 		b.fatalf("upload outcome does not flag the non-face:\n%s", outcomes)
 	}
@@ -100,7 +100,7 @@ func TestBrowserFaceGates(t *testing.T) {
 		b.fatalf("%d gallery entries badged not searchable, want 1", n)
 	}
 	b.checkpoint("upload-with-a-non-face")
-	href := evaluate[string](b, `(function () { var li = Array.from(document.querySelectorAll("ul.outcomes li")).find(function (l) { return l.textContent.indexOf("gradient.png") >= 0; }); return li.querySelector("a").getAttribute("href"); })()`)
+	href := evaluate[string](b, `(function () { var li = Array.from(document.querySelectorAll("table.outcomes tbody tr")).find(function (l) { return l.textContent.indexOf("gradient.png") >= 0; }); return li.querySelector("a").getAttribute("href"); })()`)
 
 	// The admin marks the face by hand on the reference page.
 	b.expectPage(b.navigate(href), 200, href)

@@ -20,6 +20,10 @@ import (
 type galleryBatch struct {
 	Files        []string // paths; the server sees only the base names
 	Label, Notes string
+	// FromFileName ticks "label each photo with its file name"; Relabel
+	// then corrects some of them in the outcome table (base name → label).
+	FromFileName bool
+	Relabel      map[string]string
 }
 
 // journey is what one run of the browser journey uses.
@@ -69,7 +73,8 @@ func runJourney(t *testing.T, j journey) {
 	docShot := func(name string) {
 		if j.Docs != "" {
 			b.docShot(filepath.Join(j.Docs, name+".png"))
-			if name == "search" || name == "results" {
+			switch name {
+			case "search", "results", "history", "upload-labels", "login-failed", "users", "audit", "not-found":
 				b.docShotMobile(filepath.Join(j.Docs, name+".png"))
 			}
 		}
@@ -78,6 +83,19 @@ func runJourney(t *testing.T, j journey) {
 	// 1. The admin signs in, creates an officer, fills the gallery.
 	b.expectPage(b.navigate("/login"), 200, "/login")
 	b.checkpoint("login")
+	// A wrong password: the same answer for every failure, the lockout
+	// policy beside the form, and the focus in the password field.
+	b.setValue("#username", adminUser)
+	b.setValue("#password", "not the password")
+	b.expectPage(b.click(`form[action="/login"] button[type=submit]`), 401, "/login")
+	if got := b.text(".login .flash.err"); !strings.Contains(got, "Invalid username or password.") || !strings.Contains(got, "After 5 failed attempts an account is locked for 15 minutes; an administrator can unlock it.") {
+		b.fatalf("after a failed sign-in the page says %q", got)
+	}
+	if got := evaluate[string](b, `document.activeElement ? document.activeElement.id : ""`); got != "password" {
+		b.t.Errorf("after a failed sign-in the focus is on %q, want the password field", got)
+	}
+	b.checkpoint("login-failed", allowStatus(401, "/login"))
+	docShot("login-failed")
 	signIn(b, adminUser, adminPass)
 	b.checkpoint("admin-home")
 
@@ -92,22 +110,28 @@ func runJourney(t *testing.T, j journey) {
 	}
 	b.checkpoint("officer-created")
 
+	// A second officer mistypes the password five times and is locked.
+	srv.cli(t, officerPass+"\n", "user", "add", "--username", lockedUser, "--role", "officer", "--password-stdin")
+	for i := 0; i < 5; i++ {
+		if st := srv.postLogin(t, lockedUser, "wrong password "+strconv.Itoa(i)); st != 401 {
+			t.Fatalf("failed sign-in %d of %s: status %d, want 401", i+1, lockedUser, st)
+		}
+	}
+
 	refIDs := map[string]int64{} // base name → reference id
 	var total int
 	b.expectPage(b.navigate("/references"), 200, "/references")
 	for i, batch := range j.Gallery {
 		b.do("choose photos", chromedp.SetUploadFiles(chromedp.CSS("#photos"), batch.Files))
-		b.setValue("#label", batch.Label)
+		if batch.Label != "" {
+			b.setValue("#label", batch.Label)
+		}
 		b.setValue("#notes", batch.Notes)
+		if batch.FromFileName {
+			evaluate[bool](b, `document.querySelector("input[name=label_from_filename]").checked = true`)
+		}
 		b.expectPage(b.click(`form[action="/references"] button[type=submit]`), 200, "/references")
-		outs := evaluate[[]struct {
-			Outcome string `json:"outcome"`
-			Text    string `json:"text"`
-			Href    string `json:"href"`
-		}](b, `Array.from(document.querySelectorAll("ul.outcomes li")).map(function (li) {
-  var a = li.querySelector("a[href^='/references/']"), tag = li.querySelector(".tag");
-  return {outcome: tag ? tag.textContent.trim() : "", text: li.textContent, href: a ? a.getAttribute("href") : ""};
-})`)
+		outs := outcomeRows(b)
 		if len(outs) != len(batch.Files) {
 			b.fatalf("upload %d: %d outcomes listed for %d files", i+1, len(outs), len(batch.Files))
 		}
@@ -130,13 +154,43 @@ func runJourney(t *testing.T, j journey) {
 			}
 		}
 		total += len(batch.Files)
+		if batch.FromFileName {
+			for _, o := range outs {
+				if want := strings.TrimSuffix(o.File, filepath.Ext(o.File)); o.Label != want {
+					b.t.Errorf("upload of %s: label %q in the outcome table, want %q (from the file name)", o.File, o.Label, want)
+				}
+			}
+		}
 		b.checkpoint(fmt.Sprintf("gallery-upload-%d", i+1))
+		if len(batch.Relabel) > 0 {
+			// The admin corrects labels right in the outcome table.
+			for name, label := range batch.Relabel {
+				sel := fmt.Sprintf(`table.outcomes input[name=label][aria-label=%q]`, "Label of "+name)
+				if !b.exists(sel) {
+					b.fatalf("no label field for %s in the outcome table", name)
+				}
+				b.setValue(sel, label)
+			}
+			b.expectPage(b.click(`form[action="/references/labels"] button[type=submit]`), 200, "/references/labels")
+			for _, o := range outcomeRows(b) {
+				if want, ok := batch.Relabel[o.File]; ok && (o.Label != want || o.Outcome != "label saved") {
+					b.t.Errorf("after correcting %s: outcome %q, label %q, want %q saved", o.File, o.Outcome, o.Label, want)
+				}
+			}
+			b.checkpoint(fmt.Sprintf("gallery-labels-%d", i+1))
+			docShot("upload-labels")
+		}
 	}
 	if got := evaluate[int](b, `document.querySelectorAll("ul.gallery li .tag.good").length`); got != total {
 		b.fatalf("gallery lists %d searchable references, want %d", got, total)
 	}
 	b.imagesLoaded("ul.gallery li img")
 	docShot("gallery")
+	b.expectPage(b.navigate("/references?q=nobody-by-this-name"), 200, "/references")
+	if got := b.text("ul.gallery"); !strings.Contains(got, "No reference matches") {
+		b.t.Errorf("a gallery filter without a match says %q", got)
+	}
+	b.checkpoint("gallery-no-match")
 
 	// Every page the admin's navigation offers loads cleanly.
 	links := evaluate[[]string](b, `Array.from(document.querySelectorAll("header nav a")).map(function (a) { return a.getAttribute("href"); })`)
@@ -145,7 +199,22 @@ func runJourney(t *testing.T, j journey) {
 			continue // the gallery, just seen
 		}
 		b.expectPage(b.navigate(href), 200, href)
+		if got := evaluate[string](b, `(function () { var a = document.querySelector("header nav a[aria-current=page]"); return a ? a.getAttribute("href") : ""; })()`); got != href {
+			b.t.Errorf("on %s the navigation highlights %q", href, got)
+		}
 		b.checkpoint("admin-nav" + strings.ReplaceAll(href, "/", "-"))
+		switch href {
+		case "/admin/users":
+			row := evaluate[string](b, fmt.Sprintf(`(function () { var tr = Array.from(document.querySelectorAll("table.table tbody tr")).find(function (r) { return r.textContent.indexOf(%q) >= 0; }); return tr ? tr.textContent : ""; })()`, lockedUser))
+			if !strings.Contains(row, "locked") || !strings.Contains(row, "until") || !strings.Contains(row, "Unlock") {
+				b.t.Errorf("users page row of the locked %s: %q, want locked until … and Unlock", lockedUser, strings.Join(strings.Fields(row), " "))
+			}
+			docShot("users")
+			b.expectPage(b.click(`form[action$="/unlock"] button`), 200, "/admin/users")
+			b.checkpoint("user-unlocked")
+		case "/admin/audit":
+			docShot("audit")
+		}
 	}
 	signOut(b)
 	b.checkpoint("admin-signed-out")
@@ -211,6 +280,11 @@ func runJourney(t *testing.T, j journey) {
 	t.Logf("the sketched person is candidate #%d of %d", hit.Rank, len(cands))
 	b.imagesLoaded("figure.probe img")
 	b.imagesLoaded("ol.candidates li.candidate img")
+	// A search just run is the officer's current (latest) search: the
+	// navigation highlights Search, not History.
+	if got := currentNav(b); got != "/" {
+		b.t.Errorf("after a new search the navigation highlights %q, want Search (/)", got)
+	}
 	b.checkpoint("results")
 	docShot("results")
 
@@ -228,7 +302,12 @@ func runJourney(t *testing.T, j journey) {
 	if !strings.Contains(row, j.CaseNo) {
 		b.t.Errorf("history row of %s does not show case %q: %q", searchPath, j.CaseNo, row)
 	}
+	if got := currentNav(b); got != "/searches" {
+		b.t.Errorf("on the history page the navigation highlights %q", got)
+	}
+	b.imagesLoaded("img.history-thumb")
 	b.checkpoint("history")
+	docShot("history")
 	b.expectPage(b.click(fmt.Sprintf(`table a[href=%q]`, searchPath)), 200, searchPath)
 	b.waitVisible("ol.candidates li.candidate")
 	b.checkpoint("history-open")
@@ -245,6 +324,14 @@ func runJourney(t *testing.T, j journey) {
 		b.checkpoint("forbidden"+strings.ReplaceAll(p, "/", "-"), allowStatus(403, p))
 	}
 
+	// An unknown address: the 404 page keeps the navigation.
+	b.expectPage(b.navigate("/no-such-page"), 404, "/no-such-page")
+	if !b.exists(`header nav a[href="/searches"]`) || !b.exists(`form[action="/logout"]`) {
+		b.t.Errorf("the 404 page of a signed-in officer lost the navigation")
+	}
+	b.checkpoint("not-found", allowStatus(404, "/no-such-page"))
+	docShot("not-found")
+
 	b.expectPage(b.navigate(searchPath), 200, searchPath)
 	b.waitVisible("ol.candidates li.candidate")
 	signOut(b)
@@ -258,6 +345,33 @@ func runJourney(t *testing.T, j journey) {
 	}
 	b.mu.Unlock()
 	t.Logf("journey done in %v; step screenshots in %s", time.Since(began).Round(time.Millisecond), j.Shots)
+}
+
+// lockedUser is the officer the journey locks out with wrong passwords.
+const lockedUser = "officer.smith"
+
+// outcomeRow is one row of the gallery upload's outcome table.
+type outcomeRow struct {
+	File    string `json:"file"`
+	Outcome string `json:"outcome"`
+	Label   string `json:"label"`
+	Text    string `json:"text"`
+	Href    string `json:"href"`
+}
+
+func outcomeRows(b *browser) []outcomeRow {
+	b.t.Helper()
+	return evaluate[[]outcomeRow](b, `Array.from(document.querySelectorAll("table.outcomes tbody tr")).map(function (tr) {
+  var a = tr.querySelector("a[href^='/references/']"), tag = tr.querySelector(".tag"), in_ = tr.querySelector("input[name=label]");
+  return {file: tr.querySelector("td.file").firstChild.textContent.trim(), outcome: tag ? tag.textContent.trim() : "",
+    label: in_ ? in_.value : "", text: tr.textContent, href: a ? a.getAttribute("href") : ""};
+})`)
+}
+
+// currentNav is the href of the navigation entry marked as the current page.
+func currentNav(b *browser) string {
+	b.t.Helper()
+	return evaluate[string](b, `(function () { var a = document.querySelector("header nav a[aria-current=page]"); return a ? a.getAttribute("href") : ""; })()`)
 }
 
 func signIn(b *browser, user, pass string) {
@@ -401,15 +515,20 @@ func TestBrowserScreenshots(t *testing.T) {
 	}
 	dir := t.TempDir()
 	photos, sketches := testenv.SynthSet(t, dir, 8, testenv.SynthSeed)
-	var batches []galleryBatch
+	// One upload of every photo, each labelled with its file name; the
+	// admin then corrects one label in the outcome table.
+	var files []string
 	for i, p := range photos {
-		batches = append(batches, galleryBatch{Files: []string{p},
-			Label: fmt.Sprintf("Synthetic person %02d", i+1), Notes: "Drawn by the test suite; not a real person."})
+		dst := filepath.Join(dir, fmt.Sprintf("synthetic-person-%02d.jpg", i+1))
+		testenv.CopyFile(t, p, dst)
+		files = append(files, dst)
 	}
 	const probe = 2 // the third person
+	batches := []galleryBatch{{Files: files, FromFileName: true, Notes: "Drawn by the test suite; not a real person.",
+		Relabel: map[string]string{filepath.Base(files[probe]): "Synthetic person 03 (record 0412)"}}}
 	runJourney(t, journey{
 		Gallery: batches,
-		Target:  filepath.Base(photos[probe]),
+		Target:  filepath.Base(files[probe]),
 		Sketch:  sketches[probe],
 		CaseNo:  "DEMO-2026-0042",
 		K:       6, // one row of candidates: the whole page fits the picture

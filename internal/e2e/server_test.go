@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -171,4 +172,21 @@ func (s *server) logTail(lines int) string {
 		ls = ls[len(ls)-lines:]
 	}
 	return strings.Join(ls, "\n")
+}
+
+// postLogin signs in outside the browser (a same-origin form POST) and
+// returns the status (401: refused).
+func (s *server) postLogin(t *testing.T, user, pass string) int {
+	t.Helper()
+	form := "username=" + url.QueryEscape(user) + "&password=" + url.QueryEscape(pass)
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/login", strings.NewReader(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", s.URL)
+	c := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("POST /login: %v", err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
