@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/sketchmatch/sketchmatch/internal/store"
@@ -52,5 +53,19 @@ func TestSearchPagesNav(t *testing.T) {
 				t.Fatalf("GET %s as %s: current nav %q, want %q", tc.path, tc.user, got, tc.want)
 			}
 		})
+	}
+}
+
+// An unfiltered search is not listed in history as "filtered: (kept 0)"
+// (the filters map has no entry for it; index returns the zero value).
+func TestHistoryUnfilteredSearchNotMarkedFiltered(t *testing.T) {
+	e := newEnv(t, nil)
+	seedFaces(t, e)
+	_, body := mustLogin(t, e, "bob").get("/searches")
+	if !strings.Contains(body, "C-1") {
+		t.Fatal("the search is not listed")
+	}
+	if strings.Contains(body, "filtered:") {
+		t.Fatal("an unfiltered search is marked as filtered in history")
 	}
 }
