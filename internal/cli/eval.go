@@ -212,7 +212,7 @@ func evalCompare(e *env, args []string) int {
 
 // evalLimits are the server's decoding limits (internal/app).
 func evalLimits(maxBytes int64) imagefile.Limits {
-	return imagefile.Limits{MaxBytes: maxBytes, MaxPixels: 40_000_000, MaxSide: 10_000}
+	return imagefile.Limits{MaxBytes: maxBytes, MaxPixels: imagefile.GalleryMaxPixels, MaxSide: 10_000}
 }
 
 // progressPrinter reports progress on one rewritten line when stderr is a

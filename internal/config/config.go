@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/joho/godotenv"
+	"github.com/sketchmatch/sketchmatch/internal/imagefile"
 )
 
 // Config is the typed, validated configuration of every command.
@@ -81,7 +82,7 @@ type Config struct {
 }
 
 // GalleryMaxPixels is the pixel limit of a reference photo.
-const GalleryMaxPixels = 40_000_000
+const GalleryMaxPixels = imagefile.GalleryMaxPixels
 
 // DecodeBudgetPixels is the process-wide bound on pixels decoded at once
 // (imagefile.SetDecodeBudget): one sketch per inference worker plus one

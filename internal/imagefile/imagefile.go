@@ -32,9 +32,13 @@ type Limits struct {
 	MaxSide   int   // width and height each
 }
 
+// GalleryMaxPixels is the pixel limit of a reference photo (40 MP): the
+// one constant behind every 40 MP check (config, gallery, eval).
+const GalleryMaxPixels = 40_000_000
+
 // DefaultLimits returns 16 MiB, 40 megapixels, 10 000 pixels per side.
 func DefaultLimits() Limits {
-	return Limits{MaxBytes: 16 << 20, MaxPixels: 40_000_000, MaxSide: 10_000}
+	return Limits{MaxBytes: 16 << 20, MaxPixels: GalleryMaxPixels, MaxSide: 10_000}
 }
 
 func (l Limits) withDefaults() Limits {
