@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -129,7 +128,7 @@ func seedModel(ctx context.Context, db *store.DB, want string) (string, int, err
 	var model string
 	var dim int
 	err := db.QueryRowContext(ctx, q, args...).Scan(&model, &dim)
-	if errors.Is(err, sql.ErrNoRows) {
+	if store.IsNotFound(err) {
 		return "", 0, errors.New("no embeddings in the database to take the model id and dimension from: import real photos first (bin/sketchmatch import DIR), with the model the server will use")
 	}
 	return model, dim, err

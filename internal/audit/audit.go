@@ -12,7 +12,6 @@ package audit
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -106,7 +105,7 @@ func (l *Log) Record(ctx context.Context, e Entry) error {
 
 // RecordTx appends e inside tx, so it commits (or not) with the change it
 // describes.
-func (l *Log) RecordTx(ctx context.Context, tx *sql.Tx, e Entry) error {
+func (l *Log) RecordTx(ctx context.Context, tx *store.Tx, e Entry) error {
 	r, err := l.row(e)
 	if err != nil {
 		return err

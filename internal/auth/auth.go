@@ -10,7 +10,6 @@ package auth
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"log/slog"
 	"runtime"
@@ -182,7 +181,7 @@ func (s *Service) record(ctx context.Context, e audit.Entry) error {
 
 // recordTx writes an audit row inside the caller's transaction, so the
 // change and its record commit together (or neither does).
-func (s *Service) recordTx(ctx context.Context, tx *sql.Tx, e audit.Entry) error {
+func (s *Service) recordTx(ctx context.Context, tx *store.Tx, e audit.Entry) error {
 	if s.Audit == nil {
 		return errors.New("the audit log is not configured")
 	}

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"fmt"
 	"slices"
@@ -91,7 +90,7 @@ func (s *Service) CreateToken(ctx context.Context, actor Actor, name string, sco
 	// The token's own user: an officer that can never sign in (disabled,
 	// and "!" is no password hash).
 	u := &store.User{Username: TokenUserPrefix + name, PasswordHash: "!", Role: RoleOfficer}
-	err := s.DB.CreateToken(ctx, t, hashToken(plain), u, func(tx *sql.Tx) error {
+	err := s.DB.CreateToken(ctx, t, hashToken(plain), u, func(tx *store.Tx) error {
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP, Action: audit.ActionTokenCreate,
 			Target: TokenUserPrefix + name, Outcome: audit.OutcomeSuccess, Details: fmt.Sprintf("scopes=%s expires_at=%d", strings.Join(scopes, ","), t.ExpiresAt)})
 	})
@@ -137,7 +136,7 @@ func (s *Service) VerifyToken(ctx context.Context, plain, clientIP string) (*Tok
 
 // RevokeToken revokes a token at once (audit: token_revoke).
 func (s *Service) RevokeToken(ctx context.Context, actor Actor, name string) error {
-	err := s.DB.RevokeToken(ctx, name, s.now().UTC().Unix(), func(tx *sql.Tx) error {
+	err := s.DB.RevokeToken(ctx, name, s.now().UTC().Unix(), func(tx *store.Tx) error {
 		return s.Audit.RecordTx(ctx, tx, audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP, Action: audit.ActionTokenRevoke,
 			Target: TokenUserPrefix + name, Outcome: audit.OutcomeSuccess})
 	})

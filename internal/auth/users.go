@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
@@ -43,7 +42,7 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, username, passwor
 	su := &store.User{Username: username, PasswordHash: hash, Role: role, CreatedAt: now, PasswordChangedAt: now}
 	// The audit row is written in the creation's transaction: no account
 	// exists without its record.
-	err = s.DB.CreateUserTx(ctx, su, func(tx *sql.Tx) error {
+	err = s.DB.CreateUserTx(ctx, su, func(tx *store.Tx) error {
 		return s.recordTx(ctx, tx, audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP,
 			Action: audit.ActionUserCreate, Target: su.Username, Outcome: audit.OutcomeSuccess,
 			Details: "role=" + role})
@@ -79,7 +78,7 @@ func (s *Service) SetPassword(ctx context.Context, actor Actor, userID int64, ne
 	// password may still insert a session afterwards: it carries the old
 	// generation, and Authenticate refuses it.
 	var ended int64
-	err = s.DB.ChangeUserPassword(ctx, userID, hash, s.now().UTC(), func(tx *sql.Tx, n int64) error {
+	err = s.DB.ChangeUserPassword(ctx, userID, hash, s.now().UTC(), func(tx *store.Tx, n int64) error {
 		ended = n
 		return s.recordTx(ctx, tx, audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP,
 			Action: audit.ActionPasswordChange, Target: su.Username, Outcome: audit.OutcomeSuccess,
@@ -113,7 +112,7 @@ func (s *Service) SetDisabled(ctx context.Context, actor Actor, userID int64, di
 		}
 		// Disable, generation bump, session deletion (nothing is left to
 		// revive by re-enabling) and audit row in one transaction.
-		ok, err := s.DB.DisableUser(ctx, userID, func(tx *sql.Tx, n int64) error {
+		ok, err := s.DB.DisableUser(ctx, userID, func(tx *store.Tx, n int64) error {
 			entry.Details = fmt.Sprintf("sessions ended: %d", n)
 			return s.recordTx(ctx, tx, entry)
 		})
@@ -127,7 +126,7 @@ func (s *Service) SetDisabled(ctx context.Context, actor Actor, userID int64, di
 			return apperr.Errorf(apperr.ECONFLICT, "The last active admin cannot be disabled.")
 		}
 	} else {
-		err := s.DB.EnableUser(ctx, userID, func(tx *sql.Tx) error { return s.recordTx(ctx, tx, entry) })
+		err := s.DB.EnableUser(ctx, userID, func(tx *store.Tx) error { return s.recordTx(ctx, tx, entry) })
 		if store.IsNotFound(err) {
 			return errUserNotFound
 		}
@@ -191,7 +190,7 @@ func (s *Service) Unlock(ctx context.Context, actor Actor, userID int64) error {
 	if err != nil {
 		return err
 	}
-	err = s.DB.UnlockUser(ctx, userID, func(tx *sql.Tx) error {
+	err = s.DB.UnlockUser(ctx, userID, func(tx *store.Tx) error {
 		return s.recordTx(ctx, tx, audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP,
 			Action: audit.ActionUserUnlock, Target: su.Username, Outcome: audit.OutcomeSuccess})
 	})

@@ -2,7 +2,6 @@ package gallery
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -247,7 +246,7 @@ func (s *Service) Calibrate(ctx context.Context, who Actor, pairs []CalibrationP
 	if rep.Bands != nil {
 		details += fmt.Sprintf(" band_high=%.4f band_low=%.4f", rep.Bands.High, rep.Bands.Low)
 	}
-	err = s.db.InsertCalibration(ctx, c, func(tx *sql.Tx) error {
+	err = s.db.InsertCalibration(ctx, c, func(tx *store.Tx) error {
 		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionCalibration,
 			Target: fmt.Sprintf("calibration:%d", c.ID), Outcome: audit.OutcomeSuccess, Details: details})
 	})

@@ -2,7 +2,6 @@ package gallery
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"image"
 
@@ -112,7 +111,7 @@ func (s *Service) SetFaceBox(ctx context.Context, who Actor, id int64, box image
 		return nil, err
 	}
 	ne := s.newEmbedding(e)
-	err = s.db.SetFaceBox(ctx, id, box, ne, func(tx *sql.Tx) error {
+	err = s.db.SetFaceBox(ctx, id, box, ne, func(tx *store.Tx) error {
 		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceUpdate,
 			Target: fmt.Sprintf("reference:%d", id), Outcome: audit.OutcomeSuccess,
 			Details: fmt.Sprintf("face_box=%s model=%s", store.FormatBox(box), ne.ModelID)})

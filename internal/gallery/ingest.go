@@ -3,7 +3,6 @@ package gallery
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -224,7 +223,7 @@ func (s *Service) store(ctx context.Context, who Actor, p *prepared, e *embed.Em
 		res.FaceFound, res.Searchable, res.Flags = e.FaceFound, e.FaceFound, FaceFlags(ne.Face)
 		ref.Face, ref.HasEmbedding = ne.Face, true
 	}
-	auditAdd := func(tx *sql.Tx) error {
+	auditAdd := func(tx *store.Tx) error {
 		details := fmt.Sprintf("sha256=%s name=%q label=%q", ref.SHA256, ref.OriginalName, ref.Label)
 		if e != nil {
 			details += " " + faceAuditDetails(ne.Face)
@@ -283,7 +282,7 @@ func searchStorageError(err error) error {
 
 func storageUnavailable(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) ||
-		strings.Contains(err.Error(), "readonly") || strings.Contains(err.Error(), "disk is full") || store.IsBusy(err)
+		store.IsUnavailable(err)
 }
 
 // indexAdd puts a reference into the live index from its raw (uncentred)
@@ -307,7 +306,7 @@ func (s *Service) Update(ctx context.Context, who Actor, id int64, label, notes 
 	if notes, err = cleanText("The notes", notes, maxNotes, true); err != nil {
 		return err
 	}
-	err = s.db.UpdateReference(ctx, id, label, notes, func(tx *sql.Tx) error {
+	err = s.db.UpdateReference(ctx, id, label, notes, func(tx *store.Tx) error {
 		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceUpdate,
 			Target: fmt.Sprintf("reference:%d", id), Outcome: audit.OutcomeSuccess, Details: fmt.Sprintf("label=%q", label)})
 	})
@@ -335,7 +334,7 @@ func (s *Service) Delete(ctx context.Context, who Actor, id int64) error {
 		idx.Remove(id)
 	}
 	s.hogs.drop(id)
-	auditDel := func(tx *sql.Tx) error {
+	auditDel := func(tx *store.Tx) error {
 		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceDelete,
 			Target: fmt.Sprintf("reference:%d", id), Outcome: audit.OutcomeSuccess, Details: fmt.Sprintf("sha256=%s label=%q", ref.SHA256, ref.Label)})
 	}

@@ -2,7 +2,6 @@ package gallery
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strconv"
@@ -186,7 +185,7 @@ func (s *Service) UpdateWithMetadata(ctx context.Context, who Actor, id int64, l
 	if err != nil {
 		return storageError(err)
 	}
-	err = s.db.UpdateReference(ctx, id, label, notes, func(tx *sql.Tx) error {
+	err = s.db.UpdateReference(ctx, id, label, notes, func(tx *store.Tx) error {
 		if err := s.db.PutMetadataTx(ctx, tx, id, m); err != nil {
 			return err
 		}
@@ -216,7 +215,7 @@ func (s *Service) SetMetadata(ctx context.Context, who Actor, id int64, label *s
 	if err != nil {
 		return storageError(err)
 	}
-	err = s.db.UpdateMetadata(ctx, id, label, m, func(tx *sql.Tx) error {
+	err = s.db.UpdateMetadata(ctx, id, label, m, func(tx *store.Tx) error {
 		details := DescribeMetadata(m) + " (was " + DescribeMetadata(old) + ")"
 		if label != nil {
 			details = fmt.Sprintf("label=%q ", *label) + details

@@ -208,7 +208,7 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 	if len(out) > 0 {
 		top = fmt.Sprintf(" top=reference:%d score=%.3f", out[0].ReferenceID, out[0].Score)
 	}
-	err = s.db.InsertSearch(ctx, rec, func(tx *sql.Tx) error {
+	err = s.db.InsertSearch(ctx, rec, func(tx *store.Tx) error {
 		filtered, err := sf.record(ctx, s.db, tx, rec.ID)
 		if err != nil {
 			return err

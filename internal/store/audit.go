@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"time"
 )
+
+// auditLockKey is the PostgreSQL advisory lock that serialises appends to
+// the audit chain ("SkMa" "audt").
+const auditLockKey = 0x536b4d61_61756474
 
 // AuditGenesisHash is the prev_hash of the first audit row.
 const AuditGenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
@@ -54,8 +57,15 @@ func (db *DB) AppendAudit(ctx context.Context, r *AuditRow, seal func(*AuditRow)
 // AppendAuditTx appends r inside tx, so a change and its audit row commit
 // together (a crash never leaves one without the other). tx must be a write
 // transaction (BEGIN IMMEDIATE, as every transaction of this DB is), which
-// serialises appends.
-func AppendAuditTx(ctx context.Context, tx *sql.Tx, r *AuditRow, seal func(*AuditRow) string) error {
+// serialises appends. On PostgreSQL (READ COMMITTED, several instances) a
+// transaction-scoped advisory lock does the same: it is held until commit,
+// so the next append reads this row's hash.
+func AppendAuditTx(ctx context.Context, tx *Tx, r *AuditRow, seal func(*AuditRow) string) error {
+	if tx.d == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(auditLockKey)); err != nil {
+			return err
+		}
+	}
 	prev := AuditGenesisHash
 	err := tx.QueryRowContext(ctx, `SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&prev)
 	if err != nil && !IsNotFound(err) {
@@ -63,14 +73,11 @@ func AppendAuditTx(ctx context.Context, tx *sql.Tx, r *AuditRow, seal func(*Audi
 	}
 	r.PrevHash = prev
 	r.Hash = seal(r)
-	res, err := tx.ExecContext(ctx, `INSERT INTO audit_log
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO audit_log
 		(at, username, client_ip, action, target, outcome, details, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.At, r.Username, r.ClientIP, r.Action, r.Target, r.Outcome, r.Details, r.PrevHash, r.Hash)
-	if err != nil {
-		return err
-	}
-	id, err := res.LastInsertId()
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		r.At, r.Username, r.ClientIP, r.Action, r.Target, r.Outcome, r.Details, r.PrevHash, r.Hash).Scan(&id)
 	if err != nil {
 		return err
 	}
@@ -110,7 +117,7 @@ func (f AuditFilter) where() (string, []any) {
 	var conds []string
 	var args []any
 	if f.Username != "" {
-		conds, args = append(conds, "username = ? COLLATE NOCASE"), append(args, f.Username)
+		conds, args = append(conds, "lower(username) = lower(?)"), append(args, f.Username)
 	}
 	if f.Action != "" {
 		conds, args = append(conds, "action = ?"), append(args, f.Action)

@@ -32,13 +32,10 @@ func (db *DB) InsertCalibration(ctx context.Context, c *Calibration, after TxHoo
 		return err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO calibrations (model_id, created_at, created_by, source, n_pairs, photo_mean, sketch_mean, bands, fusion, fusion_note)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ModelID, c.CreatedAt, c.CreatedBy, c.Source, c.NPairs,
-		EncodeVector(c.PhotoMean), EncodeVector(c.SketchMean), c.Bands, c.Fusion, c.FusionNote)
+	err = tx.QueryRowContext(ctx, `INSERT INTO calibrations (model_id, created_at, created_by, source, n_pairs, photo_mean, sketch_mean, bands, fusion, fusion_note)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, c.ModelID, c.CreatedAt, c.CreatedBy, c.Source, c.NPairs,
+		EncodeVector(c.PhotoMean), EncodeVector(c.SketchMean), c.Bands, c.Fusion, c.FusionNote).Scan(&c.ID)
 	if err != nil {
-		return err
-	}
-	if c.ID, err = res.LastInsertId(); err != nil {
 		return err
 	}
 	if err := runHook(tx, after); err != nil {
@@ -48,7 +45,7 @@ func (db *DB) InsertCalibration(ctx context.Context, c *Calibration, after TxHoo
 }
 
 // LatestCalibration returns the newest calibration made for model, or
-// sql.ErrNoRows. A calibration of another model is never returned.
+// ErrNotFound. A calibration of another model is never returned.
 func (db *DB) LatestCalibration(ctx context.Context, model string) (*Calibration, error) {
 	c := &Calibration{}
 	var pm, sm []byte
@@ -75,16 +72,15 @@ type EvalReport struct {
 // InsertEvalReport stores r.
 func (db *DB) InsertEvalReport(ctx context.Context, r *EvalReport) error {
 	r.CreatedAt = db.Now().Unix()
-	res, err := db.ExecContext(ctx, `INSERT INTO eval_reports (model_id, created_at, summary, report, plot_png) VALUES (?, ?, ?, ?, ?)`,
-		r.ModelID, r.CreatedAt, r.Summary, r.Report, r.PlotPNG)
+	err := db.QueryRowContext(ctx, `INSERT INTO eval_reports (model_id, created_at, summary, report, plot_png) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		r.ModelID, r.CreatedAt, r.Summary, r.Report, r.PlotPNG).Scan(&r.ID)
 	if err != nil {
 		return err
 	}
-	r.ID, err = res.LastInsertId()
 	return err
 }
 
-// LatestEvalReport returns the newest report for model, or sql.ErrNoRows.
+// LatestEvalReport returns the newest report for model, or ErrNotFound.
 func (db *DB) LatestEvalReport(ctx context.Context, model string) (*EvalReport, error) {
 	r := &EvalReport{}
 	err := db.QueryRowContext(ctx, `SELECT id, model_id, created_at, summary, report, plot_png FROM eval_reports WHERE model_id = ? ORDER BY id DESC LIMIT 1`, model).

@@ -1,6 +1,10 @@
-// Package store is SketchMatch's SQLite storage (modernc.org/sqlite, pure Go):
-// connection setup, embedded numbered migrations, and one file per aggregate
-// (users.go, sessions.go, audit.go, references.go, searches.go, ...).
+// Package store is SketchMatch's storage: SQLite (modernc.org/sqlite, pure
+// Go; the embedded default) or PostgreSQL (github.com/jackc/pgx/v5, for
+// several instances sharing one database). Connection setup, embedded
+// numbered migrations per dialect, and one file per aggregate (users.go,
+// sessions.go, audit.go, references.go, searches.go, ...). Queries are
+// written once; dialect.go adapts them and errors.go translates driver
+// errors into the store's own error values.
 package store
 
 import (
@@ -19,11 +23,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"modernc.org/sqlite" // also registers the "sqlite" driver
-	sqlite3 "modernc.org/sqlite/lib"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 )
 
-//go:embed migrations/*.sql
+// SQLite's migrations are migrations/*.sql, PostgreSQL's the same numbers
+// under migrations/postgres/ (see the README there).
+//
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
 
 // BusyTimeout is how long a statement waits for a lock held by another writer.
@@ -32,7 +39,10 @@ const BusyTimeout = 10 * time.Second
 // DB wraps *sql.DB. Its methods are the only place SQL lives.
 type DB struct {
 	*sql.DB
+	// Path is the SQLite file; "" on PostgreSQL.
 	Path string
+	// Dialect is the backend.
+	Dialect Dialect
 	// Now is the clock used for timestamps; tests replace it.
 	Now func() time.Time
 
@@ -71,30 +81,61 @@ var errNoCache = errors.New("statement cache full")
 
 // QueryContext, QueryRowContext and ExecContext shadow *sql.DB's so that
 // every query of this package runs as a cached prepared statement.
+// On PostgreSQL pgx keeps its own per-connection statement cache, so the
+// query goes straight to the pool after rebinding (dialect.go).
 func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if db.Dialect == Postgres {
+		rows, err := db.DB.QueryContext(ctx, db.Dialect.query(query), db.Dialect.args(args)...)
+		return rows, translate(err)
+	}
 	s, err := db.prepared(ctx, query)
 	if err != nil {
-		return db.DB.QueryContext(ctx, query, args...)
+		rows, err := db.DB.QueryContext(ctx, query, args...)
+		return rows, translate(err)
 	}
-	return s.QueryContext(ctx, args...)
+	rows, err := s.QueryContext(ctx, args...)
+	return rows, translate(err)
 }
 
-// QueryRowContext: see QueryContext.
-func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+// QueryRowContext: see QueryContext. Scan of the row returns ErrNotFound
+// when there is no row.
+func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *Row {
+	if db.Dialect == Postgres {
+		return &Row{r: db.DB.QueryRowContext(ctx, db.Dialect.query(query), db.Dialect.args(args)...)}
+	}
 	s, err := db.prepared(ctx, query)
 	if err != nil {
-		return db.DB.QueryRowContext(ctx, query, args...)
+		return &Row{r: db.DB.QueryRowContext(ctx, query, args...)}
 	}
-	return s.QueryRowContext(ctx, args...)
+	return &Row{r: s.QueryRowContext(ctx, args...)}
 }
 
 // ExecContext: see QueryContext.
 func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if db.Dialect == Postgres {
+		res, err := db.DB.ExecContext(ctx, db.Dialect.query(query), db.Dialect.args(args)...)
+		return res, translate(err)
+	}
 	s, err := db.prepared(ctx, query)
 	if err != nil {
-		return db.DB.ExecContext(ctx, query, args...)
+		res, err := db.DB.ExecContext(ctx, query, args...)
+		return res, translate(err)
 	}
-	return s.ExecContext(ctx, args...)
+	res, err := s.ExecContext(ctx, args...)
+	return res, translate(err)
+}
+
+// BeginTx starts a transaction. On SQLite every transaction is BEGIN
+// IMMEDIATE (the DSN's _txlock): it holds the write lock from the start, so
+// read-then-write inside it is serialised. On PostgreSQL it is READ
+// COMMITTED; the store takes an advisory lock where it needs the same
+// (appending to the audit chain, migrations).
+func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
+	tx, err := db.DB.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return &Tx{tx: tx, d: db.Dialect}, nil
 }
 
 // Close closes the cached statements and the database.
@@ -106,9 +147,20 @@ func (db *DB) Close() error {
 	return db.DB.Close()
 }
 
-// Open opens (creating if needed) the database at path, sets WAL,
-// busy_timeout and foreign keys on every connection, and applies migrations.
-func Open(ctx context.Context, path string) (*DB, error) {
+// IsPostgresURL reports whether dsn names a PostgreSQL database
+// (postgres:// or postgresql://) rather than a SQLite file.
+func IsPostgresURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open opens the database dsn names and applies migrations: a PostgreSQL
+// URL (postgres://…, see OpenPostgres) or else a SQLite file path, created
+// if needed, with WAL, busy_timeout and foreign keys on every connection.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	if IsPostgresURL(dsn) {
+		return OpenPostgres(ctx, dsn)
+	}
+	path := dsn
 	if path == "" {
 		return nil, errors.New("database path is empty")
 	}
@@ -118,7 +170,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		}
 	}
 	// _pragma parameters run on every new connection of the pool.
-	dsn := fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate",
+	dsn = fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate",
 		path, BusyTimeout.Milliseconds())
 	sqldb, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -126,7 +178,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	sqldb.SetMaxOpenConns(8)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{DB: sqldb, Path: path, Now: time.Now}
+	db := &DB{DB: sqldb, Path: path, Dialect: SQLite, Now: time.Now}
 	if err := db.PingContext(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
@@ -138,10 +190,81 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
+// PostgresMaxConns is the connection pool size of a PostgreSQL DB (per
+// instance: N instances open up to N × this many connections).
+var PostgresMaxConns = 16
+
+// OpenPostgres connects to the PostgreSQL database url (postgres://…; TLS
+// and the rest as libpq connection parameters: sslmode, sslrootcert, …) and
+// applies migrations under an advisory lock, so instances starting together
+// do not race.
+func OpenPostgres(ctx context.Context, url string) (*DB, error) {
+	sqldb, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", RedactURL(url), err)
+	}
+	sqldb.SetMaxOpenConns(PostgresMaxConns)
+	sqldb.SetMaxIdleConns(PostgresMaxConns)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	sqldb.SetConnMaxLifetime(time.Hour)
+	db := &DB{DB: sqldb, Dialect: Postgres, Now: time.Now}
+	if err := db.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("opening %s: %w", RedactURL(url), translate(err))
+	}
+	if err := db.migrate(ctx); err != nil {
+		sqldb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// RedactURL returns url with its password replaced by "xxxxx", for logs
+// and messages.
+func RedactURL(url string) string {
+	scheme, rest, ok := strings.Cut(url, "://")
+	if !ok {
+		return url
+	}
+	userinfo, host, ok := strings.Cut(rest, "@")
+	if !ok {
+		return url
+	}
+	if user, _, ok := strings.Cut(userinfo, ":"); ok {
+		return scheme + "://" + user + ":xxxxx@" + host
+	}
+	return url
+}
+
+// Describe names the backend for `check` and the log: the SQLite path, or
+// the PostgreSQL server, database and user (never the password).
+func (db *DB) Describe(ctx context.Context) string {
+	if db.Dialect != Postgres {
+		return "sqlite " + db.Path
+	}
+	var version, dbname, user string
+	if err := db.QueryRowContext(ctx, `SELECT current_setting('server_version'), current_database(), current_user`).Scan(&version, &dbname, &user); err != nil {
+		return "postgres (unreachable: " + err.Error() + ")"
+	}
+	return fmt.Sprintf("postgres %s, database %s as %s", version, dbname, user)
+}
+
+// migrationLockKey is the advisory lock that serialises migrations (and
+// nothing else) on PostgreSQL: an arbitrary constant ("SkMa" "migr").
+const migrationLockKey = 0x536b4d61_6d696772
+
 // migrate applies every embedded migration not yet recorded in
 // schema_migrations, in name order, all in one transaction, so a failed upgrade leaves the database untouched.
+//
+// On PostgreSQL the transaction first takes an advisory lock (released at
+// commit), so of two instances starting together one applies the
+// migrations and the other then finds them applied.
 func (db *DB) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	pattern := "migrations/*.sql"
+	if db.Dialect == Postgres {
+		pattern = "migrations/postgres/*.sql"
+	}
+	names, err := fs.Glob(migrationFS, pattern)
 	if err != nil {
 		return err
 	}
@@ -151,7 +274,16 @@ func (db *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("migrations: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+	if db.Dialect == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(migrationLockKey)); err != nil {
+			return fmt.Errorf("migrations: %w", err)
+		}
+	}
+	create := `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`
+	if db.Dialect == Postgres {
+		create = `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`
+	}
+	if _, err := tx.ExecContext(ctx, create); err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
 	// Applied versions as a set, not a maximum: migrations numbered on
@@ -203,9 +335,19 @@ func (db *DB) Ping(ctx context.Context) error {
 	return db.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
 }
 
+// ErrBackupPostgres is Backup's answer on PostgreSQL: its server has the
+// tools for a consistent copy.
+var ErrBackupPostgres = errors.New("sketchmatch backup copies a SQLite database; on PostgreSQL use the server's tools: " +
+	"pg_dump --format=custom --file=FILE \"$DATABASE_URL\" (a consistent snapshot, online; restore with pg_restore), " +
+	"or continuous archiving for point-in-time recovery (DEPLOYMENT.md, \"Several instances\")")
+
 // Backup writes a consistent online copy of the database to dst with
-// VACUUM INTO. dst must not exist.
+// VACUUM INTO. dst must not exist. On PostgreSQL it returns
+// ErrBackupPostgres.
 func (db *DB) Backup(ctx context.Context, dst string) error {
+	if db.Dialect == Postgres {
+		return ErrBackupPostgres
+	}
 	if _, err := os.Stat(dst); err == nil {
 		return fmt.Errorf("backup target %s already exists", dst)
 	}
@@ -213,21 +355,4 @@ func (db *DB) Backup(ctx context.Context, dst string) error {
 		return fmt.Errorf("backup to %s: %w", dst, err)
 	}
 	return nil
-}
-
-// IsNotFound reports whether err is sql.ErrNoRows.
-func IsNotFound(err error) bool { return errors.Is(err, sql.ErrNoRows) }
-
-// IsBusy reports whether err is SQLite's "database is locked" (SQLITE_BUSY
-// or SQLITE_LOCKED after the busy timeout): the server is overloaded or a
-// long writer holds the lock, so the request may be retried.
-func IsBusy(err error) bool {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() & 0xff {
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-			return true
-		}
-	}
-	return false
 }

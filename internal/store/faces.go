@@ -102,7 +102,7 @@ type FaceCounts struct {
 // CountFaces counts the embedded references of model by face state.
 func (db *DB) CountFaces(ctx context.Context, model string) (FaceCounts, error) {
 	var c FaceCounts
-	err := db.QueryRowContext(ctx, `SELECT COALESCE(SUM(face_found = 1), 0), COALESCE(SUM(face_found = 0 AND faces IS NOT NULL), 0)
+	err := db.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN face_found = 1 THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN face_found = 0 AND faces IS NOT NULL THEN 1 ELSE 0 END), 0)
 		FROM embeddings WHERE model_id = ?`, model).Scan(&c.Searchable, &c.NoFace)
 	return c, err
 }
@@ -121,7 +121,7 @@ func (db *DB) SetFaceBox(ctx context.Context, refID int64, box image.Rectangle, 
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return sql.ErrNoRows
+		return ErrNotFound
 	}
 	if err := putEmbedding(ctx, tx, refID, e, now); err != nil {
 		return err

@@ -68,14 +68,17 @@ func (db *DB) PutFusedVectors(ctx context.Context, calID int64, vs []FusedVector
 	if _, err := tx.ExecContext(ctx, `DELETE FROM fused_vectors WHERE calibration_id <> ?`, calID); err != nil {
 		return err
 	}
-	st, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO fused_vectors (reference_id, calibration_id, vector)
-		SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM "references" WHERE id = ?)`)
+	// The reference's id comes from its row, so a reference deleted
+	// meanwhile inserts nothing (rather than failing the foreign key).
+	st, err := tx.PrepareContext(ctx, `INSERT INTO fused_vectors (reference_id, calibration_id, vector)
+		SELECT id, CAST(? AS BIGINT), ? FROM "references" WHERE id = ?
+		ON CONFLICT (reference_id, calibration_id) DO UPDATE SET vector = excluded.vector`)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	for _, v := range vs {
-		if _, err := st.ExecContext(ctx, v.ReferenceID, calID, EncodeVector(v.Vector), v.ReferenceID); err != nil {
+		if _, err := st.ExecContext(ctx, calID, EncodeVector(v.Vector), v.ReferenceID); err != nil {
 			return err
 		}
 	}
@@ -83,7 +86,7 @@ func (db *DB) PutFusedVectors(ctx context.Context, calID int64, vs []FusedVector
 }
 
 // Descriptors returns one reference's stored HOG descriptors for model
-// (nil when absent), or sql.ErrNoRows.
+// (nil when absent), or ErrNotFound.
 func (db *DB) Descriptors(ctx context.Context, refID int64, model string) (hog, wide []byte, err error) {
 	err = db.QueryRowContext(ctx, `SELECT hog, hog_wide FROM embeddings WHERE reference_id = ? AND model_id = ?`, refID, model).Scan(&hog, &wide)
 	return hog, wide, err

@@ -45,7 +45,7 @@ func scanMeta(sc interface{ Scan(...any) error }, id *int64) (Metadata, error) {
 // PutMetadataTx stores (or replaces) a reference's metadata inside tx (the
 // gallery calls it from the TxHook of an insert or an update, so the change,
 // the reference and the audit row commit together).
-func (db *DB) PutMetadataTx(ctx context.Context, tx *sql.Tx, refID int64, m Metadata) error {
+func (db *DB) PutMetadataTx(ctx context.Context, tx *Tx, refID int64, m Metadata) error {
 	sex := m.Sex
 	if sex == "" {
 		sex = "unknown"
@@ -134,7 +134,7 @@ type SearchFilter struct {
 
 // PutSearchFilterTx records a search's filter inside the transaction that
 // records the search (from InsertSearch's TxHook).
-func (db *DB) PutSearchFilterTx(ctx context.Context, tx *sql.Tx, searchID int64, f SearchFilter) error {
+func (db *DB) PutSearchFilterTx(ctx context.Context, tx *Tx, searchID int64, f SearchFilter) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO search_filters (search_id, spec, description, kept, total) VALUES (?, ?, ?, ?, ?)`,
 		searchID, f.Spec, f.Description, f.Kept, f.Total)
 	return err
@@ -157,10 +157,10 @@ func (db *DB) SearchFilters(ctx context.Context, ids []int64) (map[int64]SearchF
 }
 
 // UpdateMetadata replaces a reference's metadata, and its label when label
-// is not nil, then runs after, in one transaction; sql.ErrNoRows when the
+// is not nil, then runs after, in one transaction; ErrNotFound when the
 // reference does not exist.
 func (db *DB) UpdateMetadata(ctx context.Context, refID int64, label *string, m Metadata, after TxHook) error {
-	hook := func(tx *sql.Tx) error {
+	hook := func(tx *Tx) error {
 		if err := db.PutMetadataTx(ctx, tx, refID, m); err != nil {
 			return err
 		}

@@ -66,9 +66,9 @@ func scanRef(sc interface{ Scan(...any) error }, extra ...any) (*Reference, erro
 // TxHook runs inside a store transaction just before it commits; the
 // gallery uses it to write the audit row of a change in the same
 // transaction. nil hooks are skipped.
-type TxHook func(tx *sql.Tx) error
+type TxHook func(tx *Tx) error
 
-func runHook(tx *sql.Tx, h TxHook) error {
+func runHook(tx *Tx, h TxHook) error {
 	if h == nil {
 		return nil
 	}
@@ -86,13 +86,10 @@ func (db *DB) InsertReference(ctx context.Context, r *Reference, emb *NewEmbeddi
 		return err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO "references" (sha256, label, notes, original_name, content_type, size_bytes, width, height, stored_path, thumb_path, created_by, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.SHA256, r.Label, r.Notes, r.OriginalName, r.ContentType, r.SizeBytes, r.Width, r.Height, r.StoredPath, r.ThumbPath, r.CreatedBy, now, now)
+	err = tx.QueryRowContext(ctx, `INSERT INTO "references" (sha256, label, notes, original_name, content_type, size_bytes, width, height, stored_path, thumb_path, created_by, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		r.SHA256, r.Label, r.Notes, r.OriginalName, r.ContentType, r.SizeBytes, r.Width, r.Height, r.StoredPath, r.ThumbPath, r.CreatedBy, now, now).Scan(&r.ID)
 	if err != nil {
-		return err
-	}
-	if r.ID, err = res.LastInsertId(); err != nil {
 		return err
 	}
 	if emb != nil {
@@ -106,7 +103,7 @@ func (db *DB) InsertReference(ctx context.Context, r *Reference, emb *NewEmbeddi
 	return tx.Commit()
 }
 
-func putEmbedding(ctx context.Context, tx *sql.Tx, refID int64, e *NewEmbedding, now int64) error {
+func putEmbedding(ctx context.Context, tx *Tx, refID int64, e *NewEmbedding, now int64) error {
 	f := e.Face
 	if f == nil {
 		f = &FaceRecord{Found: e.FaceFound}
@@ -134,7 +131,7 @@ func putEmbedding(ctx context.Context, tx *sql.Tx, refID int64, e *NewEmbedding,
 }
 
 // PutEmbedding stores (or replaces) the embedding of a reference for a model.
-// It fails with sql.ErrNoRows semantics (foreign key) if the reference is gone.
+// It fails with not-found semantics (foreign key) if the reference is gone.
 func (db *DB) PutEmbedding(ctx context.Context, refID int64, e *NewEmbedding) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -147,12 +144,12 @@ func (db *DB) PutEmbedding(ctx context.Context, refID int64, e *NewEmbedding) er
 	return tx.Commit()
 }
 
-// ReferenceByID returns the reference or sql.ErrNoRows.
+// ReferenceByID returns the reference or ErrNotFound.
 func (db *DB) ReferenceByID(ctx context.Context, id int64) (*Reference, error) {
 	return scanRef(db.QueryRowContext(ctx, `SELECT `+refCols+` FROM "references" WHERE id = ?`, id))
 }
 
-// ReferenceBySHA returns the reference with that content hash or sql.ErrNoRows.
+// ReferenceBySHA returns the reference with that content hash or ErrNotFound.
 func (db *DB) ReferenceBySHA(ctx context.Context, sha string) (*Reference, error) {
 	return scanRef(db.QueryRowContext(ctx, `SELECT `+refCols+` FROM "references" WHERE sha256 = ?`, sha))
 }
@@ -173,7 +170,7 @@ func (db *DB) ListReferencesBefore(ctx context.Context, model, labelLike string,
 func (db *DB) listReferences(ctx context.Context, model, labelLike string, limit, offset int, beforeID int64) ([]*Reference, int, error) {
 	where, args := "", []any{}
 	if labelLike != "" {
-		where = ` WHERE r.label LIKE ? ESCAPE '\'`
+		where = ` WHERE lower(r.label) LIKE lower(?) ESCAPE '\'`
 		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(labelLike)
 		args = append(args, "%"+esc+"%")
 	}
@@ -264,7 +261,7 @@ func (db *DB) DeleteReference(ctx context.Context, id int64, after TxHook) error
 }
 
 // execOne runs a statement that must affect exactly one row (else
-// sql.ErrNoRows) and the hook, in one transaction.
+// ErrNotFound) and the hook, in one transaction.
 func (db *DB) execOne(ctx context.Context, after TxHook, query string, args ...any) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -276,7 +273,7 @@ func (db *DB) execOne(ctx context.Context, after TxHook, query string, args ...a
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return sql.ErrNoRows
+		return ErrNotFound
 	}
 	if err := runHook(tx, after); err != nil {
 		return err
@@ -441,7 +438,7 @@ func (db *DB) SearchableIDs(ctx context.Context, model string) (map[int64]bool, 
 }
 
 // SearchableVector returns one reference's stored vector for model, or
-// sql.ErrNoRows when it has none or no face was found in it.
+// ErrNotFound when it has none or no face was found in it.
 func (db *DB) SearchableVector(ctx context.Context, refID int64, model string) ([]float32, error) {
 	var blob []byte
 	if err := db.QueryRowContext(ctx, `SELECT vector FROM embeddings WHERE reference_id = ? AND model_id = ? AND face_found = 1`, refID, model).Scan(&blob); err != nil {

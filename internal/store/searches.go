@@ -67,13 +67,10 @@ func (db *DB) InsertSearch(ctx context.Context, s *Search, after TxHook) error {
 		return err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO searches (user_id, username, case_number, sketch_sha256, sketch_path, model_id, calibration_id, hog_weight, k, face_found, face_source, face_box, gallery_size, duration_ms, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.UserID, s.Username, s.CaseNumber, s.SketchSHA256, s.SketchPath, s.ModelID, s.CalibrationID, s.HOGWeight, s.K, s.FaceFound, s.FaceSource, s.FaceBox, s.GallerySize, s.DurationMS, s.CreatedAt)
+	err = tx.QueryRowContext(ctx, `INSERT INTO searches (user_id, username, case_number, sketch_sha256, sketch_path, model_id, calibration_id, hog_weight, k, face_found, face_source, face_box, gallery_size, duration_ms, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		s.UserID, s.Username, s.CaseNumber, s.SketchSHA256, s.SketchPath, s.ModelID, s.CalibrationID, s.HOGWeight, s.K, s.FaceFound, s.FaceSource, s.FaceBox, s.GallerySize, s.DurationMS, s.CreatedAt).Scan(&s.ID)
 	if err != nil {
-		return err
-	}
-	if s.ID, err = res.LastInsertId(); err != nil {
 		return err
 	}
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO search_results (search_id, rank, reference_id, label, score, band) VALUES (?, ?, ?, ?, ?, ?)`)
@@ -92,7 +89,7 @@ func (db *DB) InsertSearch(ctx context.Context, s *Search, after TxHook) error {
 	return tx.Commit()
 }
 
-// SearchByID returns a search with its results, or sql.ErrNoRows.
+// SearchByID returns a search with its results, or ErrNotFound.
 func (db *DB) SearchByID(ctx context.Context, id int64) (*Search, error) {
 	s, err := scanSearch(db.QueryRowContext(ctx, `SELECT `+searchCols+` FROM searches WHERE id = ?`, id))
 	if err != nil {
@@ -183,7 +180,7 @@ func (db *DB) SketchPaths(ctx context.Context) (map[string]bool, error) {
 }
 
 // SetSearchHold sets or clears the legal hold of a search (a held search is
-// never purged) and runs after in the same transaction. sql.ErrNoRows if
+// never purged) and runs after in the same transaction. ErrNotFound if
 // there is no such search.
 func (db *DB) SetSearchHold(ctx context.Context, id int64, hold bool, after TxHook) error {
 	tx, err := db.BeginTx(ctx, nil)
@@ -198,7 +195,7 @@ func (db *DB) SetSearchHold(ctx context.Context, id int64, hold bool, after TxHo
 	if n, err := res.RowsAffected(); err != nil {
 		return err
 	} else if n == 0 {
-		return sql.ErrNoRows
+		return ErrNotFound
 	}
 	if err := runHook(tx, after); err != nil {
 		return err
@@ -226,7 +223,7 @@ type PurgeCounts struct {
 // same transaction. Audit rows are never touched. It returns the counts and
 // the sketch paths that no remaining search refers to, for the caller to
 // delete once the transaction has committed. dryRun counts and rolls back.
-func (db *DB) PurgeSearches(ctx context.Context, before time.Time, dryRun bool, after func(tx *sql.Tx, c PurgeCounts) error) (PurgeCounts, error) {
+func (db *DB) PurgeSearches(ctx context.Context, before time.Time, dryRun bool, after func(tx *Tx, c PurgeCounts) error) (PurgeCounts, error) {
 	var c PurgeCounts
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {

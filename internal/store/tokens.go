@@ -43,26 +43,20 @@ func (db *DB) CreateToken(ctx context.Context, t *Token, tokenHash string, u *Us
 		return err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO users (username, password_hash, role, disabled, failed_logins, locked_until, created_at, password_changed_at)
-		VALUES (?, ?, ?, 1, 0, 0, ?, ?)`, u.Username, u.PasswordHash, u.Role, t.CreatedAt, t.CreatedAt)
+	err = tx.QueryRowContext(ctx, `INSERT INTO users (username, password_hash, role, disabled, failed_logins, locked_until, created_at, password_changed_at)
+		VALUES (?, ?, ?, 1, 0, 0, ?, ?) RETURNING id`, u.Username, u.PasswordHash, u.Role, t.CreatedAt, t.CreatedAt).Scan(&t.UserID)
 	if err != nil {
 		if authIsUnique(err) {
 			return errTaken
 		}
 		return err
 	}
-	if t.UserID, err = res.LastInsertId(); err != nil {
-		return err
-	}
-	res, err = tx.ExecContext(ctx, `INSERT INTO service_tokens (name, token_hash, user_id, scopes, created_by, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, t.Name, tokenHash, t.UserID, strings.Join(t.Scopes, ","), t.CreatedBy, t.CreatedAt, t.ExpiresAt)
+	err = tx.QueryRowContext(ctx, `INSERT INTO service_tokens (name, token_hash, user_id, scopes, created_by, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, t.Name, tokenHash, t.UserID, strings.Join(t.Scopes, ","), t.CreatedBy, t.CreatedAt, t.ExpiresAt).Scan(&t.ID)
 	if err != nil {
 		if authIsUnique(err) {
 			return errTaken
 		}
-		return err
-	}
-	if t.ID, err = res.LastInsertId(); err != nil {
 		return err
 	}
 	if err := runHook(tx, after); err != nil {
@@ -74,12 +68,12 @@ func (db *DB) CreateToken(ctx context.Context, t *Token, tokenHash string, u *Us
 // errTaken: the token's name (or its user's name) exists.
 var errTaken = apperr.Errorf(apperr.ECONFLICT, "A token of that name already exists (names stay taken after a revoke, so the audit trail stays unambiguous).")
 
-// TokenByHash returns the token with that secret hash, or sql.ErrNoRows.
+// TokenByHash returns the token with that secret hash, or ErrNotFound.
 func (db *DB) TokenByHash(ctx context.Context, hash string) (*Token, error) {
 	return scanToken(db.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM service_tokens WHERE token_hash = ?`, hash))
 }
 
-// TokenByName returns the token of that name, or sql.ErrNoRows.
+// TokenByName returns the token of that name, or ErrNotFound.
 func (db *DB) TokenByName(ctx context.Context, name string) (*Token, error) {
 	return scanToken(db.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM service_tokens WHERE name = ?`, name))
 }
@@ -109,7 +103,7 @@ func (db *DB) TouchToken(ctx context.Context, id, at int64, ip string) error {
 }
 
 // RevokeToken marks the token revoked (if it is not already) and runs
-// after, in one transaction; sql.ErrNoRows when there is no live token of
+// after, in one transaction; ErrNotFound when there is no live token of
 // that name.
 func (db *DB) RevokeToken(ctx context.Context, name string, at int64, after TxHook) error {
 	return db.execOne(ctx, after, `UPDATE service_tokens SET revoked_at = ? WHERE name = ? AND revoked_at = 0`, at, name)

@@ -2,8 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"strings"
+	"errors"
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
@@ -67,11 +66,8 @@ func authScanUser(r authScanner, dest ...any) (*User, error) {
 // set from the clock. A duplicate username (case-insensitive) is ECONFLICT.
 func (db *DB) CreateUser(ctx context.Context, u *User) error { return db.CreateUserTx(ctx, u, nil) }
 
-// authIsUnique matches SQLite's "UNIQUE constraint failed" error
-// (SQLITE_CONSTRAINT_UNIQUE) without importing the driver's error type.
-func authIsUnique(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
-}
+// authIsUnique reports a unique constraint's refusal (ErrConflict).
+func authIsUnique(err error) bool { return errors.Is(err, ErrConflict) }
 
 // UserByID returns the user with id, or an error matching IsNotFound.
 func (db *DB) UserByID(ctx context.Context, id int64) (*User, error) {
@@ -174,9 +170,9 @@ func (db *DB) DisableUserUnlessLastAdmin(ctx context.Context, id int64) (bool, e
 // and calls LockIfExhausted.
 func (db *DB) ReserveLoginAttempt(ctx context.Context, id int64, maxFailures int, now time.Time) (failures int, ok bool, err error) {
 	err = db.QueryRowContext(ctx, `UPDATE users SET failed_logins = failed_logins + 1
-		WHERE id = :id AND locked_until <= :now AND failed_logins < :max
+		WHERE id = ? AND locked_until <= ? AND failed_logins < ?
 		RETURNING failed_logins`,
-		sql.Named("id", id), sql.Named("now", now.Unix()), sql.Named("max", maxFailures)).Scan(&failures)
+		id, now.Unix(), maxFailures).Scan(&failures)
 	if IsNotFound(err) {
 		return 0, false, nil
 	}
@@ -191,9 +187,9 @@ func (db *DB) ReserveLoginAttempt(ctx context.Context, id int64, maxFailures int
 // whether this call engaged it. One statement: of concurrent failures,
 // exactly one engages the lock.
 func (db *DB) LockIfExhausted(ctx context.Context, id int64, maxFailures int, now, lockUntil time.Time) (bool, error) {
-	res, err := db.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = :until
-		WHERE id = :id AND failed_logins >= :max AND locked_until <= :now`,
-		sql.Named("until", lockUntil.Unix()), sql.Named("id", id), sql.Named("max", maxFailures), sql.Named("now", now.Unix()))
+	res, err := db.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = ?
+		WHERE id = ? AND failed_logins >= ? AND locked_until <= ?`,
+		lockUntil.Unix(), id, maxFailures, now.Unix())
 	if err != nil {
 		return false, err
 	}
@@ -218,7 +214,7 @@ func (db *DB) ClaimLoginSuccess(ctx context.Context, id int64, passwordHash stri
 }
 
 // authExecOne runs an UPDATE/DELETE that must touch exactly one row; zero rows
-// is sql.ErrNoRows (IsNotFound).
+// is ErrNotFound (IsNotFound).
 func (db *DB) authExecOne(ctx context.Context, query string, args ...any) error {
 	res, err := db.ExecContext(ctx, query, args...)
 	if err != nil {
@@ -229,7 +225,7 @@ func (db *DB) authExecOne(ctx context.Context, query string, args ...any) error 
 		return err
 	}
 	if n == 0 {
-		return sql.ErrNoRows
+		return ErrNotFound
 	}
 	return nil
 }
@@ -248,17 +244,14 @@ func (db *DB) CreateUserTx(ctx context.Context, u *User, after TxHook) error {
 		return err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO users
+	err = tx.QueryRowContext(ctx, `INSERT INTO users
 		(username, password_hash, role, disabled, failed_logins, locked_until, created_at, password_changed_at)
-		VALUES (?, ?, ?, ?, 0, 0, ?, ?)`,
-		u.Username, u.PasswordHash, u.Role, u.Disabled, u.CreatedAt.Unix(), u.PasswordChangedAt.Unix())
+		VALUES (?, ?, ?, ?, 0, 0, ?, ?) RETURNING id`,
+		u.Username, u.PasswordHash, u.Role, u.Disabled, u.CreatedAt.Unix(), u.PasswordChangedAt.Unix()).Scan(&u.ID)
 	if err != nil {
 		if authIsUnique(err) {
 			return apperr.Wrap(apperr.ECONFLICT, err, "That username is already taken.")
 		}
-		return err
-	}
-	if u.ID, err = res.LastInsertId(); err != nil {
 		return err
 	}
 	if err := runHook(tx, after); err != nil {
@@ -269,11 +262,11 @@ func (db *DB) CreateUserTx(ctx context.Context, u *User, after TxHook) error {
 
 // SessionsHook runs inside a user transaction with the number of sessions
 // the change ended (for the audit row's details).
-type SessionsHook func(tx *sql.Tx, sessionsEnded int64) error
+type SessionsHook func(tx *Tx, sessionsEnded int64) error
 
 // ChangeUserPassword, in one transaction: stores the new hash (as
 // SetUserPasswordHash: generation bumped, counter and lock cleared), deletes
-// the user's sessions, and runs after. sql.ErrNoRows if there is no such user.
+// the user's sessions, and runs after. ErrNotFound if there is no such user.
 func (db *DB) ChangeUserPassword(ctx context.Context, id int64, hash string, changedAt time.Time, after SessionsHook) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -288,7 +281,7 @@ func (db *DB) ChangeUserPassword(ctx context.Context, id int64, hash string, cha
 	if n, err := res.RowsAffected(); err != nil {
 		return err
 	} else if n == 0 {
-		return sql.ErrNoRows
+		return ErrNotFound
 	}
 	return db.endSessionsAndCommit(ctx, tx, id, after)
 }
@@ -323,7 +316,7 @@ func (db *DB) DisableUser(ctx context.Context, id int64, after SessionsHook) (bo
 	return true, db.endSessionsAndCommit(ctx, tx, id, after)
 }
 
-func (db *DB) endSessionsAndCommit(ctx context.Context, tx *sql.Tx, id int64, after SessionsHook) error {
+func (db *DB) endSessionsAndCommit(ctx context.Context, tx *Tx, id int64, after SessionsHook) error {
 	res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, id)
 	if err != nil {
 		return err
@@ -354,7 +347,7 @@ func (db *DB) EnableUser(ctx context.Context, id int64, after TxHook) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return err
 	} else if n == 0 {
-		return sql.ErrNoRows
+		return ErrNotFound
 	}
 	if err := runHook(tx, after); err != nil {
 		return err
@@ -363,7 +356,7 @@ func (db *DB) EnableUser(ctx context.Context, id int64, after TxHook) error {
 }
 
 // UnlockUser clears a user's login lock and failure count, then runs
-// after, in one transaction; sql.ErrNoRows when there is no such user.
+// after, in one transaction; ErrNotFound when there is no such user.
 func (db *DB) UnlockUser(ctx context.Context, id int64, after TxHook) error {
 	return db.execOne(ctx, after, `UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = ?`, id)
 }

@@ -36,7 +36,9 @@ func statusOf(err error) int {
 	if errors.As(err, &mbe) {
 		return http.StatusRequestEntityTooLarge
 	}
-	if store.IsBusy(err) {
+	// The database is busy, read-only, full or unreachable (PostgreSQL
+	// restarting): a retry later may succeed.
+	if store.IsUnavailable(err) {
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

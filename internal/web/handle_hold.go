@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"database/sql"
 	"net/http"
 	"strconv"
 
@@ -45,7 +44,7 @@ func (s *Server) handleSearchHold(w http.ResponseWriter, r *http.Request) {
 	if hold {
 		outcome = "held"
 	}
-	err := s.db.SetSearchHold(r.Context(), id, hold, func(tx *sql.Tx) error {
+	err := s.db.SetSearchHold(r.Context(), id, hold, func(tx *store.Tx) error {
 		return s.audit.RecordTx(context.WithoutCancel(r.Context()), tx, audit.Entry{Username: a.Username, ClientIP: a.ClientIP,
 			Action: audit.ActionSearchHold, Target: "search:" + strconv.FormatInt(id, 10), Outcome: audit.OutcomeSuccess, Details: outcome})
 	})
