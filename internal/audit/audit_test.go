@@ -10,11 +10,12 @@ import (
 
 	"github.com/sketchmatch/sketchmatch/internal/audit"
 	"github.com/sketchmatch/sketchmatch/internal/store"
+	"github.com/sketchmatch/sketchmatch/internal/store/storetest"
 )
 
 func newLog(t *testing.T) (*audit.Log, *store.DB) {
 	t.Helper()
-	db := store.MustOpenDB(t)
+	db := storetest.MustOpenDB(t)
 	now := time.Date(2025, 3, 1, 12, 0, 0, 123456789, time.FixedZone("CET", 3600))
 	db.Now = func() time.Time { now = now.Add(time.Second); return now }
 	return &audit.Log{DB: db}, db

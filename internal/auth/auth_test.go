@@ -15,6 +15,7 @@ import (
 	"github.com/sketchmatch/sketchmatch/internal/audit"
 	"github.com/sketchmatch/sketchmatch/internal/auth"
 	"github.com/sketchmatch/sketchmatch/internal/store"
+	"github.com/sketchmatch/sketchmatch/internal/store/storetest"
 )
 
 // clock is an injectable, advanceable time source shared by the Service
@@ -44,7 +45,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	db := store.MustOpenDB(t)
+	db := storetest.MustOpenDB(t)
 	c := &clock{t: time.Date(2025, 6, 1, 9, 0, 0, 0, time.UTC)}
 	db.Now = c.Now
 	svc := &auth.Service{DB: db, Audit: &audit.Log{DB: db}, Now: c.Now,

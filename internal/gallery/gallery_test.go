@@ -21,6 +21,7 @@ import (
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
 	"github.com/sketchmatch/sketchmatch/internal/imagefile"
 	"github.com/sketchmatch/sketchmatch/internal/store"
+	"github.com/sketchmatch/sketchmatch/internal/store/storetest"
 	"github.com/sketchmatch/sketchmatch/internal/testenv"
 )
 
@@ -35,7 +36,7 @@ type fixture struct {
 // newFixture builds a gallery over a fresh database; enc may be nil (no model).
 func newFixture(t *testing.T, enc gallery.Encoder, hogW float64) *fixture {
 	t.Helper()
-	db := store.MustOpenDB(t)
+	db := storetest.MustOpenDB(t)
 	root := filepath.Join(t.TempDir(), "refs")
 	o := gallery.Options{DB: db, Files: &gallery.Files{Root: root}, Audit: &audit.Log{DB: db},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Encoder: enc, HOGWeight: hogW,

@@ -2,7 +2,6 @@ package retention
 
 import (
 	"context"
-	"database/sql"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/sketchmatch/sketchmatch/internal/audit"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
 	"github.com/sketchmatch/sketchmatch/internal/store"
+	"github.com/sketchmatch/sketchmatch/internal/store/storetest"
 )
 
 type fixture struct {
@@ -24,7 +24,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	db := store.MustOpenDB(t)
+	db := storetest.MustOpenDB(t)
 	f := &fixture{db: db, files: &gallery.Files{Root: filepath.Join(t.TempDir(), "refs")}, al: &audit.Log{DB: db},
 		now: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
 	u := &store.User{Username: "bob", PasswordHash: "!", Role: "officer"}
@@ -46,7 +46,7 @@ func (f *fixture) search(t *testing.T, age time.Duration, sketch string) int64 {
 	f.db.Now = func() time.Time { return at }
 	s := &store.Search{UserID: f.user, Username: "bob", CaseNumber: "C-" + sketch, SketchSHA256: strings.Repeat(sketch, 64)[:64],
 		SketchPath: path, ModelID: "m", K: 2, Results: []store.SearchResult{{Rank: 1, ReferenceID: 1, Score: .5}, {Rank: 2, ReferenceID: 2, Score: .4}}}
-	err := f.db.InsertSearch(context.Background(), s, func(tx *sql.Tx) error {
+	err := f.db.InsertSearch(context.Background(), s, func(tx *store.Tx) error {
 		return f.al.RecordTx(context.Background(), tx, audit.Entry{Username: "bob", Action: audit.ActionSearch, Target: s.CaseNumber, Outcome: audit.OutcomeSuccess})
 	})
 	if err != nil {

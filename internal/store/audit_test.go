@@ -6,7 +6,9 @@ import (
 	"testing"
 )
 
-func TestAudit(t *testing.T) {
+func TestAudit(t *testing.T) { forEachBackend(t, testAudit) }
+
+func testAudit(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	seal := func(r *AuditRow) string { return fmt.Sprintf("%064d", len(r.PrevHash)+int(r.Details[0])) }

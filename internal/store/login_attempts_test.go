@@ -9,7 +9,9 @@ import (
 
 // The login decision of issue 12 finding 4 is made on the row as it is when
 // the statement runs, never on a value read before the password check.
-func TestClaimLoginSuccess(t *testing.T) {
+func TestClaimLoginSuccess(t *testing.T) { forEachBackend(t, testClaimLoginSuccess) }
+
+func testClaimLoginSuccess(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, tc := range []struct {
@@ -27,7 +29,7 @@ func TestClaimLoginSuccess(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			db := MustOpenDB(t)
 			u := authTestUser(t, db, "bob", "officer")
-			if _, err := db.DB.ExecContext(ctx, tc.setup, u.ID); err != nil {
+			if _, err := db.ExecContext(ctx, tc.setup, u.ID); err != nil {
 				t.Fatal(err)
 			}
 			got, err := db.ClaimLoginSuccess(ctx, u.ID, tc.hash, now)
@@ -42,7 +44,9 @@ func TestClaimLoginSuccess(t *testing.T) {
 	}
 }
 
-func TestReserveLoginAttempt(t *testing.T) {
+func TestReserveLoginAttempt(t *testing.T) { forEachBackend(t, testReserveLoginAttempt) }
+
+func testReserveLoginAttempt(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)

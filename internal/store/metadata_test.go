@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -33,7 +32,9 @@ func putMeta(t *testing.T, db *DB, id int64, m Metadata) {
 	}
 }
 
-func TestMetadata(t *testing.T) {
+func TestMetadata(t *testing.T) { forEachBackend(t, testMetadata) }
+
+func testMetadata(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	a, b := insertRef(t, db, "aa"), insertRef(t, db, "bb")
@@ -86,7 +87,9 @@ func TestMetadata(t *testing.T) {
 	})
 }
 
-func TestSearchFilterRow(t *testing.T) {
+func TestSearchFilterRow(t *testing.T) { forEachBackend(t, testSearchFilterRow) }
+
+func testSearchFilterRow(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	if _, err := db.ExecContext(ctx, `INSERT INTO users (username, password_hash, role, created_at, password_changed_at) VALUES ('bob', 'x', 'officer', 0, 0)`); err != nil {
@@ -94,7 +97,7 @@ func TestSearchFilterRow(t *testing.T) {
 	}
 	s := &Search{UserID: 1, Username: "bob", SketchSHA256: "s", SketchPath: "s.jpg", ModelID: "m", K: 5}
 	f := SearchFilter{Spec: `{"sex":"female"}`, Description: "sex female", Kept: 3, Total: 10}
-	err := db.InsertSearch(ctx, s, func(tx *sql.Tx) error { return db.PutSearchFilterTx(ctx, tx, s.ID, f) })
+	err := db.InsertSearch(ctx, s, func(tx *Tx) error { return db.PutSearchFilterTx(ctx, tx, s.ID, f) })
 	if err != nil {
 		t.Fatal(err)
 	}

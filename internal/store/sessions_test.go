@@ -6,7 +6,9 @@ import (
 	"time"
 )
 
-func TestSessions(t *testing.T) {
+func TestSessions(t *testing.T) { forEachBackend(t, testSessions) }
+
+func testSessions(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	u := authTestUser(t, db, "dave", "officer")

@@ -18,7 +18,9 @@ func authTestUser(t *testing.T, db *DB, name, role string) *User {
 	return u
 }
 
-func TestUsers(t *testing.T) {
+func TestUsers(t *testing.T) { forEachBackend(t, testUsers) }
+
+func testUsers(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -109,6 +111,10 @@ func TestUsers(t *testing.T) {
 }
 
 func TestReserveLoginAttemptConcurrent(t *testing.T) {
+	forEachBackend(t, testReserveLoginAttemptConcurrent)
+}
+
+func testReserveLoginAttemptConcurrent(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	u := authTestUser(t, db, "carol", "officer")

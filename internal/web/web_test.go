@@ -25,6 +25,7 @@ import (
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
 	"github.com/sketchmatch/sketchmatch/internal/imagefile"
 	"github.com/sketchmatch/sketchmatch/internal/store"
+	"github.com/sketchmatch/sketchmatch/internal/store/storetest"
 )
 
 func TestMain(m *testing.M) {
@@ -67,7 +68,7 @@ func newEnvWith(t testing.TB, vars map[string]string, enc gallery.Encoder) *test
 		t.Fatal(err)
 	}
 	cfg.ReferenceFolder = filepath.Join(t.TempDir(), "refs")
-	db := store.MustOpenDB(t)
+	db := storetest.MustOpenDB(t)
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	clock := &now
 	db.Now = func() time.Time { return *clock }
