@@ -75,10 +75,11 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		logger.Warn("SECRET_KEY is not set: using a random per-process key (development only); sessions end when the server restarts")
 	}
 	imagefile.SetDecodeBudget(cfg.DecodeBudgetPixels())
-	a.DB, err = store.Open(ctx, cfg.DatabasePath)
+	store.PostgresMaxConns = cfg.DatabaseMaxConns
+	a.DB, err = store.Open(ctx, cfg.Database())
 	if err != nil {
 		a.Close()
-		return nil, fmt.Errorf("DATABASE_PATH %s: %w", cfg.DatabasePath, err)
+		return nil, fmt.Errorf("%s: %w", cfg.DatabaseSetting(), err)
 	}
 	a.Audit = &audit.Log{DB: a.DB}
 	a.Auth = &auth.Service{DB: a.DB, Audit: a.Audit, IdleTimeout: cfg.SessionIdleTimeout, MaxLifetime: cfg.SessionMaxLifetime,

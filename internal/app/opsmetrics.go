@@ -126,7 +126,11 @@ func (m *OpsMetrics) Collect(ch chan<- prometheus.Metric) {
 		gauge(d["model"], 1, modelID)
 	}
 
-	for vol, dir := range map[string]string{"database": filepath.Dir(a.Config.DatabasePath), "references": a.Config.ReferenceFolder} {
+	vols := map[string]string{"database": filepath.Dir(a.Config.DatabasePath), "references": a.Config.ReferenceFolder}
+	if a.Config.Postgres() { // the database's disk is the PostgreSQL server's: its own monitoring covers it
+		delete(vols, "database")
+	}
+	for vol, dir := range vols {
 		var st syscall.Statfs_t
 		if syscall.Statfs(dir, &st) == nil {
 			gauge(d["fsAvail"], float64(st.Bavail)*float64(st.Bsize), vol)
@@ -136,7 +140,7 @@ func (m *OpsMetrics) Collect(ch chan<- prometheus.Metric) {
 	var dbBytes float64
 	for _, suffix := range []string{"", "-wal"} {
 		var st syscall.Stat_t
-		if syscall.Stat(a.Config.DatabasePath+suffix, &st) == nil {
+		if !a.Config.Postgres() && syscall.Stat(a.Config.DatabasePath+suffix, &st) == nil {
 			dbBytes += float64(st.Size)
 		}
 	}

@@ -87,8 +87,8 @@ func cmdEval(e *env, args []string) int {
 	logger := slog.New(slog.NewTextHandler(quietLog{e.stderr}, nil))
 	var db *store.DB
 	if *storeIt || mode == quality.CalibrationActive {
-		if db, err = store.Open(ctx, cfg.DatabasePath); err != nil {
-			return e.fail(fmt.Errorf("DATABASE_PATH %s: %w", cfg.DatabasePath, err))
+		if db, err = store.Open(ctx, cfg.Database()); err != nil {
+			return e.fail(fmt.Errorf("%s: %w", cfg.DatabaseSetting(), err))
 		}
 		defer db.Close()
 	}
@@ -107,7 +107,7 @@ func cmdEval(e *env, args []string) int {
 			o.Active = c
 			fmt.Fprintf(e.stderr, "using calibration #%d of %s (%d pairs, %s)\n", c.ID, c.ModelID, c.NPairs, c.Source)
 		case store.IsNotFound(err):
-			fmt.Fprintf(e.stderr, "no calibration for %s in %s: running uncentred\n", enc.ModelID(), cfg.DatabasePath)
+			fmt.Fprintf(e.stderr, "no calibration for %s in %s: running uncentred\n", enc.ModelID(), cfg.DatabaseSetting())
 		default:
 			return e.fail(err)
 		}

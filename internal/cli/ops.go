@@ -27,16 +27,17 @@ func cmdCheck(e *env, args []string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	failed := false
-	db, err := store.Open(ctx, cfg.DatabasePath)
+	store.PostgresMaxConns = cfg.DatabaseMaxConns
+	db, err := store.Open(ctx, cfg.Database())
 	if err != nil {
-		fmt.Fprintf(e.stdout, "database    FAIL: %v\n", err)
+		fmt.Fprintf(e.stdout, "database    FAIL: %s: %v\n", cfg.DatabaseSetting(), err)
 		failed = true
 	} else {
 		if err := db.Ping(ctx); err != nil {
 			fmt.Fprintf(e.stdout, "database    FAIL: %v\n", err)
 			failed = true
 		} else {
-			fmt.Fprintf(e.stdout, "database    ok (%s)\n", cfg.DatabasePath)
+			fmt.Fprintf(e.stdout, "database    ok (%s)\n", db.Describe(ctx))
 		}
 		db.Close()
 	}
@@ -129,7 +130,7 @@ func cmdBackup(e *env, args []string) int {
 		return 1
 	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, cfg.DatabasePath)
+	db, err := store.Open(ctx, cfg.Database())
 	if err != nil {
 		return e.fail(err)
 	}

@@ -31,6 +31,12 @@ type Config struct {
 	Port int
 
 	DatabasePath    string
+	// DatabaseURL (postgres://…) selects PostgreSQL instead of the SQLite
+	// file DatabasePath: several instances share it. "" = SQLite.
+	DatabaseURL string
+	// DatabaseMaxConns is the PostgreSQL connection pool size of one
+	// instance (DEPLOYMENT.md: N instances × this ≤ max_connections).
+	DatabaseMaxConns int
 	ReferenceFolder string
 	MaxUploadSize   int64
 	// SketchMaxPixels is the pixel limit of a search sketch, checked on the
@@ -102,6 +108,42 @@ func (c *Config) Addr() string { return fmt.Sprintf("%s:%d", c.Host, c.Port) }
 // ModelDir is the folder of the active model preset.
 func (c *Config) ModelDir() string { return filepath.Join(c.ModelsDir, c.Model) }
 
+// Database is what store.Open opens: DATABASE_URL when set, else the
+// SQLite file DATABASE_PATH.
+func (c *Config) Database() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	return c.DatabasePath
+}
+
+// DatabaseSetting names the setting Database comes from, for messages
+// ("DATABASE_PATH data/x.db"; a URL's password is never shown).
+func (c *Config) DatabaseSetting() string {
+	if c.DatabaseURL != "" {
+		return "DATABASE_URL " + redactURL(c.DatabaseURL)
+	}
+	return "DATABASE_PATH " + c.DatabasePath
+}
+
+// Postgres reports whether DATABASE_URL selects PostgreSQL.
+func (c *Config) Postgres() bool { return c.DatabaseURL != "" }
+
+func redactURL(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	userinfo, host, ok := strings.Cut(rest, "@")
+	if !ok {
+		return u
+	}
+	if name, _, ok := strings.Cut(userinfo, ":"); ok {
+		return scheme + "://" + name + ":xxxxx@" + host
+	}
+	return u
+}
+
 // Load reads envFile (if it exists; "" skips it) into the process environment
 // without overriding variables already set, then parses the environment.
 func Load(envFile string) (*Config, error) {
@@ -124,6 +166,8 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		Host:                   p.str("HOST", "127.0.0.1"),
 		Port:                   p.intRange("PORT", 8000, 1, 65535),
 		DatabasePath:           p.str("DATABASE_PATH", "data/sketchmatch.db"),
+		DatabaseURL:            p.postgresURL("DATABASE_URL"),
+		DatabaseMaxConns:       p.intRange("DATABASE_MAX_CONNS", 16, 2, 1000),
 		ReferenceFolder:        p.str("REFERENCE_FOLDER", "reference_database"),
 		MaxUploadSize:          p.size("MAX_UPLOAD_SIZE", 16<<20),
 		SketchMaxPixels:        p.intRange("SKETCH_MAX_PIXELS", 12_000_000, 100_000, GalleryMaxPixels),
@@ -249,6 +293,19 @@ func (p *parser) str(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// postgresURL reads a postgres:// (or postgresql://) URL; "" when unset.
+func (p *parser) postgresURL(key string) string {
+	v, ok := p.get(key)
+	if !ok {
+		return ""
+	}
+	if !strings.HasPrefix(v, "postgres://") && !strings.HasPrefix(v, "postgresql://") {
+		p.fail(key, redactURL(v), "must be a postgres://user@host/dbname URL (DATABASE_PATH is the SQLite file)")
+		return ""
+	}
+	return v
 }
 
 func (p *parser) location(key string, def *time.Location) *time.Location {
