@@ -101,8 +101,12 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		a.Close()
 		return nil, fmt.Errorf("REFERENCE_FOLDER %s: %w", cfg.ReferenceFolder, err)
 	}
+	files := &gallery.Files{Root: cfg.ReferenceFolder}
+	if a.DB.Dialect == store.Postgres {
+		files.DB = a.DB // photos, thumbnails and sketches in the shared database
+	}
 	gopts := gallery.Options{
-		DB: a.DB, Files: &gallery.Files{Root: cfg.ReferenceFolder}, Audit: a.Audit, Logger: logger,
+		DB: a.DB, Files: files, Audit: a.Audit, Logger: logger,
 		Limits:    imagefile.Limits{MaxBytes: cfg.MaxUploadSize, MaxPixels: config.GalleryMaxPixels, MaxSide: 10_000},
 		HOGWeight: cfg.HOGWeight, RerankN: cfg.RerankN, MaxK: cfg.SearchMaxK, EncoderErr: a.EncoderErr,
 	}

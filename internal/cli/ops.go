@@ -41,7 +41,9 @@ func cmdCheck(e *env, args []string) int {
 		}
 		db.Close()
 	}
-	if fi, err := os.Stat(cfg.ReferenceFolder); err != nil || !fi.IsDir() {
+	if cfg.Postgres() {
+		fmt.Fprintf(e.stdout, "references  ok (stored in PostgreSQL; REFERENCE_FOLDER unused)\n")
+	} else if fi, err := os.Stat(cfg.ReferenceFolder); err != nil || !fi.IsDir() {
 		fmt.Fprintf(e.stdout, "references  FAIL: REFERENCE_FOLDER %s is not a folder\n", cfg.ReferenceFolder)
 		failed = true
 	} else if f, err := os.CreateTemp(cfg.ReferenceFolder, ".check-*"); err != nil {

@@ -1,7 +1,9 @@
 package gallery
 
 import (
+	"context"
 	"errors"
+	"io"
 	"fmt"
 	"io/fs"
 	"os"
@@ -9,6 +11,9 @@ import (
 	"regexp"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // Files is the content-addressed file store under REFERENCE_FOLDER:
@@ -20,8 +25,20 @@ import (
 // Paths are built only from the SHA-256 and a fixed extension; a user's file
 // name never reaches the filesystem. Writes go to a temp file, are fsynced
 // and renamed, so a crash leaves either the whole file or none.
+//
+// With DB set (PostgreSQL), the same paths name rows of the database's
+// blobs table instead, and the folder's flock becomes an advisory lock, so
+// several instances share the store; Root is then unused.
 type Files struct {
 	Root string
+	DB   *store.DB
+}
+
+// blobTimeout bounds one blob read or write on PostgreSQL.
+const blobTimeout = 30 * time.Second
+
+func blobCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), blobTimeout)
 }
 
 var relPathRe = regexp.MustCompile(`^(?:(?:thumbs|sketches)/)?[0-9a-f]{2}/[0-9a-f]{64}\.(?:jpg|png|webp)$`)
@@ -50,6 +67,11 @@ func (f *Files) Write(rel string, data []byte) error {
 	dst, err := f.abs(rel)
 	if err != nil {
 		return err
+	}
+	if f.DB != nil {
+		ctx, cancel := blobCtx()
+		defer cancel()
+		return f.DB.PutBlob(ctx, rel, data)
 	}
 	if _, err := os.Stat(dst); err == nil {
 		return nil
@@ -98,6 +120,11 @@ func (f *Files) Remove(rel string) error {
 	if err != nil {
 		return err
 	}
+	if f.DB != nil {
+		ctx, cancel := blobCtx()
+		defer cancel()
+		return f.DB.DeleteBlob(ctx, rel)
+	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -105,10 +132,15 @@ func (f *Files) Remove(rel string) error {
 }
 
 // Open opens rel for reading.
-func (f *Files) Open(rel string) (*os.File, error) {
+func (f *Files) Open(rel string) (io.ReadSeekCloser, error) {
 	p, err := f.abs(rel)
 	if err != nil {
 		return nil, err
+	}
+	if f.DB != nil {
+		ctx, cancel := blobCtx()
+		defer cancel()
+		return f.DB.Blob(ctx, rel)
 	}
 	return os.Open(p)
 }
@@ -119,6 +151,12 @@ func (f *Files) Exists(rel string) bool {
 	if err != nil {
 		return false
 	}
+	if f.DB != nil {
+		ctx, cancel := blobCtx()
+		defer cancel()
+		ok, _ := f.DB.BlobExists(ctx, rel)
+		return ok
+	}
 	_, err = os.Stat(p)
 	return err == nil
 }
@@ -127,10 +165,24 @@ func (f *Files) Exists(rel string) bool {
 // (a file and the row that points at it). Any number of writers, in any
 // process, hold it together; Reconcile's exclusive lock waits for them, so
 // the orphan sweep never removes a file whose row is about to be committed.
-func (f *Files) Shared() (unlock func(), err error) { return f.lock(syscall.LOCK_SH) }
+func (f *Files) Shared() (unlock func(), err error) {
+	if f.DB != nil {
+		ctx, cancel := blobCtx()
+		defer cancel()
+		return f.DB.BlobsShared(ctx)
+	}
+	return f.lock(syscall.LOCK_SH)
+}
 
 // Exclusive takes the folder's lock in exclusive mode (the orphan sweep).
-func (f *Files) Exclusive() (unlock func(), err error) { return f.lock(syscall.LOCK_EX) }
+func (f *Files) Exclusive() (unlock func(), err error) {
+	if f.DB != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		return f.DB.BlobsExclusive(ctx)
+	}
+	return f.lock(syscall.LOCK_EX)
+}
 
 func (f *Files) lock(how int) (func(), error) {
 	if err := os.MkdirAll(f.Root, 0o750); err != nil {
@@ -156,6 +208,18 @@ func (f *Files) lock(how int) (func(), error) {
 // sketch, and removes leftover temp files of interrupted writes. The caller
 // holds the exclusive lock.
 func (f *Files) Walk(fn func(rel string)) error {
+	if f.DB != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		var paths []string // collected first: fn may delete
+		if err := f.DB.EachBlob(ctx, func(b store.BlobInfo) error { paths = append(paths, b.Path); return nil }); err != nil {
+			return err
+		}
+		for _, p := range paths {
+			fn(p)
+		}
+		return nil
+	}
 	err := filepath.WalkDir(f.Root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
