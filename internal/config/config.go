@@ -30,15 +30,15 @@ type Config struct {
 	Host string
 	Port int
 
-	DatabasePath    string
+	DatabasePath string
 	// DatabaseURL (postgres://…) selects PostgreSQL instead of the SQLite
 	// file DatabasePath: several instances share it. "" = SQLite.
 	DatabaseURL string
 	// DatabaseMaxConns is the PostgreSQL connection pool size of one
 	// instance (DEPLOYMENT.md: N instances × this ≤ max_connections).
 	DatabaseMaxConns int
-	ReferenceFolder string
-	MaxUploadSize   int64
+	ReferenceFolder  string
+	MaxUploadSize    int64
 	// SketchMaxPixels is the pixel limit of a search sketch, checked on the
 	// header before decoding; lower than the gallery's 40 MP because any
 	// officer can search, and a sketch needs far fewer pixels than that.

@@ -272,4 +272,3 @@ func URL(tb testing.TB) string {
 
 // Available reports whether PostgreSQL tests can run here.
 func Available() bool { return Bin() != "" }
-

@@ -20,7 +20,10 @@ func testGalleryAggregates(t *testing.T) {
 	db.Now = func() time.Time { return now }
 	bob := authTestUser(t, db, "bob", "officer")
 	var audited int
-	hook := func(tx *Tx) error { audited++; return AppendAuditTx(ctx, tx, &AuditRow{At: "t", Action: "x", Outcome: "success"}, func(*AuditRow) string { return "h" }) }
+	hook := func(tx *Tx) error {
+		audited++
+		return AppendAuditTx(ctx, tx, &AuditRow{At: "t", Action: "x", Outcome: "success"}, func(*AuditRow) string { return "h" })
+	}
 
 	refs := make([]*Reference, 3)
 	for i := range refs {
