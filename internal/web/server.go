@@ -83,8 +83,21 @@ func (s *Server) Handler() http.Handler { return s.routes() }
 
 // loginRateLimit answers 429 past LOGIN_RATE_LIMIT POST /login per minute
 // per client (the resolved IP, so proxies are honoured; see rateKey).
+//
+// On PostgreSQL the counts live in the database (store.RateCounter), so the
+// limit holds whichever instance nginx sends each attempt to; if the
+// database cannot count, the attempt is answered 503 (login could not
+// proceed without the database anyway).
 func (s *Server) loginRateLimit() func(http.Handler) http.Handler {
-	return httprate.Limit(s.cfg.LoginRateLimit, time.Minute,
+	var shared []httprate.Option
+	if s.db.Dialect == store.Postgres {
+		shared = append(shared, httprate.WithLimitCounter(store.NewRateCounter(s.db, "login")),
+			httprate.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+				s.log.Error("login rate limit: counting failed", "err", err, "request_id", requestIDFrom(r.Context()))
+				s.renderError(w, r, http.StatusServiceUnavailable, "")
+			}))
+	}
+	return httprate.Limit(s.cfg.LoginRateLimit, time.Minute, append(shared,
 		httprate.WithKeyFuncs(func(r *http.Request) (string, error) { return rateKey(clientIPFrom(r.Context())), nil }),
 		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
 			// Logged, not audited: an audit row per refused request would let
@@ -92,7 +105,7 @@ func (s *Server) loginRateLimit() func(http.Handler) http.Handler {
 			s.log.Warn("login rate limit", "ip", clientIPFrom(r.Context()), "request_id", requestIDFrom(r.Context()))
 			w.Header().Set("Retry-After", "60")
 			s.renderError(w, r, http.StatusTooManyRequests, "")
-		}))
+		}))...)
 }
 
 // rateKey is the rate-limit key of a client address: an IPv4 address as is,
