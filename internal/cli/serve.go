@@ -46,6 +46,7 @@ func cmdServe(e *env, args []string) int {
 	}
 	go ops.VerifyAuditLoop(ctx, auditVerifyInterval)
 	go a.Gallery.Maintain(ctx, 10*time.Second)
+	go a.Gallery.Follow(ctx) // PostgreSQL: other instances' changes, as they commit
 	go func() {
 		t := time.NewTicker(10 * time.Minute)
 		defer t.Stop()

@@ -24,12 +24,12 @@ func (s *Service) SyncIndex(ctx context.Context) (added, removed int, err error)
 	if err := s.syncMetadata(ctx); err != nil {
 		return 0, 0, err
 	}
-	// Other processes only add embeddings (import, reindex); deletes go
-	// through this process, which updates the index itself. So equal counts
-	// mean nothing to do, and the id lists are compared only when they differ.
-	if fc, err := s.db.CountFaces(ctx, s.enc.ModelID()); err != nil {
+	// Equal counts and equal sums of ids mean nothing to do (with several
+	// instances on PostgreSQL, a delete on one and an insert on another
+	// keep the count); the id lists are compared only when they differ.
+	if n, sum, err := s.db.SearchableChecksum(ctx, s.enc.ModelID()); err != nil {
 		return 0, 0, err
-	} else if fc.Searchable == idx.Len() {
+	} else if n == idx.Len() && sum == sumIDs(idx.IDs()) {
 		return 0, 0, nil
 	}
 	ids, err := s.db.SearchableIDs(ctx, s.enc.ModelID())
@@ -78,4 +78,12 @@ func (s *Service) Maintain(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+func sumIDs(ids []int64) int64 {
+	var sum int64
+	for _, id := range ids {
+		sum += id
+	}
+	return sum
 }

@@ -43,6 +43,11 @@ type DB struct {
 	Path string
 	// Dialect is the backend.
 	Dialect Dialect
+	// url is the PostgreSQL URL (for Listen's own connection).
+	url string
+	// OnListenError, when set, is told why Listen lost its connection
+	// (it reconnects by itself).
+	OnListenError func(error)
 	// Now is the clock used for timestamps; tests replace it.
 	Now func() time.Time
 
@@ -207,7 +212,7 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 	sqldb.SetMaxIdleConns(PostgresMaxConns)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	sqldb.SetConnMaxLifetime(time.Hour)
-	db := &DB{DB: sqldb, Dialect: Postgres, Now: time.Now}
+	db := &DB{DB: sqldb, Dialect: Postgres, url: url, Now: time.Now}
 	if err := db.PingContext(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("opening %s: %w", RedactURL(url), translate(err))

@@ -446,3 +446,10 @@ func (db *DB) SearchableVector(ctx context.Context, refID int64, model string) (
 	}
 	return DecodeVector(blob), nil
 }
+
+// SearchableChecksum returns the number of searchable references of model
+// and the sum of their ids: a cheap fingerprint of the index's id set.
+func (db *DB) SearchableChecksum(ctx context.Context, model string) (n int, sum int64, err error) {
+	err = db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(reference_id), 0) FROM embeddings WHERE model_id = ? AND face_found = 1`, model).Scan(&n, &sum)
+	return n, sum, err
+}

@@ -1,0 +1,55 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/pgtest"
+)
+
+// Committed embedding and calibration changes are announced on
+// IndexChannel; Listen calls resync on connecting.
+func TestListenIndexChanges(t *testing.T) {
+	pgtest.Shared(t)
+	t.Run("postgres", func(t *testing.T) {
+		db := MustOpenDB(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		got := make(chan string, 16)
+		ready := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			db.Listen(ctx, IndexChannel, func() { close(ready) }, func(p string) { got <- p })
+		}()
+		select {
+		case <-ready:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Listen did not connect")
+		}
+		r := &Reference{SHA256: "s", ContentType: "image/jpeg", StoredPath: "p", ThumbPath: "t"}
+		if err := db.InsertReference(ctx, r, &NewEmbedding{ModelID: "m", Vector: []float32{1}, FaceFound: true}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.InsertCalibration(ctx, &Calibration{ModelID: "m", PhotoMean: []float32{1}, SketchMean: []float32{1}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteReference(ctx, r.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		id := itoa64(r.ID)
+		for _, want := range []string{"I:" + id + ":m", "C:0:m", "D:" + id + ":m"} {
+			select {
+			case p := <-got:
+				if p != want {
+					t.Fatalf("payload=%q, want %q", p, want)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("no notification %q", want)
+			}
+		}
+		cancel()
+		<-done
+	})
+}
