@@ -47,6 +47,7 @@ func init() {
 		"backup":      {"backup FILE", "consistent online copy of the database", cmdBackup},
 		"audit":       {"audit verify", "verify the audit trail's hash chain", cmdAudit},
 		"token":       {"token create --name NAME --scope SCOPE[,SCOPE] [--expires 90d] | token list | token revoke NAME", "manage service tokens of the integration API", cmdToken},
+		"migrate":     {"migrate --to postgres://user@host/dbname", "copy this SQLite installation and its files into an empty PostgreSQL database, verified; rerun to resume", cmdMigrate},
 		"purge":       {"purge [--older-than 400d] [--dry-run]", "delete searches past the retention period (RETENTION_SEARCH_DAYS)", cmdPurge},
 		"healthcheck": {"healthcheck [-v]", "exit 0 when this machine's server answers /readyz with 200 (container HEALTHCHECK)", cmdHealthcheck},
 	}

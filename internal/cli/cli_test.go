@@ -9,12 +9,13 @@ import (
 	"testing"
 
 	"github.com/sketchmatch/sketchmatch/internal/auth"
+	"github.com/sketchmatch/sketchmatch/internal/pgtest"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 func TestMain(m *testing.M) {
 	auth.HashParams = auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m))
 }
 
 // setup points the configuration at a temp dir.
