@@ -52,7 +52,9 @@ func TestMigrate(t *testing.T) {
 	}
 	search := func(db *store.DB) []index.Hit {
 		idx := index.New(dim)
-		db.EachEmbedding(ctx, "m", dim, func(e *store.StoredEmbedding) error { return idx.Add(e.ReferenceID, append([]float32(nil), e.Vector...)) })
+		db.EachEmbedding(ctx, "m", dim, func(e *store.StoredEmbedding) error {
+			return idx.Add(e.ReferenceID, append([]float32(nil), e.Vector...))
+		})
 		q := make([]float32, dim)
 		q[2], q[5] = 0.8, 0.6
 		return idx.Search(q, 10)
