@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -96,14 +97,48 @@ const blobLockKey = 0x536b4d61_626c6f62
 
 // BlobsShared takes the blob store's lock in shared mode for one
 // write-then-commit (a blob and the row that points at it), across all
-// instances; BlobsExclusive waits for the holders. The lock lives on a
-// connection of its own, released by unlock.
+// instances; BlobsExclusive waits for the holders.
+//
+// One instance holds the shared lock once, on one connection, for as long
+// as any of its writes is in flight (a count), rather than a connection per
+// write: a connection per write would let the lock holders take the whole
+// pool and leave none for the writes themselves.
 func (db *DB) BlobsShared(ctx context.Context) (unlock func(), err error) {
-	return db.advisoryLock(ctx, `SELECT pg_advisory_lock_shared(?)`, `SELECT pg_advisory_unlock_shared(?)`)
+	if db.Dialect != Postgres {
+		return nil, ErrNoBlobs
+	}
+	db.blobLock.mu.Lock()
+	defer db.blobLock.mu.Unlock()
+	if db.blobLock.n == 0 {
+		release, err := db.advisoryLock(ctx, `SELECT pg_advisory_lock_shared(?)`, `SELECT pg_advisory_unlock_shared(?)`)
+		if err != nil {
+			return nil, err
+		}
+		db.blobLock.release = release
+	}
+	db.blobLock.n++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			db.blobLock.mu.Lock()
+			defer db.blobLock.mu.Unlock()
+			if db.blobLock.n--; db.blobLock.n == 0 {
+				db.blobLock.release()
+				db.blobLock.release = nil
+			}
+		})
+	}, nil
+}
+
+// sharedBlobLock is BlobsShared's state.
+type sharedBlobLock struct {
+	mu      sync.Mutex
+	n       int    // writes in flight
+	release func() // drops the session lock
 }
 
 // BlobsExclusive takes the blob store's lock in exclusive mode (the orphan
-// sweep).
+// sweep), on a connection of its own, released by unlock.
 func (db *DB) BlobsExclusive(ctx context.Context) (unlock func(), err error) {
 	return db.advisoryLock(ctx, `SELECT pg_advisory_lock(?)`, `SELECT pg_advisory_unlock(?)`)
 }

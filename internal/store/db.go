@@ -45,6 +45,8 @@ type DB struct {
 	Dialect Dialect
 	// url is the PostgreSQL URL (for Listen's own connection).
 	url string
+	// blobLock is the instance's share of the blob store lock (blobs.go).
+	blobLock sharedBlobLock
 	// OnListenError, when set, is told why Listen lost its connection
 	// (it reconnects by itself).
 	OnListenError func(error)
