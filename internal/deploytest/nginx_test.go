@@ -25,6 +25,9 @@ import (
 
 const (
 	nginxConfPath = "deploy/nginx/sketchmatch.conf"
+	// upstreamInstancesPath replaces sketchmatch.conf's upstream block for
+	// several instances (DEPLOYMENT.md, "Several instances").
+	upstreamInstancesPath = "deploy/nginx/upstream-instances.conf"
 	// The host name the shipped file is written for; ops replace it.
 	nginxHost = "sketchmatch.example.org"
 	// httpsAuthorityVar is the variable of the port-80 server that names
@@ -294,6 +297,9 @@ type nginxRewrite struct {
 	// 443), so the redirect's authority gets the port, as DEPLOYMENT.md
 	// 10.5 tells an operator to do.
 	publicPort bool
+	// instances, if set, replaces the upstream block with the shipped
+	// upstream-instances.conf, its servers pointed at these addresses.
+	instances []string
 }
 
 // setupNginx copies the shipped site file into a fresh nginx prefix,
@@ -335,6 +341,17 @@ func setupNginx(t *testing.T, rw nginxRewrite) *nginxEnv {
 	}
 	if rw.upstream != "" {
 		site = regexp.MustCompile(`(?m)^(\s*server\s+)127\.0\.0\.1:8000\b`).ReplaceAllString(site, "${1}"+rw.upstream)
+	}
+	if rw.instances != nil {
+		block := readRepoFile(t, upstreamInstancesPath)
+		for i, addr := range rw.instances {
+			block = strings.Replace(block, "127.0.0.1:800"+itoa(i)+" ", addr+" ", 1)
+		}
+		re := regexp.MustCompile(`(?s)\nupstream sketchmatch_app \{.*?\n\}\n`)
+		if !re.MatchString(site) {
+			t.Fatal("no upstream sketchmatch_app block in the shipped site file")
+		}
+		site = re.ReplaceAllLiteralString(site, "\n"+block)
 	}
 
 	ds, err := parseNginx(site)

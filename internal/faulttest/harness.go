@@ -53,7 +53,7 @@ var configKeys = []string{"APP_ENV", "SECRET_KEY", "HOST", "PORT", "DATABASE_PAT
 	"TRUSTED_PROXIES", "METRICS_ALLOWED_NETWORKS", "SESSION_IDLE_TIMEOUT", "SESSION_MAX_LIFETIME",
 	"LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT", "LOGIN_RATE_LIMIT", "SHUTDOWN_TIMEOUT", "READ_TIMEOUT",
 	"WRITE_TIMEOUT", "SEARCH_DEFAULT_K", "SEARCH_MAX_K", "INFERENCE_NICE", "SKETCH_MAX_PIXELS",
-	"RETENTION_SEARCH_DAYS"}
+	"RETENTION_SEARCH_DAYS", "DATABASE_URL", "DATABASE_MAX_CONNS"}
 
 // Env is one throw-away installation: a database, a reference folder and a
 // log folder in a temp dir, the repository's ONNX Runtime library and model

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hkdf"
 	"crypto/sha256"
+	"errors"
 	"net/http"
 	"sync"
 
@@ -120,17 +121,28 @@ func (s *Server) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 }
 
 // loadSession resolves the cookie to a user via the sessions table; an
-// unknown, expired or revoked session leaves the request anonymous.
+// unknown, expired or revoked session leaves the request anonymous. A
+// session that cannot be checked (the database is down: several instances
+// on PostgreSQL while it restarts) answers the error, 503, rather than
+// treating the user as signed out and sending them to the login page.
 // Must run after withRequestID (needs the client IP for nothing but logs).
 func (s *Server) loadSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := s.tokenFrom(r)
 		if token != "" {
 			_, u, err := s.auth.Authenticate(r.Context(), token)
-			if err == nil && u != nil {
+			switch {
+			case err == nil && u != nil:
 				ctx := context.WithValue(r.Context(), ctxUser, u)
 				ctx = context.WithValue(ctx, ctxSession, token)
 				r = r.WithContext(ctx)
+			case err != nil && !errors.Is(err, auth.ErrSessionInvalid):
+				if isAPI(r) {
+					s.failJSON(w, r, err)
+				} else {
+					s.fail(w, r, err)
+				}
+				return
 			}
 		}
 		next.ServeHTTP(w, r)
