@@ -66,7 +66,8 @@ func (s *Service) Maintain(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if _, err := s.Reindex(ctx, nil); err != nil && ctx.Err() == nil {
+		// One instance at a time on PostgreSQL: the others skip this round.
+		if _, err := s.db.ReindexAlone(ctx, func() error { _, err := s.Reindex(ctx, nil); return err }); err != nil && ctx.Err() == nil {
 			s.log.Error("background reindex", "err", err)
 		}
 		if _, _, err := s.SyncIndex(ctx); err != nil && ctx.Err() == nil {

@@ -6,9 +6,13 @@ import (
 	"time"
 )
 
-// auditLockKey is the PostgreSQL advisory lock that serialises appends to
-// the audit chain ("SkMa" "audt").
-const auditLockKey = 0x536b4d61_61756474
+// PostgreSQL advisory lock keys, one per thing serialised across
+// instances (arbitrary constants: "SkMa" + four letters).
+const (
+	auditLockKey     = 0x536b4d61_61756474 // appends to the audit chain ("audt")
+	lastAdminLockKey = 0x536b4d61_61646d6e // disabling an admin ("admn")
+	reindexLockKey   = 0x536b4d61_72656978 // the background reindex ("reix")
+)
 
 // AuditGenesisHash is the prev_hash of the first audit row.
 const AuditGenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
@@ -61,10 +65,8 @@ func (db *DB) AppendAudit(ctx context.Context, r *AuditRow, seal func(*AuditRow)
 // transaction-scoped advisory lock does the same: it is held until commit,
 // so the next append reads this row's hash.
 func AppendAuditTx(ctx context.Context, tx *Tx, r *AuditRow, seal func(*AuditRow) string) error {
-	if tx.d == Postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(auditLockKey)); err != nil {
-			return err
-		}
+	if err := tx.lock(ctx, auditLockKey); err != nil {
+		return err
 	}
 	prev := AuditGenesisHash
 	err := tx.QueryRowContext(ctx, `SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&prev)

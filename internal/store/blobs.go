@@ -166,3 +166,33 @@ func (db *DB) advisoryLock(ctx context.Context, lock, unlock string) (func(), er
 		conn.Close()
 	}, nil
 }
+
+// ReindexAlone runs fn unless another instance is running it: on
+// PostgreSQL under a session advisory lock taken without waiting (ran is
+// false when it was held), so the instances' background reindex passes do
+// not embed the same references side by side. On SQLite fn just runs.
+func (db *DB) ReindexAlone(ctx context.Context, fn func() error) (ran bool, err error) {
+	if db.Dialect != Postgres {
+		return true, fn()
+	}
+	conn, err := db.DB.Conn(ctx)
+	if err != nil {
+		return false, translate(err)
+	}
+	defer conn.Close()
+	var got bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, int64(reindexLockKey)).Scan(&got); err != nil {
+		return false, translate(err)
+	}
+	if !got {
+		return false, nil
+	}
+	defer func() {
+		uctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := conn.ExecContext(uctx, `SELECT pg_advisory_unlock($1)`, int64(reindexLockKey)); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	return true, fn()
+}

@@ -75,3 +75,15 @@ func (r *Row) Scan(dest ...any) error { return translate(r.r.Scan(dest...)) }
 
 // Err reports the error of running the query, if any.
 func (r *Row) Err() error { return translate(r.r.Err()) }
+
+// lock takes a transaction-scoped advisory lock on PostgreSQL (released at
+// commit or rollback), serialising a read-then-write with the other
+// instances as SQLite's BEGIN IMMEDIATE does for every transaction; on
+// SQLite it does nothing.
+func (t *Tx) lock(ctx context.Context, key int64) error {
+	if t.d != Postgres {
+		return nil
+	}
+	_, err := t.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, key)
+	return err
+}

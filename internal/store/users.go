@@ -296,6 +296,12 @@ func (db *DB) DisableUser(ctx context.Context, id int64, after SessionsHook) (bo
 		return false, err
 	}
 	defer tx.Rollback()
+	// On PostgreSQL (READ COMMITTED, several instances) two admins
+	// disabling each other at once would each still count the other:
+	// serialise the check-and-disable.
+	if err := tx.lock(ctx, lastAdminLockKey); err != nil {
+		return false, err
+	}
 	res, err := tx.ExecContext(ctx, `UPDATE users SET disabled = 1, session_gen = session_gen + 1
 		WHERE id = ? AND (role <> 'admin' OR disabled = 1 OR
 			(SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id <> ?) > 0)`, id, id)
