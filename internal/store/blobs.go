@@ -138,9 +138,12 @@ type sharedBlobLock struct {
 }
 
 // BlobsExclusive takes the blob store's lock in exclusive mode (the orphan
-// sweep), on a connection of its own, released by unlock.
+// sweep), on a connection of its own, released by unlock. It does not wait:
+// with several instances some write is nearly always in flight somewhere,
+// and an instance must not stall its start for the sweep; while the lock
+// is held it returns ErrBusy and the sweep is left to a later start.
 func (db *DB) BlobsExclusive(ctx context.Context) (unlock func(), err error) {
-	return db.advisoryLock(ctx, `SELECT pg_advisory_lock(?)`, `SELECT pg_advisory_unlock(?)`)
+	return db.advisoryLock(ctx, `SELECT pg_try_advisory_lock(?)`, `SELECT pg_advisory_unlock(?)`)
 }
 
 func (db *DB) advisoryLock(ctx context.Context, lock, unlock string) (func(), error) {
@@ -151,9 +154,14 @@ func (db *DB) advisoryLock(ctx context.Context, lock, unlock string) (func(), er
 	if err != nil {
 		return nil, translate(err)
 	}
-	if _, err := conn.ExecContext(ctx, db.Dialect.query(lock), int64(blobLockKey)); err != nil {
+	var got any // pg_try_advisory_lock answers a bool, pg_advisory_lock* nothing
+	if err := conn.QueryRowContext(ctx, db.Dialect.query(lock), int64(blobLockKey)).Scan(&got); err != nil {
 		conn.Close()
 		return nil, translate(err)
+	}
+	if ok, isBool := got.(bool); isBool && !ok {
+		conn.Close()
+		return nil, &storeError{kind: ErrBusy, err: errors.New("the blob store's lock is held by another instance")}
 	}
 	return func() {
 		// A fresh context: the request's may be done, and the lock must go.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"testing"
-	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/pgtest"
 )
@@ -49,29 +48,33 @@ func TestBlobs(t *testing.T) {
 			t.Fatalf("exists=%v err=%v after delete", ok, err)
 		}
 	})
-	t.Run("postgres/ExclusiveWaitsForShared", func(t *testing.T) {
+	t.Run("postgres/ExclusiveRefusedWhileShared", func(t *testing.T) {
 		pgtest.Shared(t)
 		db := MustOpenDB(t)
+		other := MustOpenDB2(t, db)
 		unlockShared, err := db.BlobsShared(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := make(chan time.Time, 1)
-		go func() {
-			unlock, err := db.BlobsExclusive(ctx)
-			if err != nil {
-				t.Error(err)
-				got <- time.Time{}
-				return
-			}
-			got <- time.Now()
-			unlock()
-		}()
-		time.Sleep(200 * time.Millisecond)
-		released := time.Now()
-		unlockShared()
-		if at := <-got; at.Before(released) {
-			t.Fatal("exclusive lock taken while a shared holder had it")
+		again, err := db.BlobsShared(ctx) // a second write on the same instance
+		if err != nil {
+			t.Fatal(err)
 		}
+		if _, err := other.BlobsExclusive(ctx); !errors.Is(err, ErrBusy) {
+			t.Fatalf("exclusive while shared: err=%v, want ErrBusy", err)
+		}
+		unlockShared()
+		if _, err := other.BlobsExclusive(ctx); !errors.Is(err, ErrBusy) {
+			t.Fatalf("exclusive while one write is still in flight: err=%v, want ErrBusy", err)
+		}
+		again()
+		unlock, err := other.BlobsExclusive(ctx)
+		if err != nil {
+			t.Fatalf("exclusive after the writes: %v", err)
+		}
+		if _, err := db.BlobsExclusive(ctx); !errors.Is(err, ErrBusy) {
+			t.Fatalf("second exclusive: err=%v, want ErrBusy", err)
+		}
+		unlock()
 	})
 }
