@@ -91,7 +91,7 @@ func TestCalibrate(t *testing.T) {
 	}
 	before := rankOne(t, f.svc, ids)
 	out0 := search(t, f.svc, fakeSketch(t, 3), 5)
-	if out0.Search.CalibrationID.Valid {
+	if out0.Search.CalibrationID != 0 {
 		t.Fatal("an uncentred search recorded a calibration id")
 	}
 
@@ -126,7 +126,7 @@ func TestCalibrate(t *testing.T) {
 
 	t.Run("ChangesResults", func(t *testing.T) {
 		out := search(t, f.svc, fakeSketch(t, 3), 5)
-		if !out.Search.CalibrationID.Valid || out.Search.CalibrationID.Int64 != rep.Calibration.ID {
+		if out.Search.CalibrationID != rep.Calibration.ID {
 			t.Fatalf("search recorded calibration %v, want %d", out.Search.CalibrationID, rep.Calibration.ID)
 		}
 		if out.Candidates[0].Score == out0.Candidates[0].Score {
@@ -152,7 +152,7 @@ func TestCalibrate(t *testing.T) {
 			t.Fatalf("model fake-b uses fake-a's calibration: %+v", svc.Calibration())
 		}
 		out := search(t, svc, fakeSketch(t, 3), 5)
-		if out.Search.CalibrationID.Valid {
+		if out.Search.CalibrationID != 0 {
 			t.Fatal("search under fake-b recorded fake-a's calibration")
 		}
 		for i := range out.Candidates {

@@ -3,7 +3,6 @@ package gallery
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -187,7 +186,7 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 		rec.FaceBox = store.FormatBox(q.FaceBox)
 	}
 	if cal != nil {
-		rec.CalibrationID = sql.NullInt64{Int64: cal.id, Valid: true}
+		rec.CalibrationID = cal.id
 	}
 	// Every search is on the record: the sketch file, then the search, its
 	// results and its audit row in one transaction. A search that cannot be

@@ -16,7 +16,7 @@ type Search struct {
 	SketchSHA256  string
 	SketchPath    string
 	ModelID       string
-	CalibrationID sql.NullInt64
+	CalibrationID int64 // the calibration the search was centred with; 0 = none
 	HOGWeight     float64
 	K             int
 	FaceFound     bool
@@ -53,8 +53,10 @@ const searchCols = `id, user_id, username, case_number, sketch_sha256, sketch_pa
 
 func scanSearch(sc interface{ Scan(...any) error }) (*Search, error) {
 	s := &Search{}
+	var cal sql.NullInt64 // NULL: no calibration
 	err := sc.Scan(&s.ID, &s.UserID, &s.Username, &s.CaseNumber, &s.SketchSHA256, &s.SketchPath, &s.ModelID,
-		&s.CalibrationID, &s.HOGWeight, &s.K, &s.FaceFound, &s.FaceSource, &s.FaceBox, &s.GallerySize, &s.Hold, &s.DurationMS, &s.CreatedAt)
+		&cal, &s.HOGWeight, &s.K, &s.FaceFound, &s.FaceSource, &s.FaceBox, &s.GallerySize, &s.Hold, &s.DurationMS, &s.CreatedAt)
+	s.CalibrationID = cal.Int64
 	return s, err
 }
 
@@ -69,7 +71,7 @@ func (db *DB) InsertSearch(ctx context.Context, s *Search, after TxHook) error {
 	defer tx.Rollback()
 	err = tx.QueryRowContext(ctx, `INSERT INTO searches (user_id, username, case_number, sketch_sha256, sketch_path, model_id, calibration_id, hog_weight, k, face_found, face_source, face_box, gallery_size, duration_ms, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		s.UserID, s.Username, s.CaseNumber, s.SketchSHA256, s.SketchPath, s.ModelID, s.CalibrationID, s.HOGWeight, s.K, s.FaceFound, s.FaceSource, s.FaceBox, s.GallerySize, s.DurationMS, s.CreatedAt).Scan(&s.ID)
+		s.UserID, s.Username, s.CaseNumber, s.SketchSHA256, s.SketchPath, s.ModelID, sql.NullInt64{Int64: s.CalibrationID, Valid: s.CalibrationID != 0}, s.HOGWeight, s.K, s.FaceFound, s.FaceSource, s.FaceBox, s.GallerySize, s.DurationMS, s.CreatedAt).Scan(&s.ID)
 	if err != nil {
 		return err
 	}

@@ -68,8 +68,8 @@ func toAPISearch(sr *store.Search, note string, bands *gallery.Bands) apiSearch 
 	if b, err := store.ParseBox(sr.FaceBox); err == nil && !b.Empty() {
 		out.FaceBox = []int{b.Min.X, b.Min.Y, b.Max.X, b.Max.Y}
 	}
-	if sr.CalibrationID.Valid {
-		id := sr.CalibrationID.Int64
+	if sr.CalibrationID != 0 {
+		id := sr.CalibrationID
 		out.Calibration = &id
 	}
 	for _, r := range sr.Results {
@@ -306,7 +306,7 @@ func (s *Server) handleAPIReferenceDelete(w http.ResponseWriter, r *http.Request
 // bandsOf is the active calibration's bands when sr was searched with it
 // (bands of another calibration are not known any more).
 func (s *Server) bandsOf(sr *store.Search) *gallery.Bands {
-	if cal := s.gallery.Calibration(); cal.Active && sr.CalibrationID.Valid && cal.ID == sr.CalibrationID.Int64 {
+	if cal := s.gallery.Calibration(); cal.Active && sr.CalibrationID != 0 && cal.ID == sr.CalibrationID {
 		return cal.Bands
 	}
 	return nil

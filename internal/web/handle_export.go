@@ -85,8 +85,8 @@ func (s *Server) handleSearchesCSV(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, sr := range list {
 			cal := ""
-			if sr.CalibrationID.Valid {
-				cal = strconv.FormatInt(sr.CalibrationID.Int64, 10)
+			if sr.CalibrationID != 0 {
+				cal = strconv.FormatInt(sr.CalibrationID, 10)
 			}
 			fc := filterCells(filters, sr.ID)
 			csvRow(cw, strconv.FormatInt(sr.ID, 10), time.Unix(sr.CreatedAt, 0).UTC().Format(time.RFC3339), sr.Username, sr.CaseNumber,

@@ -63,8 +63,8 @@ func (s *Server) reportContent(r *http.Request, sr *store.Search) (report.Search
 	if u != nil {
 		rs.GeneratedBy = u.Username
 	}
-	if sr.CalibrationID.Valid {
-		rs.Calibration = "#" + strconv.FormatInt(sr.CalibrationID.Int64, 10)
+	if sr.CalibrationID != 0 {
+		rs.Calibration = "#" + strconv.FormatInt(sr.CalibrationID, 10)
 	}
 	f, err := s.gallery.SearchFilter(r.Context(), sr.ID)
 	if err != nil {

@@ -263,8 +263,8 @@ func (s *Server) resultView(r *http.Request, sr *store.Search) (resultView, erro
 	if v.Filter, err = s.gallery.SearchFilter(r.Context(), sr.ID); err != nil {
 		return v, err
 	}
-	if sr.CalibrationID.Valid {
-		v.Calibration = "#" + strconv.FormatInt(sr.CalibrationID.Int64, 10)
+	if sr.CalibrationID != 0 {
+		v.Calibration = "#" + strconv.FormatInt(sr.CalibrationID, 10)
 	} else {
 		v.Calibration = "none (uncentred)"
 	}
