@@ -288,7 +288,15 @@ func (db *DB) migrate(ctx context.Context) error {
 	}
 	create := `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`
 	if db.Dialect == Postgres {
-		create = `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`
+		// Only when missing: PostgreSQL checks the CREATE privilege even
+		// for IF NOT EXISTS, and the instances' role has none
+		// (DEPLOYMENT.md: the owner role migrates, the app role only reads
+		// and writes rows).
+		create = `DO $$ BEGIN
+			IF to_regclass('schema_migrations') IS NULL THEN
+				CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL);
+			END IF;
+		END $$`
 	}
 	if _, err := tx.ExecContext(ctx, create); err != nil {
 		return fmt.Errorf("migrations: %w", err)
