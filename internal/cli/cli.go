@@ -76,7 +76,32 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "usage: sketchmatch %s\n\n%s\n", c.usage, c.help)
 		return 0
 	}
+	if wantsHelp(args[1:]) {
+		// A subcommand's --help (user add --help) is answered by its flag
+		// set, which prints its usage and stops with flag.ErrHelp: that
+		// usage goes to stdout and is a success, as asked-for help should be.
+		he := *e
+		he.stderr = stdout
+		if code := c.run(&he, args[1:]); code != 2 {
+			return code
+		}
+		return 0
+	}
 	return c.run(e, args[1:])
+}
+
+// wantsHelp reports whether args ask for help (-h, -help or --help before
+// any "--").
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
 }
 
 func usage(w io.Writer) {

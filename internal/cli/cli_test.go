@@ -141,6 +141,32 @@ func TestUsage(t *testing.T) {
 	}
 }
 
+// TestSubcommandHelp: asked-for help is printed on stdout and exits 0, at
+// every depth, and runs nothing.
+func TestSubcommandHelp(t *testing.T) {
+	dir := setup(t)
+	for _, args := range [][]string{
+		{"user", "--help"},
+		{"user", "add", "--help"},
+		{"user", "passwd", "-h"},
+		{"import", "--help"},
+		{"import", "--label-from-filename", "-help", "some/folder"},
+		{"token", "create", "--help"},
+		{"purge", "--help"},
+		{"migrate", "--help"},
+		{"eval", "--help"},
+		{"serve", "--help"},
+	} {
+		code, out, errs := run(t, "", args...)
+		if code != 0 || !strings.Contains(out, "usage: sketchmatch "+args[0]) || errs != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errs)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "db", "sm.db")); err == nil {
+		t.Error("a --help opened the database")
+	}
+}
+
 func TestTokenCommands(t *testing.T) {
 	setup(t)
 	code, out, errs := run(t, "", "token", "create", "--name", "rms-prod", "--scope", "search,references:read", "--expires", "30d")
