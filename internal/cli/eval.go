@@ -264,31 +264,27 @@ func cmdCalibrate(e *env, args []string) int {
 		fmt.Fprintf(e.stdout, "calibration %s of %s is in use; nothing to do (--if-missing)\n", cur.Text, a.Encoder.ModelID())
 		return 0
 	}
-	var pairs []gallery.CalibrationPair
-	var digests []string
+	req := quality.CalibrateRequest{
+		Source:        *source,
+		DefaultSource: func(digests []string) string { return describeSources(folders, digests) },
+		Embedding: func(n int) {
+			fmt.Fprintf(e.stderr, "embedding %d pairs from %d folder pair(s) with %s...\n", n, len(folders), a.Encoder.ModelID())
+		},
+	}
 	for _, f := range folders {
 		d, err := quality.Load(f[0], f[1])
 		if err != nil {
 			return e.fail(err)
 		}
-		ps, digest := d.CalibrationPairs()
-		if un := d.Unmatched(); len(un) > 0 {
-			fmt.Fprintf(e.stderr, "warning: %d sketches in %s have no photo of the same stem and are left out (e.g. %s)\n", len(un), f[1], un[0])
-		}
-		pairs = append(pairs, ps...)
-		digests = append(digests, digest)
-	}
-	if *source == "" {
-		*source = describeSources(folders, digests)
+		req.Sets = append(req.Sets, d)
+		req.SetNames = append(req.SetNames, f[1])
 	}
 	la := localActor()
-	who := gallery.Actor{Username: la.Username, ClientIP: la.ClientIP}
-	fmt.Fprintf(e.stderr, "embedding %d pairs from %d folder pair(s) with %s...\n", len(pairs), len(folders), a.Encoder.ModelID())
-	rep, err := a.Gallery.Calibrate(ctx, who, pairs, *source)
-	if rep == nil && err != nil {
+	out, err := quality.Calibrate(ctx, a.Gallery, gallery.Actor{Username: la.Username, ClientIP: la.ClientIP}, req)
+	if out == nil {
 		return e.fail(err)
 	}
-	for _, l := range quality.CalibrationLines(rep) {
+	for _, l := range out.Lines {
 		fmt.Fprintln(e.stdout, l)
 	}
 	if err != nil {

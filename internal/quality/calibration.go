@@ -1,9 +1,11 @@
 package quality
 
 import (
+	"context"
 	"fmt"
 	"time"
 
+	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
 )
 
@@ -36,4 +38,69 @@ func CalibrationLines(r *gallery.CalibrationReport) []string {
 		out = append(out, "  no score bands: "+r.BandsErr)
 	}
 	return out
+}
+
+// CalibrateRequest is one "calibrate the active model from these
+// photo/sketch sets" request, the same use case for the web form (one set
+// of uploads) and the CLI (one set per folder pair).
+type CalibrateRequest struct {
+	Sets []*Dataset
+	// SetNames say where each set came from, for the notes on sketches
+	// left out ("" for a single upload).
+	SetNames []string
+	// Source is recorded with the calibration; when empty, DefaultSource
+	// makes it from the sets' digests.
+	Source        string
+	DefaultSource func(digests []string) string
+	// Embedding, when set, is told how many pairs are about to be embedded
+	// (the CLI prints it: embedding takes minutes).
+	Embedding func(pairs int)
+}
+
+// CalibrateOutcome is what a calibration run reports: the stored
+// calibration (nil when none was stored) and the lines that describe it,
+// notes on sketches left out first.
+type CalibrateOutcome struct {
+	Report *gallery.CalibrationReport
+	Source string
+	Lines  []string
+}
+
+// Calibrate pairs the sets' sketches with photos of the same file stem,
+// checks there are enough pairs, and stores a calibration for the active
+// model. A non-nil outcome with an error means the calibration was stored
+// but could not be applied to the running index (it applies at the next
+// start).
+func Calibrate(ctx context.Context, svc *gallery.Service, who gallery.Actor, req CalibrateRequest) (*CalibrateOutcome, error) {
+	var pairs []gallery.CalibrationPair
+	var digests, notes []string
+	for i, d := range req.Sets {
+		ps, digest := d.CalibrationPairs()
+		if un := d.Unmatched(); len(un) > 0 {
+			where := ""
+			if i < len(req.SetNames) && req.SetNames[i] != "" {
+				where = " in " + req.SetNames[i]
+			}
+			notes = append(notes, fmt.Sprintf("  %d sketches%s had no photo of the same name and were left out (e.g. %s).", len(un), where, un[0]))
+		}
+		pairs = append(pairs, ps...)
+		digests = append(digests, digest)
+	}
+	if len(pairs) < gallery.MinCalibrationPairs {
+		return nil, apperr.Errorf(apperr.EINVALID,
+			"Only %d photo/sketch pairs have matching file names (a photo and a sketch of the same person must share the file name, e.g. 0001.jpg in both); at least %d are needed.",
+			len(pairs), gallery.MinCalibrationPairs)
+	}
+	source := req.Source
+	if source == "" && req.DefaultSource != nil {
+		source = req.DefaultSource(digests)
+	}
+	if req.Embedding != nil {
+		req.Embedding(len(pairs))
+	}
+	rep, err := svc.Calibrate(ctx, who, pairs, source)
+	if rep == nil {
+		return nil, err
+	}
+	return &CalibrateOutcome{Report: rep, Source: source, Lines: append(CalibrationLines(rep), notes...)}, err
 }

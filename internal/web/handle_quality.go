@@ -151,25 +151,15 @@ func (s *Server) handleCalibrate(w http.ResponseWriter, r *http.Request) {
 		s.qualityError(w, r, apperr.Errorf(apperr.EINVALID, "%s", capitalise(err.Error())+"."), source)
 		return
 	}
-	pairs, digest := d.CalibrationPairs()
-	if len(pairs) < gallery.MinCalibrationPairs {
-		s.qualityError(w, r, apperr.Errorf(apperr.EINVALID,
-			"Only %d photo/sketch pairs have matching file names (a photo and a sketch of the same person must share the file name, e.g. 0001.jpg in both); at least %d are needed.",
-			len(pairs), gallery.MinCalibrationPairs), source)
-		return
-	}
-	if source == "" {
-		source = fmt.Sprintf("web upload, set sha256 %s", digest[:16])
-	}
-	rep, err := s.gallery.Calibrate(r.Context(), galleryActor(r), pairs, source)
-	if err != nil && rep == nil {
+	out, err := quality.Calibrate(r.Context(), s.gallery, galleryActor(r), quality.CalibrateRequest{
+		Sets: []*quality.Dataset{d}, Source: source,
+		DefaultSource: func(digests []string) string { return fmt.Sprintf("web upload, set sha256 %s", digests[0][:16]) },
+	})
+	if out == nil {
 		s.qualityError(w, r, err, source)
 		return
 	}
-	lines := quality.CalibrationLines(rep)
-	if un := len(d.Sketches) - len(pairs); un > 0 {
-		lines = append(lines, fmt.Sprintf("  %d sketches had no photo of the same name and were left out.", un))
-	}
+	rep, lines := out.Report, out.Lines
 	if err != nil {
 		s.log.Error("calibration stored but index not reloaded", "err", err)
 		s.renderQuality(w, r, http.StatusOK, "", "The calibration was stored, but re-centring the index failed; it applies at the next start.", lines, "")
