@@ -79,7 +79,7 @@ type Service struct {
 
 	countCache countCache
 	hogs       *hogCache
-	meta       metaCache // witness-filter metadata by reference id (metadata.go)
+	meta       metaCache  // witness-filter metadata by reference id (metadata.go)
 	subjects   subjectMap // reference id → subject id (subjects.go)
 	// alpha is the weight of a person's second-best photo in their score
 	// (PersonScore); 0, the shipped value, ranks people by their best photo.
