@@ -151,6 +151,8 @@ type apiReference struct {
 	ID           int64  `json:"id"`
 	SHA256       string `json:"sha256"`
 	Label        string `json:"label"`
+	SubjectID    int64  `json:"subject_id"`
+	CapturedOn   string `json:"captured_on"`
 	Notes        string `json:"notes"`
 	OriginalName string `json:"original_name"`
 	ContentType  string `json:"content_type"`
@@ -218,7 +220,7 @@ func toAPIRef(r *store.Reference) *apiReference {
 	if r == nil {
 		return nil
 	}
-	out := &apiReference{ID: r.ID, SHA256: r.SHA256, Label: r.Label, Notes: r.Notes, OriginalName: r.OriginalName,
+	out := &apiReference{ID: r.ID, SHA256: r.SHA256, Label: r.Label, SubjectID: r.SubjectID, CapturedOn: r.CapturedOn, Notes: r.Notes, OriginalName: r.OriginalName,
 		ContentType: r.ContentType, Width: r.Width, Height: r.Height, Embedded: r.HasEmbedding, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt,
 		Searchable: gallery.Searchable(r.Face), Flags: []string{}}
 	if f := r.Face; f != nil && f.Checked {
