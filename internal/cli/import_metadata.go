@@ -84,6 +84,11 @@ func (m *importMetadata) describe(u *gallery.Upload) {
 	if r.Label != "" {
 		u.Label = r.Label
 	}
+	// A row's subject wins over the folder's (--subject-from-folder).
+	if r.Subject != "" {
+		u.Subject, u.SubjectID = r.Subject, 0
+	}
+	u.CapturedOn = r.CapturedOn
 }
 
 // apply counts a new reference stored with its row, and gives a reference
