@@ -290,12 +290,15 @@ func (s *Service) store(ctx context.Context, who Actor, p *prepared, e *embed.Em
 		res.reject(storageError(err))
 		return res
 	}
-	if p.up.Meta != nil {
-		s.meta.set(ref.ID, *p.up.Meta)
-		s.ownMetadataWrite(ctx)
-	}
 	// The subject first: a search that finds the new photo must know whose it is.
 	s.subjects.set(ref.ID, ref.SubjectID)
+	if p.up.Meta != nil {
+		s.setSubjectMeta(ctx, ref.SubjectID, ref.ID, *p.up.Meta)
+		s.ownMetadataWrite(ctx)
+	} else if p.up.SubjectID != 0 || p.up.Subject != "" {
+		// A photo added to a known person has that person's metadata.
+		s.refreshMeta(ctx, []int64{ref.ID})
+	}
 	if ne != nil && ne.FaceFound {
 		s.indexAdd(ref.ID, ne.Vector, ne.HOG, ne.HOGWide)
 	}

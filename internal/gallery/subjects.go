@@ -293,12 +293,14 @@ func (s *Service) MoveReference(ctx context.Context, who Actor, ref, to int64) e
 		return subjectError(err, fmt.Sprintf("Person #%d", to))
 	}
 	s.subjects.set(ref, to)
+	s.refreshMeta(ctx, []int64{ref})
 	s.log.Info("reference moved", "user", who.Username, "reference", ref, "from", from, "to", to)
 	return nil
 }
 
 // MergeSubjects moves every photo of from to into and retires from
-// (audited); searches see the change at once.
+// (audited); searches see the change at once. The merged photos take the
+// surviving person's witness metadata.
 func (s *Service) MergeSubjects(ctx context.Context, who Actor, from, into int64) error {
 	if from == into {
 		return apperr.Errorf(apperr.EINVALID, "A person cannot be merged into themselves.")
@@ -313,6 +315,7 @@ func (s *Service) MergeSubjects(ctx context.Context, who Actor, from, into int64
 	for _, ref := range moved {
 		s.subjects.set(ref, into)
 	}
+	s.refreshMeta(ctx, moved)
 	s.log.Info("subjects merged", "user", who.Username, "from", from, "into", into, "photos", len(moved))
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
@@ -250,4 +251,49 @@ func TestReview(t *testing.T) {
 			t.Fatalf("search_reopen rows %+v", rows)
 		}
 	})
+}
+
+// TestMetadataIsThePersons: witness metadata set on one photo is the
+// person's, so the filter keeps every photo of theirs, and a photo moved
+// to the person takes it.
+func TestMetadataIsThePersons(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, qualitytest.Encoder{ID: "fake@1"}, 0)
+	mustUser(t, f.db)
+	res := f.svc.Add(ctx, admin, []gallery.Upload{
+		{Name: "a.png", Data: fakePhoto(t, 0), Subject: "R-0"},
+		{Name: "b.png", Data: fakePhoto(t, 1), Subject: "R-0"},
+		{Name: "c.png", Data: fakePhoto(t, 2)},
+	})
+	for _, r := range res {
+		if r.Outcome != gallery.Added {
+			t.Fatalf("%+v", r)
+		}
+	}
+	if err := f.svc.SetMetadata(ctx, admin, res[0].Reference.ID, nil, store.Metadata{Sex: "female"}); err != nil {
+		t.Fatal(err)
+	}
+	filter, err := gallery.ParseFilter(gallery.FilterInput{Sex: "female"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := func() int {
+		out, err := f.svc.Search(ctx, admin, gallery.Query{Sketch: fakeSketch(t, 1), K: 5, Filter: filter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Filter.Kept
+	}
+	if got := kept(); got != 2 {
+		t.Fatalf("the filter kept %d photos, want both of R-0's", got)
+	}
+	if m, _ := f.svc.Metadata(ctx, res[1].Reference.ID); m.Sex != "female" {
+		t.Fatalf("R-0's second photo has %+v", m)
+	}
+	if err := f.svc.MoveReference(ctx, admin, res[2].Reference.ID, res[0].Reference.SubjectID); err != nil {
+		t.Fatal(err)
+	}
+	if got := kept(); got != 3 {
+		t.Fatalf("after the move the filter kept %d photos, want 3", got)
+	}
 }

@@ -255,3 +255,40 @@ func TestReviews(t *testing.T) {
 		t.Fatalf("reviews %+v", v)
 	}
 }
+
+// TestMetadataMovesToSubjects: the witness metadata of each reference
+// becomes its subject's at the upgrade, and photos of one person share it.
+func TestMetadataMovesToSubjects(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	old := openAt(t, path, 7)
+	for i := 1; i <= 2; i++ {
+		if _, err := old.Exec(`INSERT INTO "references" (id, sha256, label, content_type, size_bytes, width, height, stored_path, thumb_path, created_at, updated_at)
+			VALUES (?, ?, 'x', 'image/jpeg', 1, 1, 1, 'p', 't', 0, 0)`, i, "s"+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := old.Exec(`INSERT INTO reference_metadata (reference_id, sex, birth_year, tags, version, updated_at) VALUES (1, 'male', 1980, 'beard', 7, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	want := Metadata{Sex: "male", BirthYear: 1980, Tags: []string{"beard"}}
+	if m, _ := db.SubjectMetadata(ctx, 1); !reflect.DeepEqual(m, want) {
+		t.Fatalf("subject 1 metadata %+v", m)
+	}
+	if v, _ := db.MetadataVersion(ctx); v != 7 {
+		t.Fatalf("version %d, want 7 carried over", v)
+	}
+	// Photo 2 joins person 1: it has the person's metadata.
+	if _, err := db.MoveReference(ctx, 2, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := db.MetadataByID(ctx, 2); !reflect.DeepEqual(m, want) {
+		t.Fatalf("photo 2 after the move: %+v", m)
+	}
+}

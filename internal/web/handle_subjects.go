@@ -17,6 +17,7 @@ type subjectData struct {
 	Subject *store.Subject
 	Refs    []*store.Reference
 	Into    *store.Subject // the subject a merged one went into
+	Meta    string         // the person's witness metadata in a few words, "" when none
 }
 
 // GET /subjects/{id}
@@ -35,7 +36,12 @@ func (s *Server) renderSubject(w http.ResponseWriter, r *http.Request, id int64,
 		s.fail(w, r, err)
 		return
 	}
-	d := subjectData{Subject: subj, Refs: refs}
+	meta, err := s.db.SubjectMetadata(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := subjectData{Subject: subj, Refs: refs, Meta: metaLine(meta)}
 	if subj.MergedInto != 0 {
 		if d.Into, err = s.db.SubjectByID(r.Context(), subj.MergedInto); err != nil && !store.IsNotFound(err) {
 			s.fail(w, r, err)

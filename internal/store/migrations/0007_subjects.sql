@@ -33,3 +33,20 @@ ALTER TABLE search_results ADD COLUMN reference_ids TEXT NOT NULL DEFAULT '';
 UPDATE search_results SET subject_id = reference_id, subject_name = label
     WHERE reference_id IN (SELECT id FROM "references");
 UPDATE search_results SET reference_ids = CAST(reference_id AS TEXT) WHERE reference_id IS NOT NULL;
+
+-- What a witness can describe (sex, birth year, tags) is a person's, not a
+-- photo's: it moves from reference_metadata (migration 0003) to the
+-- subject, each reference's row becoming its subject's (same ids). The old
+-- table is left in place, unused, so a downgrade finds its data.
+CREATE TABLE subject_metadata (
+    subject_id INTEGER PRIMARY KEY REFERENCES subjects (id),
+    sex        TEXT    NOT NULL DEFAULT 'unknown' CHECK (sex IN ('female', 'male', 'unknown')),
+    birth_year INTEGER CHECK (birth_year IS NULL OR birth_year BETWEEN 1800 AND 9999), -- NULL = unknown
+    tags       TEXT    NOT NULL DEFAULT '',       -- normalised (lower case, sorted), comma-separated
+    version    INTEGER NOT NULL,                  -- grows with every write: lets a server see another process's changes
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX subject_metadata_version ON subject_metadata (version);
+INSERT INTO subject_metadata (subject_id, sex, birth_year, tags, version, updated_at)
+    SELECT m.reference_id, m.sex, m.birth_year, m.tags, m.version, m.updated_at
+    FROM reference_metadata m JOIN "references" r ON r.id = m.reference_id;
