@@ -24,35 +24,61 @@ import (
 // their photos, so every photo is one impostor comparison, exactly as in
 // the per-photo calibration.
 
-// subjectMap is the in-memory map from reference ids to subject ids, kept
-// in step with imports, moves and merges (and reloaded with the index).
+// subjectMap is the in-memory map from reference ids to subject ids (and
+// back), kept in step with imports, moves and merges (and reloaded with
+// the index). The reverse map makes listing a found person's photos cost
+// their number, not the gallery's.
 type subjectMap struct {
-	mu   sync.RWMutex
-	byID map[int64]int64
+	mu        sync.RWMutex
+	byID      map[int64]int64
+	bySubject map[int64][]int64
 }
 
 func (m *subjectMap) of(ref int64) int64 {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if s, ok := m.byID[ref]; ok {
-		return s
-	}
-	return 0
+	return m.byID[ref]
 }
 
 func (m *subjectMap) set(ref, subject int64) {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.byID == nil {
-		m.byID = map[int64]int64{}
+		m.byID, m.bySubject = map[int64]int64{}, map[int64][]int64{}
+	}
+	if old, ok := m.byID[ref]; ok {
+		if old == subject {
+			return
+		}
+		m.unlink(ref, old)
 	}
 	m.byID[ref] = subject
-	m.mu.Unlock()
+	m.bySubject[subject] = append(m.bySubject[subject], ref)
 }
 
 func (m *subjectMap) drop(ref int64) {
 	m.mu.Lock()
-	delete(m.byID, ref)
-	m.mu.Unlock()
+	defer m.mu.Unlock()
+	if old, ok := m.byID[ref]; ok {
+		m.unlink(ref, old)
+		delete(m.byID, ref)
+	}
+}
+
+// unlink removes ref from subject's list; the caller holds mu.
+func (m *subjectMap) unlink(ref, subject int64) {
+	refs := m.bySubject[subject]
+	for i, id := range refs {
+		if id == ref {
+			refs = append(refs[:i], refs[i+1:]...)
+			break
+		}
+	}
+	if len(refs) == 0 {
+		delete(m.bySubject, subject)
+	} else {
+		m.bySubject[subject] = refs
+	}
 }
 
 // photosOf returns the references of the given subjects.
@@ -60,8 +86,8 @@ func (m *subjectMap) photosOf(subjects map[int64]bool) map[int64]bool {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	out := map[int64]bool{}
-	for ref, s := range m.byID {
-		if subjects[s] {
+	for s := range subjects {
+		for _, ref := range m.bySubject[s] {
 			out[ref] = true
 		}
 	}
@@ -76,12 +102,16 @@ func (s *Service) loadSubjects(ctx context.Context) error {
 	} else if n > 0 {
 		s.log.Info("subjects created for references without one", "count", n)
 	}
-	m := map[int64]int64{}
-	if err := s.db.EachReferenceSubject(ctx, func(ref, subject int64) { m[ref] = subject }); err != nil {
+	m, back := map[int64]int64{}, map[int64][]int64{}
+	err := s.db.EachReferenceSubject(ctx, func(ref, subject int64) {
+		m[ref] = subject
+		back[subject] = append(back[subject], ref)
+	})
+	if err != nil {
 		return fmt.Errorf("subjects: %w", err)
 	}
 	s.subjects.mu.Lock()
-	s.subjects.byID = m
+	s.subjects.byID, s.subjects.bySubject = m, back
 	s.subjects.mu.Unlock()
 	return nil
 }
@@ -175,9 +205,10 @@ func (s *Service) rankPeople(ctx context.Context, k, total int, rankPhotos func(
 	}
 }
 
-// moreScored lists, for the people found, their searchable photos that were
-// not among the ranked photos, each with its first-stage score from one
-// scan restricted to those photos, best first.
+// addUnranked appends to each person found their photos that were not
+// among the ranked photos, in the order of their first-stage scores from
+// one scan restricted to those photos (no scan when there are none, as in
+// a gallery of one photo per person).
 func (s *Service) addUnranked(people []Candidate, scan func(n int, keep func(int64) bool) []Candidate) {
 	want := map[int64]bool{}
 	ranked := map[int64]bool{}
