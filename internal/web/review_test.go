@@ -190,6 +190,9 @@ func TestReviewJourney(t *testing.T) {
 		if _, body := bob.get("/searches"); !strings.Contains(body, "1 referred · 0 possible") {
 			t.Fatal("history does not count the marks")
 		}
+		if _, body := bob.get("/searches.csv"); !strings.Contains(body, ",review,referred,possible,excluded") || !strings.Contains(body, ",open,1,0,1") {
+			t.Fatalf("the history export lacks the review columns:\n%s", body)
+		}
 	})
 
 	t.Run("Close", func(t *testing.T) {
