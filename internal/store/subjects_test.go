@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // openAt opens a database with only the migrations numbered below upTo
@@ -254,6 +255,16 @@ func TestReviews(t *testing.T) {
 	if v, _ := db.ReviewsOf(ctx, s.ID); v[7].Mark != MarkReferred {
 		t.Fatalf("reviews %+v", v)
 	}
+	t.Run("PurgeTakesTheReviews", func(t *testing.T) {
+		if _, err := db.PurgeSearches(ctx, time.Now().Add(time.Hour), false, nil); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		db.QueryRowContext(ctx, `SELECT COUNT(*) FROM search_reviews`).Scan(&n)
+		if n != 0 {
+			t.Fatalf("%d review rows outlived their purged search", n)
+		}
+	})
 }
 
 // TestMetadataMovesToSubjects: the witness metadata of each reference
