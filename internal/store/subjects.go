@@ -278,7 +278,7 @@ func (db *DB) MergeSubjects(ctx context.Context, from, into int64, after TxHook)
 func (db *DB) ListSubjects(ctx context.Context, like string, limit, offset int) ([]*Subject, int, error) {
 	where, args := ` WHERE s.merged_into IS NULL`, []any{}
 	if like != "" {
-		where += ` AND s.name LIKE ? ESCAPE '\'`
+		where += ` AND lower(s.name) LIKE lower(?) ESCAPE '\'`
 		args = append(args, "%"+strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(like)+"%")
 	}
 	var total int
