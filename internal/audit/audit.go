@@ -52,6 +52,15 @@ const (
 	// legal hold of a search.
 	ActionPurge      = "purge"
 	ActionSearchHold = "search_hold"
+	// People and review (issue 16): a photo moved to another subject, two
+	// subjects merged, a subject renamed; a candidate's review mark set or
+	// changed; a search's review closed or reopened.
+	ActionReferenceMove = "reference_move"
+	ActionSubjectMerge  = "subject_merge"
+	ActionSubjectUpdate = "subject_update"
+	ActionReviewMark    = "review_mark"
+	ActionSearchClose   = "search_close"
+	ActionSearchReopen  = "search_reopen"
 )
 
 // Outcomes.

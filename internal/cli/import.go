@@ -18,14 +18,18 @@ import (
 
 const importBatch = 16
 
-// import [--label-from-filename] [--metadata FILE.csv] PATH...: files and
-// folders (recursive). Idempotent (content hash) and safe to interrupt: each
+// import [--label-from-filename] [--subject-from-folder] [--metadata
+// FILE.csv] PATH...: files and folders (recursive). With
+// --subject-from-folder each sub-folder of a PATH is one person, its name
+// the record number; photos of one person share a subject. Idempotent (content hash) and safe to interrupt: each
 // file is committed whole (with its metadata) or not at all, and files a
 // crash leaves behind are swept at the next start. A metadata CSV is
 // validated whole before anything is imported.
 func cmdImport(e *env, args []string) int {
-	fs := newFlags(e, "import", "import [--label-from-filename] [--metadata FILE.csv] PATH...")
+	fs := newFlags(e, "import", "import [--label-from-filename] [--subject-from-folder] [--metadata FILE.csv] PATH...")
 	labelFromName := fs.Bool("label-from-filename", false, "use each file's name without extension as its label")
+	subjectFromFolder := fs.Bool("subject-from-folder", false, "each sub-folder of PATH is one person, named after the folder (a record number); "+
+		"files directly in PATH are each their own person")
 	metaPath := fs.String("metadata", "", "CSV with columns "+strings.Join(gallery.MetadataColumns, ",")+
 		" describing the photos (rows matched by file name); checked whole first: one bad row and nothing is imported")
 	if err := fs.Parse(args); err != nil {
@@ -40,6 +44,12 @@ func cmdImport(e *env, args []string) int {
 	files, err := collect(fs.Args())
 	if err != nil {
 		return e.fail(err)
+	}
+	var subjectOf map[string]string
+	if *subjectFromFolder {
+		if subjectOf, err = folderSubjects(fs.Args(), files); err != nil {
+			return e.fail(err)
+		}
 	}
 	if len(files) == 0 {
 		fmt.Fprintln(e.stderr, "sketchmatch: no files found")
@@ -88,6 +98,7 @@ func cmdImport(e *env, args []string) int {
 			if *labelFromName {
 				u.Label = strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
 			}
+			u.Subject = subjectOf[p]
 			meta.describe(&u)
 			ups = append(ups, u)
 		}
@@ -150,6 +161,36 @@ func cmdImport(e *env, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// folderSubjects maps each file under a folder argument to the name of the
+// first-level sub-folder it is in (the person's record number); files
+// directly in the folder, or given as files, are absent (their own person).
+func folderSubjects(args, files []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			continue
+		}
+		for _, f := range files {
+			rel, err := filepath.Rel(a, f)
+			if err != nil || strings.HasPrefix(rel, "..") {
+				continue
+			}
+			if parts := strings.Split(filepath.ToSlash(rel), "/"); len(parts) > 1 {
+				name, err := gallery.CleanSubjectName(parts[0])
+				if err != nil {
+					return nil, fmt.Errorf("folder %q cannot name a person: %s", parts[0], apperr.Message(err))
+				}
+				out[f] = name
+			}
+		}
+	}
+	return out, nil
 }
 
 func reasonSuffix(r gallery.Result) string {

@@ -79,11 +79,21 @@ func (m *importMetadata) describe(u *gallery.Upload) {
 	if !ok {
 		return
 	}
-	meta := r.Meta
-	u.Meta = &meta
+	// Metadata is the person's, shared by all their photos: a row that
+	// leaves sex, birth year and tags blank does not clear what another
+	// row (or an earlier import) said of the person.
+	if !r.Meta.IsZero() {
+		meta := r.Meta
+		u.Meta = &meta
+	}
 	if r.Label != "" {
 		u.Label = r.Label
 	}
+	// A row's subject wins over the folder's (--subject-from-folder).
+	if r.Subject != "" {
+		u.Subject, u.SubjectID = r.Subject, 0
+	}
+	u.CapturedOn = r.CapturedOn
 }
 
 // apply counts a new reference stored with its row, and gives a reference
@@ -108,11 +118,15 @@ func (m *importMetadata) apply(ctx context.Context, g *gallery.Service, who gall
 		if r.Label != "" && r.Label != res.Reference.Label {
 			label = &r.Label
 		}
-		if label == nil && sameMetadata(cur, r.Meta) {
+		want := r.Meta
+		if want.IsZero() {
+			want = cur // a blank row leaves the person's metadata alone
+		}
+		if label == nil && sameMetadata(cur, want) {
 			m.unchanged++
 			return nil
 		}
-		if err := g.SetMetadata(ctx, who, res.Reference.ID, label, r.Meta); err != nil {
+		if err := g.SetMetadata(ctx, who, res.Reference.ID, label, want); err != nil {
 			return err
 		}
 		m.updated++

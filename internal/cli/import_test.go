@@ -178,3 +178,83 @@ func TestImportMetadataErrorsImportNothing(t *testing.T) {
 		}
 	})
 }
+
+// subjectsByFile maps every reference's original file name to its
+// subject's name and id.
+func subjectsByFile(t *testing.T, db *store.DB) map[string]*store.Subject {
+	t.Helper()
+	ctx := context.Background()
+	refs, _, err := db.ListReferences(ctx, "", "", 100, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*store.Subject{}
+	for _, r := range refs {
+		s, err := db.SubjectByID(ctx, r.SubjectID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[r.OriginalName] = s
+	}
+	return out
+}
+
+// TestImportSubjects: --subject-from-folder makes one person per
+// sub-folder, named after it; the CSV's subject column adds a photo to a
+// person by record number and wins over the folder.
+func TestImportSubjects(t *testing.T) {
+	dir := setup(t)
+	src := photoDir(t, 6)
+	root := filepath.Join(t.TempDir(), "gallery")
+	for name, to := range map[string]string{"0.jpg": "R-1/a.jpg", "1.jpg": "R-1/b.jpg", "2.jpg": "R-2/c.jpg", "3.jpg": "loose.jpg"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(root, to)), 0o755)
+		if err := os.Rename(filepath.Join(src, name), filepath.Join(root, to)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errs := run(t, "", "import", "--subject-from-folder", root)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	db := openDB(t, dir)
+	got := subjectsByFile(t, db)
+	if got["a.jpg"].ID != got["b.jpg"].ID || got["a.jpg"].Name != "R-1" || got["a.jpg"].Photos != 2 {
+		t.Fatalf("R-1: %+v %+v", got["a.jpg"], got["b.jpg"])
+	}
+	if got["c.jpg"].Name != "R-2" || got["c.jpg"].ID == got["a.jpg"].ID {
+		t.Fatalf("R-2: %+v", got["c.jpg"])
+	}
+	if s := got["loose.jpg"]; s.ID == got["a.jpg"].ID || s.ID == got["c.jpg"].ID || s.Photos != 1 {
+		t.Fatalf("a loose file must be its own person: %+v", s)
+	}
+	t.Run("CSVSubjectColumn", func(t *testing.T) {
+		more := filepath.Join(t.TempDir(), "more")
+		os.MkdirAll(filepath.Join(more, "R-9"), 0o755)
+		os.Rename(filepath.Join(src, "4.jpg"), filepath.Join(more, "R-9", "d.jpg"))
+		os.Rename(filepath.Join(src, "5.jpg"), filepath.Join(more, "R-9", "e.jpg"))
+		csvPath := writeCSV(t, "file,subject,captured_on\nd.jpg,R-2,2019-04-01\ne.jpg,,\n")
+		code, out, errs := run(t, "", "import", "--subject-from-folder", "--metadata", csvPath, more)
+		if code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+		}
+		got := subjectsByFile(t, db)
+		if got["d.jpg"].ID != got["c.jpg"].ID {
+			t.Fatalf("d.jpg went to %+v, want R-2 (the CSV's subject)", got["d.jpg"])
+		}
+		if got["e.jpg"].Name != "R-9" {
+			t.Fatalf("e.jpg went to %+v, want its folder R-9", got["e.jpg"])
+		}
+		var captured string
+		db.QueryRow(`SELECT captured_on FROM "references" WHERE original_name = 'd.jpg'`).Scan(&captured)
+		if captured != "2019-04-01" {
+			t.Fatalf("captured_on %q", captured)
+		}
+	})
+	t.Run("ErrBadCaptureDate", func(t *testing.T) {
+		csvPath := writeCSV(t, "file,captured_on\nz.jpg,April\n")
+		code, _, errs := run(t, "", "import", "--metadata", csvPath, root)
+		if code == 0 || !strings.Contains(errs, "not a date written YYYY-MM-DD") {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+	})
+}

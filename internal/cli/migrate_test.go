@@ -59,6 +59,27 @@ func TestMigrate(t *testing.T) {
 		q[2], q[5] = 0.8, 0.6
 		return idx.Search(q, 10)
 	}
+	// People and review (issue 16): photo 2 joins photo 1's person, and a
+	// search of that person is reviewed and closed.
+	r1, _ := src.ReferenceByID(ctx, 1)
+	if _, err := src.MoveReference(ctx, 2, r1.SubjectID, nil); err != nil {
+		t.Fatal(err)
+	}
+	sketch := []byte("a sketch")
+	sksum := sha256.Sum256(sketch)
+	sksha := hex.EncodeToString(sksum[:])
+	files.Write(gallery.SketchPath(sksha, ".png"), sketch)
+	sr := &store.Search{UserID: 1, Username: "alice", SketchSHA256: sksha, SketchPath: gallery.SketchPath(sksha, ".png"), ModelID: "m", K: 1,
+		Results: []store.SearchResult{{Rank: 1, ReferenceID: 1, SubjectID: r1.SubjectID, SubjectName: r1.Label, ReferenceIDs: []int64{1, 2}}}}
+	if err := src.InsertSearch(ctx, sr, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.PutReview(ctx, &store.Review{SearchID: sr.ID, SubjectID: r1.SubjectID, Mark: store.MarkReferred, Note: "same scar", ReviewedBy: "alice"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.CloseSearch(ctx, sr.ID, "alice", "referred one", nil); err != nil {
+		t.Fatal(err)
+	}
 	before := search(src)
 	src.Close()
 
@@ -74,6 +95,20 @@ func TestMigrate(t *testing.T) {
 	if after := search(dst); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Fatalf("search results differ:\nbefore %v\nafter  %v", before, after)
 	}
+	t.Run("PeopleAndReview", func(t *testing.T) {
+		photos, err := dst.ReferencesOfSubject(ctx, r1.SubjectID)
+		if err != nil || len(photos) != 2 {
+			t.Fatalf("person %d has %d photos in the copy (%v), want 2", r1.SubjectID, len(photos), err)
+		}
+		got, err := dst.SearchByID(ctx, sr.ID)
+		if err != nil || got.ClosedAt == 0 || got.Conclusion != "referred one" || fmt.Sprint(got.Results[0].ReferenceIDs) != "[1 2]" {
+			t.Fatalf("search in the copy: %+v %v", got, err)
+		}
+		rv, err := dst.ReviewsOf(ctx, sr.ID)
+		if err != nil || rv[r1.SubjectID].Mark != store.MarkReferred || rv[r1.SubjectID].Note != "same scar" {
+			t.Fatalf("reviews in the copy: %+v %v", rv, err)
+		}
+	})
 	t.Run("NewRowsAfterCopiedIDs", func(t *testing.T) {
 		u := &store.User{Username: "bob", PasswordHash: "!", Role: "officer"}
 		if err := dst.CreateUser(ctx, u); err != nil || u.ID != 2 {

@@ -51,7 +51,8 @@ type candidate struct {
 }
 
 // runJourney drives the admin's and the officer's journey through a fresh
-// server: sign-in, users, gallery upload, search, compare, history, the 403
+// server: sign-in, users, gallery upload, a person's page, search, compare,
+// the review (a mark, the unreviewed filter, closing), history, the 403
 // page, sign-out and the back button, with no console errors and no CSP
 // violations on any page.
 func runJourney(t *testing.T, j journey) {
@@ -192,6 +193,19 @@ func runJourney(t *testing.T, j journey) {
 	}
 	b.checkpoint("gallery-no-match")
 
+	// Each photo is a person of its own; the person page lists their
+	// photos and offers rename, merge and move (issue 16).
+	person := evaluate[string](b, `(function () { var a = document.querySelector("ul.gallery a[href^='/subjects/']"); return a ? a.getAttribute("href") : ""; })()`)
+	if person == "" {
+		b.fatalf("the gallery does not link photos to their person")
+	}
+	b.expectPage(b.navigate(person), 200, person)
+	b.imagesLoaded("ul.gallery li img")
+	if !b.exists(`form[action="` + person + `/merge"]`) {
+		b.fatalf("the person page %s offers no merge", person)
+	}
+	b.checkpoint("person")
+
 	// Every page the admin's navigation offers loads cleanly.
 	links := evaluate[[]string](b, `Array.from(document.querySelectorAll("header nav a")).map(function (a) { return a.getAttribute("href"); })`)
 	for _, href := range links {
@@ -297,6 +311,41 @@ func runJourney(t *testing.T, j journey) {
 	b.checkpoint("compare")
 	docShot("compare")
 
+	// The officer reviews: the sketched person is referred with a note,
+	// the unreviewed filter hides them, and the search is closed with a
+	// conclusion, after which the marks are read-only (issue 16).
+	b.expectPage(b.navigate(searchPath), 200, searchPath)
+	sid := evaluate[string](b, fmt.Sprintf(`(function () {
+  var img = document.querySelector('li.candidate img[src^="/references/%d/"]'), li = img && img.closest("li.candidate");
+  return li ? li.id.replace("person-", "") : "";
+})()`, want))
+	if sid == "" {
+		b.fatalf("the sketched person's card carries no person id")
+	}
+	form := fmt.Sprintf(`form[action="%s/reviews/%s"]`, searchPath, sid)
+	evaluate[bool](b, fmt.Sprintf(`(function () { document.querySelector(%q).checked = true; return true; })()`, form+` input[value="referred"]`))
+	b.setValue(form+` input[name="note"]`, "Passed to CID for the alibi check")
+	b.expectPage(b.click(form+` button`), 200, searchPath)
+	if got := b.text("#person-" + sid + " .review"); !strings.Contains(got, "referred") || !strings.Contains(got, "alibi check") {
+		b.fatalf("the referred mark is not shown: %q", got)
+	}
+	b.checkpoint("review-marked")
+	b.expectPage(b.navigate(searchPath+"?unreviewed=1"), 200, searchPath)
+	if b.exists("#person-" + sid) {
+		b.fatalf("the unreviewed filter still lists the referred person")
+	}
+	b.checkpoint("review-unreviewed")
+	b.expectPage(b.navigate(searchPath), 200, searchPath)
+	b.setValue("#conclusion", "Candidate referred to CID; the others do not match the witness account.")
+	b.expectPage(b.click(`form.close-review button`), 200, searchPath)
+	if got := b.text(".review-closed"); !strings.Contains(got, "Candidate referred to CID") {
+		b.fatalf("the closed search does not show its conclusion: %q", got)
+	}
+	if b.exists("form.review-form") || b.exists("form.close-review") {
+		b.fatalf("a closed search still offers review forms")
+	}
+	b.checkpoint("review-closed")
+
 	b.expectPage(b.click(`nav a[href="/searches"]`), 200, "/searches")
 	row := evaluate[string](b, fmt.Sprintf(`(function () { var a = document.querySelector('table a[href=%q]'); return a ? a.closest("tr").textContent : ""; })()`, searchPath))
 	if !strings.Contains(row, j.CaseNo) {
@@ -306,6 +355,9 @@ func runJourney(t *testing.T, j journey) {
 		b.t.Errorf("on the history page the navigation highlights %q", got)
 	}
 	b.imagesLoaded("img.history-thumb")
+	if !strings.Contains(row, "1 referred") || !strings.Contains(row, "closed") {
+		b.t.Errorf("history row of %s does not show the review (1 referred, closed): %q", searchPath, row)
+	}
 	b.checkpoint("history")
 	docShot("history")
 	b.expectPage(b.click(fmt.Sprintf(`table a[href=%q]`, searchPath)), 200, searchPath)

@@ -26,13 +26,23 @@ func (s *Service) Follow(ctx context.Context) {
 		return
 	}
 	model := s.enc.ModelID()
-	metaDirty := make(chan struct{}, 1)
+	metaDirty, subjectsDirty := make(chan struct{}, 1), make(chan struct{}, 1)
 	go func() {
 		for {
+			subjects := false
 			select {
 			case <-ctx.Done():
 				return
 			case <-metaDirty:
+			case <-subjectsDirty:
+				subjects = true
+			}
+			// A photo that changed person takes its new person's
+			// metadata: the map first, then the metadata.
+			if subjects {
+				if err := s.loadSubjects(ctx); err != nil && ctx.Err() == nil {
+					s.log.Error("follow: reloading people", "err", err)
+				}
 			}
 			if err := s.loadMetadata(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("follow: reloading metadata", "err", err)
@@ -61,6 +71,11 @@ func (s *Service) Follow(ctx context.Context) {
 			case op == "M":
 				select {
 				case metaDirty <- struct{}{}:
+				default:
+				}
+			case op == "S":
+				select {
+				case subjectsDirty <- struct{}{}:
 				default:
 				}
 			case m != model:

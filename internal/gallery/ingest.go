@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 	"unicode/utf8"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
@@ -33,6 +34,14 @@ type Upload struct {
 	Label string
 	Notes string
 	Meta  *store.Metadata // witness metadata stored with the reference; nil: none
+	// The person the photo is of: SubjectID adds it to an existing subject;
+	// else Subject names one (a record number), found by exact name or
+	// created; with neither the photo gets a subject of its own, named
+	// after its label.
+	SubjectID int64
+	Subject   string
+	// CapturedOn is the photo's capture date (YYYY-MM-DD), "" if unknown.
+	CapturedOn string
 }
 
 // Result is what happened to one Upload.
@@ -76,6 +85,18 @@ func cleanText(field, v string, max int, multiline bool) (string, error) {
 	return v, nil
 }
 
+// cleanDate validates a capture date: "" or YYYY-MM-DD.
+func cleanDate(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", nil
+	}
+	if _, err := time.Parse("2006-01-02", v); err != nil {
+		return "", apperr.Errorf(apperr.EINVALID, "The capture date %q is not a date written YYYY-MM-DD.", clipText(v, 40))
+	}
+	return v, nil
+}
+
 // prepared is a validated, decoded upload ready to embed and store.
 type prepared struct {
 	up   Upload
@@ -90,6 +111,12 @@ func (s *Service) prepare(u Upload) (*prepared, error) {
 		return nil, err
 	}
 	if u.Notes, err = cleanText("The notes", u.Notes, maxNotes, true); err != nil {
+		return nil, err
+	}
+	if u.Subject, err = CleanSubjectName(u.Subject); err != nil {
+		return nil, err
+	}
+	if u.CapturedOn, err = cleanDate(u.CapturedOn); err != nil {
 		return nil, err
 	}
 	if u.Meta != nil {
@@ -201,6 +228,15 @@ func (s *Service) store(ctx context.Context, who Actor, p *prepared, e *embed.Em
 		SHA256: p.sha, Label: p.up.Label, Notes: p.up.Notes, OriginalName: p.up.Name,
 		ContentType: p.info.ContentType, SizeBytes: int64(len(p.up.Data)), Width: p.info.Width, Height: p.info.Height,
 		StoredPath: PhotoPath(p.sha, p.info.Ext), ThumbPath: ThumbPath(p.sha), CreatedBy: who.Username,
+		SubjectID: p.up.SubjectID, SubjectName: p.up.Subject, CapturedOn: p.up.CapturedOn,
+	}
+	if ref.SubjectID == 0 && p.up.Subject != "" {
+		// Resolved here, photo by photo, so that the second photo of a
+		// new person in one import finds the subject the first created.
+		if ref.SubjectID, err = s.ResolveSubject(ctx, p.up.Subject); err != nil {
+			res.reject(err)
+			return res
+		}
 	}
 	unlock, err := s.files.Shared()
 	if err != nil {
@@ -224,7 +260,7 @@ func (s *Service) store(ctx context.Context, who Actor, p *prepared, e *embed.Em
 		ref.Face, ref.HasEmbedding = ne.Face, true
 	}
 	auditAdd := func(tx *store.Tx) error {
-		details := fmt.Sprintf("sha256=%s name=%q label=%q", ref.SHA256, ref.OriginalName, ref.Label)
+		details := fmt.Sprintf("sha256=%s name=%q label=%q subject=%d", ref.SHA256, ref.OriginalName, ref.Label, ref.SubjectID)
 		if e != nil {
 			details += " " + faceAuditDetails(ne.Face)
 		}
@@ -240,6 +276,10 @@ func (s *Service) store(ctx context.Context, who Actor, p *prepared, e *embed.Em
 	if err := s.db.InsertReference(ctx, ref, ne, auditAdd); err != nil {
 		s.files.Remove(ref.StoredPath)
 		s.files.Remove(ref.ThumbPath)
+		if store.IsNotFound(err) || errors.Is(err, store.ErrSubjectMerged) {
+			res.reject(subjectError(err, fmt.Sprintf("Person #%d", ref.SubjectID)))
+			return res
+		}
 		if existing, err2 := s.db.ReferenceBySHA(ctx, p.sha); err2 == nil {
 			// Lost a race with a concurrent upload of the same bytes.
 			res.Outcome, res.Reference = Duplicate, existing
@@ -249,9 +289,14 @@ func (s *Service) store(ctx context.Context, who Actor, p *prepared, e *embed.Em
 		res.reject(storageError(err))
 		return res
 	}
+	// The subject first: a search that finds the new photo must know whose it is.
+	s.subjects.set(ref.ID, ref.SubjectID)
 	if p.up.Meta != nil {
-		s.meta.set(ref.ID, *p.up.Meta)
+		s.setSubjectMeta(ctx, ref.SubjectID, ref.ID, *p.up.Meta)
 		s.ownMetadataWrite(ctx)
+	} else if p.up.SubjectID != 0 || p.up.Subject != "" {
+		// A photo added to a known person has that person's metadata.
+		s.refreshMeta(ctx, []int64{ref.ID})
 	}
 	if ne != nil && ne.FaceFound {
 		s.indexAdd(ref.ID, ne.Vector, ne.HOG, ne.HOGWide)
@@ -347,6 +392,7 @@ func (s *Service) Delete(ctx context.Context, who Actor, id int64) error {
 	}
 	s.invalidateCounts()
 	s.meta.drop(id)
+	s.subjects.drop(id)
 	for _, p := range []string{ref.StoredPath, ref.ThumbPath} {
 		if err := s.files.Remove(p); err != nil {
 			s.log.Error("removing file of deleted reference (the start-up sweep will retry)", "reference", id, "path", p, "err", err)

@@ -233,10 +233,40 @@ func (s *Service) afterMetadataWrite(ctx context.Context, who Actor, id int64, m
 		}
 		return storageError(err)
 	}
-	s.meta.set(id, m)
+	// The metadata is the person's: every photo of theirs has it now.
+	s.setSubjectMeta(ctx, s.subjectOf(ctx, id), id, m)
 	s.ownMetadataWrite(context.WithoutCancel(ctx))
 	s.log.Info("reference metadata changed", "user", who.Username, "reference", id, "metadata", DescribeMetadata(m), "was", DescribeMetadata(old))
 	return nil
+}
+
+// setSubjectMeta puts m in the cache for every photo of subject (and for
+// ref, which may be new to the subject map).
+func (s *Service) setSubjectMeta(ctx context.Context, subject, ref int64, m store.Metadata) {
+	refs := map[int64]bool{ref: true}
+	if subject != 0 {
+		for id := range s.subjects.photosOf(map[int64]bool{subject: true}) {
+			refs[id] = true
+		}
+	}
+	for id := range refs {
+		s.meta.set(id, m)
+	}
+}
+
+// refreshMeta re-reads the metadata of photos that changed person (a move
+// or a merge): they have their new person's.
+func (s *Service) refreshMeta(ctx context.Context, refs []int64) {
+	meta, err := s.db.MetadataByIDs(ctx, refs)
+	if err != nil {
+		// The next sync reloads everything; until then the filter may
+		// use the photo's old person's metadata.
+		s.log.Error("refreshing metadata after a change of person", "err", err)
+		return
+	}
+	for _, id := range refs {
+		s.meta.set(id, meta[id])
+	}
 }
 
 // metaCache is the in-memory copy of every reference's metadata that the

@@ -17,7 +17,7 @@ import (
 // MetadataColumns are the columns of an `import --metadata` CSV. The header
 // line must name them (in any order); file is required, the others may be
 // left out.
-var MetadataColumns = []string{"file", "label", "sex", "birth_year", "tags"}
+var MetadataColumns = []string{"file", "label", "sex", "birth_year", "tags", "subject", "captured_on"}
 
 // MetadataRow is one validated CSV row.
 type MetadataRow struct {
@@ -25,6 +25,11 @@ type MetadataRow struct {
 	File  string // base name, matched against the imported files' names
 	Label string // "" = none given
 	Meta  store.Metadata
+	// Subject is the person's record number or name ("" = none given:
+	// the photo's own subject, or its folder's with --subject-from-folder);
+	// photos with the same subject are one person.
+	Subject    string
+	CapturedOn string // YYYY-MM-DD, "" = unknown
 }
 
 // CSVError lists every problem found in a metadata CSV, each naming its
@@ -199,6 +204,12 @@ func parseRow(rec []string, col map[string]int, line int, now time.Time, errs *C
 		bad(err)
 	}
 	if row.Meta.Tags, err = ParseTags(cell("tags")); err != nil {
+		bad(err)
+	}
+	if row.Subject, err = CleanSubjectName(cell("subject")); err != nil {
+		bad(err)
+	}
+	if row.CapturedOn, err = cleanDate(cell("captured_on")); err != nil {
 		bad(err)
 	}
 	return row, ok

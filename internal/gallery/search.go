@@ -43,11 +43,16 @@ var ErrNoFace = errors.New("no face in the sketch")
 // NoBandText is shown instead of a band when the sketch's face was not found.
 const NoBandText = "No confidence can be given: no face was found in the sketch."
 
-// Candidate is one ranked reference.
+// Candidate is one ranked person (inside the ranking, one photo): the
+// person's best photo in ReferenceID and Label, all their photos best
+// first in ReferenceIDs.
 type Candidate struct {
-	Rank        int
-	ReferenceID int64
-	Label       string
+	Rank         int
+	ReferenceID  int64
+	Label        string
+	SubjectID    int64 // 0: the photo's subject is unknown (stands for itself)
+	SubjectName  string
+	ReferenceIDs []int64
 	// Score is what ranks: the encoder cosine, or with re-ranking the
 	// weighted mean (cos + w·hog)/(1+w), so it stays on the cosine scale.
 	Score   float64
@@ -131,15 +136,34 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 		source = store.FaceNone
 	}
 	sf := s.newScanFilter(q.Filter)
-	var cands []Candidate
+	// The photo ranking of either search form; people are folded from it
+	// (rankPeople), and their photos outside it are scored by one scan
+	// restricted to them (addUnranked).
+	var rankPhotos func(n int) ([]Candidate, error)
+	var probe []float32
 	if m := cal.fused(); m != nil {
-		cands = fusedRank(idx, m, sketchParts(emb), q.K, sf)
-	} else {
-		probe := append([]float32(nil), emb.Vector...)
-		cal.centreSketch(probe)
-		if cands, err = s.rank(ctx, idx, probe, emb.Aligned, q.K, sf); err != nil {
-			return nil, err
+		if v, ok := m.Sketch(sketchParts(emb)); ok && len(v) == idx.Dim() {
+			probe = v
 		}
+		rankPhotos = func(n int) ([]Candidate, error) { return fusedRank(idx, m, sketchParts(emb), n, sf), nil }
+	} else {
+		probe = append([]float32(nil), emb.Vector...)
+		cal.centreSketch(probe)
+		rankPhotos = func(n int) ([]Candidate, error) { return s.rank(ctx, idx, probe, emb.Aligned, n, sf) }
+	}
+	cands, err := s.rankPeople(ctx, q.K, idx.Len(), rankPhotos)
+	if err != nil {
+		return nil, err
+	}
+	if probe != nil {
+		s.addUnranked(cands, func(n int, keep func(int64) bool) []Candidate {
+			hits, _ := idx.SearchFiltered(probe, n, keep)
+			out := make([]Candidate, len(hits))
+			for i, h := range hits {
+				out[i] = Candidate{ReferenceID: h.ID, Score: float64(h.Score)}
+			}
+			return out
+		})
 	}
 	if err := sf.noneKept(); err != nil {
 		return nil, err
@@ -164,6 +188,14 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 	if err != nil {
 		return nil, err
 	}
+	sids := make([]int64, 0, len(cands))
+	for _, c := range cands {
+		sids = append(sids, c.SubjectID)
+	}
+	subjects, err := s.db.SubjectsByIDs(ctx, sids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Candidate, 0, len(cands))
 	for _, c := range cands {
 		ref, ok := refs[c.ReferenceID]
@@ -171,6 +203,9 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 			continue // deleted between ranking and lookup
 		}
 		c.Rank, c.Label, c.Band = len(out)+1, ref.Label, bands.Classify(c.Score, galleryM)
+		if subj, ok := subjects[c.SubjectID]; ok {
+			c.SubjectName = subj.Name
+		}
 		out = append(out, c)
 	}
 
@@ -200,12 +235,13 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 		return nil, searchStorageError(err)
 	}
 	for _, c := range out {
-		rec.Results = append(rec.Results, store.SearchResult{Rank: c.Rank, ReferenceID: c.ReferenceID, Label: c.Label, Score: c.Score, Band: c.Band})
+		rec.Results = append(rec.Results, store.SearchResult{Rank: c.Rank, ReferenceID: c.ReferenceID, Label: c.Label, Score: c.Score, Band: c.Band,
+			SubjectID: c.SubjectID, SubjectName: c.SubjectName, ReferenceIDs: c.ReferenceIDs})
 	}
 	rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 	top := ""
 	if len(out) > 0 {
-		top = fmt.Sprintf(" top=reference:%d score=%.3f", out[0].ReferenceID, out[0].Score)
+		top = fmt.Sprintf(" top=subject:%d reference:%d score=%.3f", out[0].SubjectID, out[0].ReferenceID, out[0].Score)
 	}
 	err = s.db.InsertSearch(ctx, rec, func(tx *store.Tx) error {
 		filtered, err := sf.record(ctx, s.db, tx, rec.ID)

@@ -37,6 +37,7 @@ type Actor struct {
 	UserID   int64
 	Username string
 	ClientIP string
+	Admin    bool // may reopen a closed search (review.go)
 }
 
 // Options configures a Service.
@@ -78,7 +79,11 @@ type Service struct {
 
 	countCache countCache
 	hogs       *hogCache
-	meta       metaCache // witness-filter metadata by reference id (metadata.go)
+	meta       metaCache  // witness-filter metadata by reference id (metadata.go)
+	subjects   subjectMap // reference id → subject id (subjects.go)
+	// alpha is the weight of a person's second-best photo in their score
+	// (PersonScore); 0, the shipped value, ranks people by their best photo.
+	alpha float64
 
 	reindex struct {
 		running atomic.Bool
@@ -112,6 +117,9 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		s.encErr = errors.New("no model configured")
 	}
 	if err := s.Reconcile(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.loadSubjects(ctx); err != nil {
 		return nil, err
 	}
 	if s.enc != nil {

@@ -50,6 +50,13 @@ func (s *Service) SyncIndex(ctx context.Context) (added, removed int, err error)
 			added++
 		}
 	}
+	if added > 0 {
+		// Photos another process imported may belong to people this one
+		// knows: read the map again so results fold them in.
+		if err := s.loadSubjects(ctx); err != nil {
+			return added, removed, err
+		}
+	}
 	if added > 0 || removed > 0 {
 		s.log.Info("index synchronised with the database", "added", added, "removed", removed, "size", idx.Len())
 	}

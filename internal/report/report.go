@@ -40,6 +40,12 @@ type Search struct {
 	Filter       string // the witness filter, "" when none
 	Generated    time.Time
 	GeneratedBy  string
+	// The review (issue 16): Closed with who, when and the conclusion;
+	// an open search's report says the review is not finished.
+	Closed     bool
+	ClosedAt   time.Time
+	ClosedBy   string
+	Conclusion string
 }
 
 // Candidate is one listed candidate.
@@ -52,6 +58,17 @@ type Candidate struct {
 	BandText    string
 	ThumbJPEG   []byte // nil when the reference was deleted or its file is missing
 	Deleted     bool
+	// The person: SubjectID 0 for a row recorded before subjects whose
+	// photo was deleted since; Photos is how many photos of theirs were
+	// listed.
+	SubjectID   int64
+	SubjectName string
+	Photos      int
+	// Review is the officer's mark ("" = never reviewed).
+	Review     string
+	ReviewNote string
+	ReviewedBy string
+	ReviewedAt time.Time
 }
 
 // Paper sizes.
@@ -163,8 +180,8 @@ func Write(w io.Writer, s Search, cands []Candidate, paper string) error {
 		pdf.CellFormat(contentW, 6, "No candidates.", "", 1, "L", false, 0, "")
 	}
 	const rowH, thumbW = 24.0, 18.0
-	cols := []float64{10, thumbW + 4, 58, 20, contentW - 10 - thumbW - 4 - 58 - 20}
-	header := []string{"#", "Photo", "Label (reference)", "Similarity", "Band"}
+	cols := []float64{10, thumbW + 4, 46, 18, 42, contentW - 10 - thumbW - 4 - 46 - 18 - 42}
+	header := []string{"#", "Photo", "Person (best photo)", "Similarity", "Band", "Review"}
 	drawHeader := func() {
 		pdf.SetFont("go", "B", 8.5)
 		pdf.SetFillColor(240, 240, 240)
@@ -198,23 +215,50 @@ func Write(w io.Writer, s Search, cands []Candidate, paper string) error {
 				pdf.ImageOptions(name, 15+cols[0]+2+(thumbW-w)/2, y+1, w, h, false, fpdf.ImageOptions{ImageType: "JPG"}, 0, "")
 			}
 		}
-		label := c.Label
+		label := c.SubjectName
 		if label == "" {
-			label = "(no label)"
+			label = c.Label
+		}
+		if label == "" {
+			label = "(no name)"
+		}
+		if c.SubjectID != 0 {
+			label += fmt.Sprintf("\nperson #%d", c.SubjectID)
 		}
 		label += fmt.Sprintf("\nreference #%d", c.ReferenceID)
+		if c.Photos > 1 {
+			label += fmt.Sprintf("\n%d photos, best shown", c.Photos)
+		}
 		if c.Deleted {
 			label += "\n(deleted since)"
 		}
-		cell(pdf, cols[2], rowH, label, "go", "", 8.5)
+		cell(pdf, cols[2], rowH, label, "go", "", 8)
 		cell(pdf, cols[3], rowH, fmt.Sprintf("%.3f", c.Score), "go", "", 9)
 		band := "—"
 		if c.Band != "" || c.BandText != "" {
 			band = strings.TrimSpace(strings.ToUpper(c.Band) + " " + c.BandText)
 		}
-		cell(pdf, cols[4], rowH, band, "go", "", 7.5)
+		cell(pdf, cols[4], rowH, band, "go", "", 7)
+		cell(pdf, cols[5], rowH, reviewText(c, zone), "go", "", 7.5)
 		pdf.SetXY(15, y+rowH)
 	}
+	pdf.Ln(4)
+	pdf.SetFont("go", "B", 11)
+	pdf.CellFormat(contentW, 6, "Review", "", 1, "L", false, 0, "")
+	pdf.SetFont("go", "", 9)
+	state := "Open: the review of this search is not finished."
+	if s.Closed {
+		state = fmt.Sprintf("Closed on %s by %s.", s.ClosedAt.In(zone).Format("2006-01-02 15:04 MST"), s.ClosedBy)
+	}
+	pdf.MultiCell(contentW, 4.6, state, "", "L", false)
+	if s.Closed {
+		conclusion := s.Conclusion
+		if conclusion == "" {
+			conclusion = "(none written)"
+		}
+		pdf.MultiCell(contentW, 4.6, "Conclusion: "+conclusion, "", "L", false)
+	}
+	pdf.MultiCell(contentW, 4.6, neverReviewed(cands), "", "L", false)
 	pdf.Ln(4)
 	pdf.SetFont("go", "", 8)
 	pdf.MultiCell(contentW, 4, "Scores are similarities between the sketch and each photo under the model named above. "+
@@ -224,6 +268,35 @@ func Write(w io.Writer, s Search, cands []Candidate, paper string) error {
 		return pdf.Error()
 	}
 	return pdf.Output(w)
+}
+
+// reviewText is a candidate's review cell.
+func reviewText(c Candidate, zone *time.Location) string {
+	if c.Review == "" {
+		return "not reviewed"
+	}
+	t := strings.ToUpper(c.Review)
+	if c.ReviewNote != "" {
+		t += "\n" + c.ReviewNote
+	}
+	return t + "\n" + c.ReviewedBy + ", " + c.ReviewedAt.In(zone).Format("2006-01-02 15:04")
+}
+
+// neverReviewed names the candidates that carry no review mark.
+func neverReviewed(cands []Candidate) string {
+	var ranks []string
+	for _, c := range cands {
+		if c.Review == "" {
+			ranks = append(ranks, fmt.Sprintf("#%d", c.Rank))
+		}
+	}
+	switch {
+	case len(cands) == 0:
+		return "No candidates to review."
+	case len(ranks) == 0:
+		return "Every listed candidate was reviewed."
+	}
+	return fmt.Sprintf("Never reviewed (%d of %d): candidates %s.", len(ranks), len(cands), strings.Join(ranks, ", "))
 }
 
 // cell draws a bordered box of width w and height h with text wrapped

@@ -118,3 +118,62 @@ func BenchmarkWriteReport50(b *testing.B) {
 		}
 	}
 }
+
+// TestWriteReportReview: the report carries each candidate's review mark
+// and note, the conclusion of a closed search, and names the candidates
+// never reviewed.
+func TestWriteReportReview(t *testing.T) {
+	pdftotext, err := exec.LookPath("pdftotext")
+	if err != nil {
+		t.Skip("pdftotext not installed (apt-get install poppler-utils)")
+	}
+	text := func(t *testing.T, s Search, cands []Candidate) string {
+		t.Helper()
+		var buf bytes.Buffer
+		if err := Write(&buf, s, cands, A4); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "r.pdf")
+		os.WriteFile(path, buf.Bytes(), 0o644)
+		out, err := exec.Command(pdftotext, "-layout", path, "-").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(strings.Fields(string(out)), " ")
+	}
+	s, cands := sample(t, 4)
+	at := time.Date(2026, 11, 30, 9, 30, 0, 0, time.UTC)
+	cands[0].SubjectID, cands[0].SubjectName, cands[0].Photos = 77, "R-0412", 3
+	cands[0].Review, cands[0].ReviewNote, cands[0].ReviewedBy, cands[0].ReviewedAt = "referred", "scar matches", "officer.jones", at
+	cands[1].Review, cands[1].ReviewedBy, cands[1].ReviewedAt = "excluded", "officer.jones", at
+	for _, c := range []struct {
+		name   string
+		closed bool
+		want   []string
+	}{
+		{"Open", false, []string{"R-0412", "person #77", "3 photos, best shown", "REFERRED", "scar matches", "EXCLUDED",
+			"not reviewed", "Open: the review of this search is not finished", "Never reviewed (2 of 4): candidates #3, #4"}},
+		{"Closed", true, []string{"Closed on 2026-11-30 10:00 UTC by officer.jones", "Conclusion: Top candidate referred to CID."}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := s
+			if c.closed {
+				s.Closed, s.ClosedAt, s.ClosedBy, s.Conclusion = true, time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC), "officer.jones", "Top candidate referred to CID."
+			}
+			got := text(t, s, cands)
+			for _, want := range c.want {
+				if !strings.Contains(got, want) {
+					t.Errorf("the report's text lacks %q", want)
+				}
+			}
+		})
+	}
+	t.Run("AllReviewed", func(t *testing.T) {
+		for i := range cands {
+			cands[i].Review, cands[i].ReviewedBy, cands[i].ReviewedAt = "excluded", "x", at
+		}
+		if got := text(t, s, cands); !strings.Contains(got, "Every listed candidate was reviewed.") {
+			t.Errorf("text: %s", got)
+		}
+	})
+}

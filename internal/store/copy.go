@@ -13,8 +13,8 @@ import (
 // added by a migration must be listed here (before the tables that
 // reference it) or CopyTable refuses the copy (see UncopiedTables).
 var CopiedTables = []string{
-	"users", "service_tokens", "references", "embeddings", "reference_metadata", "fused_vectors",
-	"calibrations", "searches", "search_results", "search_filters", "eval_reports", "audit_log",
+	"users", "service_tokens", "subjects", "references", "embeddings", "reference_metadata", "subject_metadata", "fused_vectors",
+	"calibrations", "searches", "search_results", "search_filters", "search_reviews", "eval_reports", "audit_log",
 }
 
 // notCopied are the SQLite tables the copy leaves behind on purpose.

@@ -104,7 +104,7 @@ func testGalleryAggregates(t *testing.T) {
 	})
 	t.Run("SearchesAndPurge", func(t *testing.T) {
 		s := &Search{UserID: bob.ID, Username: "bob", SketchSHA256: "s", SketchPath: "sk", ModelID: "m", K: 2, FaceFound: true,
-			Results: []SearchResult{{1, refs[0].ID, "Alpha", 0.9, "strong"}, {2, refs[1].ID, "beta", 0.5, ""}}}
+			Results: []SearchResult{{Rank: 1, ReferenceID: refs[0].ID, Label: "Alpha", Score: 0.9, Band: "strong"}, {Rank: 2, ReferenceID: refs[1].ID, Label: "beta", Score: 0.5}}}
 		if err := db.InsertSearch(ctx, s, hook); err != nil {
 			t.Fatal(err)
 		}

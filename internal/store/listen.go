@@ -11,7 +11,9 @@ import (
 // database announces changes that the instances' in-memory indexes follow
 // (migrations/postgres/1003_index_notify.sql): every insert, update or
 // delete of an embedding ("I|U|D:<reference id>:<model id>"), a new
-// calibration ("C:0:<model id>") and a metadata write ("M:<reference id>:").
+// calibration ("C:0:<model id>"), a metadata write ("M:<subject id>:";
+// 1004_subject_notify.sql) and a photo moved to another person
+// ("S:<reference id>:").
 // The triggers send them, so every writer (another instance, `import`,
 // `reindex`) is covered, and only at commit.
 const IndexChannel = "sketchmatch_index"

@@ -49,6 +49,31 @@ func TestListenIndexChanges(t *testing.T) {
 				t.Fatalf("no notification %q", want)
 			}
 		}
+		// People (issue 16): a photo moved to another person, and witness
+		// metadata written (now the person's).
+		a := &Reference{SHA256: "a", ContentType: "image/jpeg", StoredPath: "pa", ThumbPath: "ta"}
+		b := &Reference{SHA256: "b", ContentType: "image/jpeg", StoredPath: "pb", ThumbPath: "tb"}
+		for _, r := range []*Reference{a, b} {
+			if err := db.InsertReference(ctx, r, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.MoveReference(ctx, b.ID, a.SubjectID, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.UpdateMetadata(ctx, a.ID, nil, Metadata{Sex: "male"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"S:" + itoa64(b.ID) + ":", "M:" + itoa64(a.SubjectID) + ":"} {
+			select {
+			case p := <-got:
+				if p != want {
+					t.Fatalf("payload=%q, want %q", p, want)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("no notification %q", want)
+			}
+		}
 		cancel()
 		<-done
 	})

@@ -6,8 +6,10 @@ import (
 	"strings"
 )
 
-// Metadata is what a witness can describe of a reference. The zero value
-// (and a reference without a row) means "unknown" for every field.
+// Metadata is what a witness can describe of a person (a subject; every
+// photo of the person has it). The zero value (and a subject without a
+// row) means "unknown" for every field. Calls that take a reference id
+// read or write the metadata of that photo's subject.
 // Validation and normalisation live in internal/gallery; the store keeps
 // what it is given.
 type Metadata struct {
@@ -42,10 +44,19 @@ func scanMeta(sc interface{ Scan(...any) error }, id *int64) (Metadata, error) {
 	return m, nil
 }
 
-// PutMetadataTx stores (or replaces) a reference's metadata inside tx (the
-// gallery calls it from the TxHook of an insert or an update, so the change,
-// the reference and the audit row commit together).
+// PutMetadataTx stores (or replaces) the metadata of a reference's subject
+// inside tx (the gallery calls it from the TxHook of an insert or an
+// update, so the change, the reference and the audit row commit together).
 func (db *DB) PutMetadataTx(ctx context.Context, tx *Tx, refID int64, m Metadata) error {
+	var subject int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(subject_id, 0) FROM "references" WHERE id = ?`, refID).Scan(&subject); err != nil {
+		return err
+	}
+	return db.PutSubjectMetadataTx(ctx, tx, subject, m)
+}
+
+// PutSubjectMetadataTx stores (or replaces) a subject's metadata inside tx.
+func (db *DB) PutSubjectMetadataTx(ctx context.Context, tx *Tx, subjectID int64, m Metadata) error {
 	sex := m.Sex
 	if sex == "" {
 		sex = "unknown"
@@ -54,19 +65,32 @@ func (db *DB) PutMetadataTx(ctx context.Context, tx *Tx, refID int64, m Metadata
 	if m.BirthYear != 0 {
 		year = sql.NullInt64{Int64: int64(m.BirthYear), Valid: true}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO reference_metadata (reference_id, sex, birth_year, tags, version, updated_at)
-		VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(version), 0) + 1 FROM reference_metadata), ?)
-		ON CONFLICT (reference_id) DO UPDATE SET sex = excluded.sex, birth_year = excluded.birth_year,
+	_, err := tx.ExecContext(ctx, `INSERT INTO subject_metadata (subject_id, sex, birth_year, tags, version, updated_at)
+		VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(version), 0) + 1 FROM subject_metadata), ?)
+		ON CONFLICT (subject_id) DO UPDATE SET sex = excluded.sex, birth_year = excluded.birth_year,
 		tags = excluded.tags, version = excluded.version, updated_at = excluded.updated_at`,
-		refID, sex, year, joinTags(m.Tags), db.Now().Unix())
+		subjectID, sex, year, joinTags(m.Tags), db.Now().Unix())
 	return err
 }
 
-// MetadataByID returns a reference's metadata (the zero Metadata when it
-// has none).
+// metaByRef selects (reference id, its subject's metadata).
+const metaByRef = `SELECT r.id, m.sex, m.birth_year, m.tags FROM "references" r JOIN subject_metadata m ON m.subject_id = r.subject_id`
+
+// MetadataByID returns the metadata of a reference's subject (the zero
+// Metadata when it has none).
 func (db *DB) MetadataByID(ctx context.Context, refID int64) (Metadata, error) {
 	var id int64
-	m, err := scanMeta(db.QueryRowContext(ctx, `SELECT reference_id, sex, birth_year, tags FROM reference_metadata WHERE reference_id = ?`, refID), &id)
+	m, err := scanMeta(db.QueryRowContext(ctx, metaByRef+` WHERE r.id = ?`, refID), &id)
+	if IsNotFound(err) {
+		return Metadata{}, nil
+	}
+	return m, err
+}
+
+// SubjectMetadata returns a subject's metadata (zero when none).
+func (db *DB) SubjectMetadata(ctx context.Context, subjectID int64) (Metadata, error) {
+	var id int64
+	m, err := scanMeta(db.QueryRowContext(ctx, `SELECT subject_id, sex, birth_year, tags FROM subject_metadata WHERE subject_id = ?`, subjectID), &id)
 	if IsNotFound(err) {
 		return Metadata{}, nil
 	}
@@ -76,7 +100,7 @@ func (db *DB) MetadataByID(ctx context.Context, refID int64) (Metadata, error) {
 // MetadataByIDs returns the metadata of those of ids that have any.
 func (db *DB) MetadataByIDs(ctx context.Context, ids []int64) (map[int64]Metadata, error) {
 	out := make(map[int64]Metadata, len(ids))
-	err := db.eachByIDs(ctx, `SELECT reference_id, sex, birth_year, tags FROM reference_metadata WHERE reference_id IN (%s)`, nil, ids,
+	err := db.eachByIDs(ctx, metaByRef+` WHERE r.id IN (%s)`, nil, ids,
 		func(rows *sql.Rows) error {
 			var id int64
 			m, err := scanMeta(rows, &id)
@@ -93,11 +117,11 @@ func (db *DB) MetadataByIDs(ctx context.Context, ids []int64) (map[int64]Metadat
 // metadata.
 func (db *DB) MetadataVersion(ctx context.Context) (int64, error) {
 	var v int64
-	err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM reference_metadata`).Scan(&v)
+	err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM subject_metadata`).Scan(&v)
 	return v, err
 }
 
-// EachMetadata streams every reference's metadata (start-up load of the
+// EachMetadata streams every reference's metadata (its subject's) (start-up load of the
 // gallery's in-memory copy) and returns the version read just before the
 // rows: a write in between makes the copy newer than the version says, so
 // the next MetadataVersion check reloads it again (harmless), never the
@@ -107,7 +131,7 @@ func (db *DB) EachMetadata(ctx context.Context, fn func(refID int64, m Metadata)
 	if err != nil {
 		return 0, err
 	}
-	rows, err := db.QueryContext(ctx, `SELECT reference_id, sex, birth_year, tags FROM reference_metadata`)
+	rows, err := db.QueryContext(ctx, metaByRef)
 	if err != nil {
 		return 0, err
 	}

@@ -75,14 +75,18 @@ func testMetadata(t *testing.T) {
 			t.Fatal("sex 'other' stored")
 		}
 	})
-	t.Run("DeleteCascades", func(t *testing.T) {
+	t.Run("DeleteLeavesThePerson", func(t *testing.T) {
+		// Metadata is the person's: deleting one photo leaves it with
+		// the subject (issue 16).
+		ref, _ := db.ReferenceByID(ctx, a)
 		if err := db.DeleteReference(ctx, a, nil); err != nil {
 			t.Fatal(err)
 		}
-		var n int
-		db.QueryRowContext(ctx, `SELECT COUNT(*) FROM reference_metadata WHERE reference_id = ?`, a).Scan(&n)
-		if n != 0 {
-			t.Fatal("metadata row outlived its reference")
+		if m, _ := db.MetadataByID(ctx, a); !m.IsZero() {
+			t.Fatalf("a deleted reference still has metadata %+v", m)
+		}
+		if m, _ := db.SubjectMetadata(ctx, ref.SubjectID); !reflect.DeepEqual(m, want) {
+			t.Fatalf("the person's metadata %+v, want %+v", m, want)
 		}
 	})
 }

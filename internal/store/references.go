@@ -28,6 +28,13 @@ type Reference struct {
 	UpdatedAt    int64
 	// ManualBox is a face box drawn by an admin (empty: use detection).
 	ManualBox image.Rectangle
+	// SubjectID is the person the photo belongs to. InsertReference with
+	// SubjectID 0 creates a new subject named SubjectName (or, when that is
+	// empty, the label) in the same transaction.
+	SubjectID   int64
+	SubjectName string
+	// CapturedOn is the photo's capture date (YYYY-MM-DD, "" = unknown).
+	CapturedOn string
 	// HasEmbedding and Face are filled by ListReferences for the model it
 	// is asked about (Face nil: not embedded yet).
 	HasEmbedding bool
@@ -47,15 +54,15 @@ type NewEmbedding struct {
 }
 
 // refColsR is refCols for a table aliased r.
-const refColsR = `r.id, r.sha256, r.label, r.notes, r.original_name, r.content_type, r.size_bytes, r.width, r.height, r.stored_path, r.thumb_path, r.created_by, r.created_at, r.updated_at, r.face_box`
+const refColsR = `r.id, r.sha256, r.label, r.notes, r.original_name, r.content_type, r.size_bytes, r.width, r.height, r.stored_path, r.thumb_path, r.created_by, r.created_at, r.updated_at, r.face_box, COALESCE(r.subject_id, 0), r.captured_on`
 
-const refCols = `id, sha256, label, notes, original_name, content_type, size_bytes, width, height, stored_path, thumb_path, created_by, created_at, updated_at, face_box`
+const refCols = `id, sha256, label, notes, original_name, content_type, size_bytes, width, height, stored_path, thumb_path, created_by, created_at, updated_at, face_box, COALESCE(subject_id, 0), captured_on`
 
 func scanRef(sc interface{ Scan(...any) error }, extra ...any) (*Reference, error) {
 	r := &Reference{}
 	var box string
 	dest := append([]any{&r.ID, &r.SHA256, &r.Label, &r.Notes, &r.OriginalName, &r.ContentType, &r.SizeBytes,
-		&r.Width, &r.Height, &r.StoredPath, &r.ThumbPath, &r.CreatedBy, &r.CreatedAt, &r.UpdatedAt, &box}, extra...)
+		&r.Width, &r.Height, &r.StoredPath, &r.ThumbPath, &r.CreatedBy, &r.CreatedAt, &r.UpdatedAt, &box, &r.SubjectID, &r.CapturedOn}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -86,9 +93,21 @@ func (db *DB) InsertReference(ctx context.Context, r *Reference, emb *NewEmbeddi
 		return err
 	}
 	defer tx.Rollback()
-	err = tx.QueryRowContext(ctx, `INSERT INTO "references" (sha256, label, notes, original_name, content_type, size_bytes, width, height, stored_path, thumb_path, created_by, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		r.SHA256, r.Label, r.Notes, r.OriginalName, r.ContentType, r.SizeBytes, r.Width, r.Height, r.StoredPath, r.ThumbPath, r.CreatedBy, now, now).Scan(&r.ID)
+	if r.SubjectID == 0 {
+		name := r.SubjectName
+		if name == "" {
+			name = r.Label
+		}
+		if r.SubjectID, err = insertSubject(ctx, tx, name, r.CreatedBy, now); err != nil {
+			return err
+		}
+		r.SubjectName = name
+	} else if err := liveSubject(ctx, tx, r.SubjectID); err != nil {
+		return err
+	}
+	err = tx.QueryRowContext(ctx, `INSERT INTO "references" (sha256, label, notes, original_name, content_type, size_bytes, width, height, stored_path, thumb_path, created_by, created_at, updated_at, subject_id, captured_on)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		r.SHA256, r.Label, r.Notes, r.OriginalName, r.ContentType, r.SizeBytes, r.Width, r.Height, r.StoredPath, r.ThumbPath, r.CreatedBy, now, now, r.SubjectID, r.CapturedOn).Scan(&r.ID)
 	if err != nil {
 		return err
 	}

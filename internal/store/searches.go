@@ -3,9 +3,30 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strconv"
 	"strings"
 	"time"
 )
+
+// FormatIDs is the stored form of a list of ids ("3,1,7").
+func FormatIDs(ids []int64) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParseIDs is the inverse of FormatIDs (unreadable parts are skipped).
+func ParseIDs(s string) []int64 {
+	var out []int64
+	for _, p := range strings.Split(s, ",") {
+		if id, err := strconv.ParseInt(strings.TrimSpace(p), 10, 64); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
 
 // Search is one recorded search.
 type Search struct {
@@ -29,6 +50,11 @@ type Search struct {
 	// Hold: on legal hold, never purged by retention.
 	Hold       bool
 	DurationMS float64
+	// ClosedAt is when the officer closed the review (0: open); a closed
+	// search is read-only except for an admin reopen.
+	ClosedAt   int64
+	ClosedBy   string
+	Conclusion string
 	CreatedAt  int64
 	Results    []SearchResult
 }
@@ -40,6 +66,13 @@ type SearchResult struct {
 	Label       string
 	Score       float64
 	Band        string
+	// The person ranked (issue 16): ReferenceID is their best photo,
+	// ReferenceIDs all their photos that were ranked, best first.
+	// SubjectID is 0 for a row recorded before subjects whose reference
+	// was deleted before the migration.
+	SubjectID    int64
+	SubjectName  string
+	ReferenceIDs []int64
 }
 
 // Values of Search.FaceSource.
@@ -49,13 +82,13 @@ const (
 	FaceNone     = "none"
 )
 
-const searchCols = `id, user_id, username, case_number, sketch_sha256, sketch_path, model_id, calibration_id, hog_weight, k, face_found, face_source, face_box, gallery_size, hold, duration_ms, created_at`
+const searchCols = `id, user_id, username, case_number, sketch_sha256, sketch_path, model_id, calibration_id, hog_weight, k, face_found, face_source, face_box, gallery_size, hold, duration_ms, created_at, closed_at, closed_by, conclusion`
 
 func scanSearch(sc interface{ Scan(...any) error }) (*Search, error) {
 	s := &Search{}
 	var cal sql.NullInt64 // NULL: no calibration
 	err := sc.Scan(&s.ID, &s.UserID, &s.Username, &s.CaseNumber, &s.SketchSHA256, &s.SketchPath, &s.ModelID,
-		&cal, &s.HOGWeight, &s.K, &s.FaceFound, &s.FaceSource, &s.FaceBox, &s.GallerySize, &s.Hold, &s.DurationMS, &s.CreatedAt)
+		&cal, &s.HOGWeight, &s.K, &s.FaceFound, &s.FaceSource, &s.FaceBox, &s.GallerySize, &s.Hold, &s.DurationMS, &s.CreatedAt, &s.ClosedAt, &s.ClosedBy, &s.Conclusion)
 	s.CalibrationID = cal.Int64
 	return s, err
 }
@@ -75,13 +108,17 @@ func (db *DB) InsertSearch(ctx context.Context, s *Search, after TxHook) error {
 	if err != nil {
 		return err
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO search_results (search_id, rank, reference_id, label, score, band) VALUES (?, ?, ?, ?, ?, ?)`)
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO search_results (search_id, rank, reference_id, label, score, band, subject_id, subject_name, reference_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
 	defer stmt.Close()
 	for _, r := range s.Results {
-		if _, err := stmt.ExecContext(ctx, s.ID, r.Rank, r.ReferenceID, r.Label, r.Score, r.Band); err != nil {
+		var subject sql.NullInt64
+		if r.SubjectID != 0 {
+			subject = sql.NullInt64{Int64: r.SubjectID, Valid: true}
+		}
+		if _, err := stmt.ExecContext(ctx, s.ID, r.Rank, r.ReferenceID, r.Label, r.Score, r.Band, subject, r.SubjectName, FormatIDs(r.ReferenceIDs)); err != nil {
 			return err
 		}
 	}
@@ -97,7 +134,7 @@ func (db *DB) SearchByID(ctx context.Context, id int64) (*Search, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.QueryContext(ctx, `SELECT rank, reference_id, label, score, band FROM search_results WHERE search_id = ? ORDER BY rank`, id)
+	rows, err := db.QueryContext(ctx, `SELECT rank, reference_id, label, score, band, COALESCE(subject_id, 0), subject_name, reference_ids FROM search_results WHERE search_id = ? ORDER BY rank`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -105,10 +142,15 @@ func (db *DB) SearchByID(ctx context.Context, id int64) (*Search, error) {
 	for rows.Next() {
 		var r SearchResult
 		var ref sql.NullInt64
-		if err := rows.Scan(&r.Rank, &ref, &r.Label, &r.Score, &r.Band); err != nil {
+		var refIDs string
+		if err := rows.Scan(&r.Rank, &ref, &r.Label, &r.Score, &r.Band, &r.SubjectID, &r.SubjectName, &refIDs); err != nil {
 			return nil, err
 		}
 		r.ReferenceID = ref.Int64
+		r.ReferenceIDs = ParseIDs(refIDs)
+		if len(r.ReferenceIDs) == 0 && ref.Valid {
+			r.ReferenceIDs = []int64{ref.Int64}
+		}
 		s.Results = append(s.Results, r)
 	}
 	return s, rows.Err()

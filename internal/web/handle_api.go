@@ -17,6 +17,14 @@ type apiCandidate struct {
 	// calibration, or no face found in the sketch).
 	Band     *string `json:"band"`
 	BandText string  `json:"band_text,omitempty"`
+	// The person (issue 16): reference_id is their best photo,
+	// reference_ids all their photos best first. subject_id is null for a
+	// candidate recorded before subjects whose photo was deleted since.
+	SubjectID    *int64  `json:"subject_id"`
+	SubjectName  string  `json:"subject_name"`
+	ReferenceIDs []int64 `json:"reference_ids"`
+	// Review is the officer's mark, null while not reviewed.
+	Review *apiReview `json:"review"`
 }
 
 type apiSearch struct {
@@ -34,6 +42,8 @@ type apiSearch struct {
 	Candidates  []apiCandidate `json:"candidates"`
 	Disclaimer  string         `json:"disclaimer"`
 	Filter      *apiFilter     `json:"filter"` // null when the search was not filtered
+	// ReviewState says whether the review is closed, and its conclusion.
+	ReviewState apiReviewState `json:"review_state"`
 }
 
 // apiFilter is the witness filter a search ran with and what it kept.
@@ -62,9 +72,11 @@ func toAPIFilter(a *gallery.AppliedFilter) *apiFilter {
 
 const disclaimer = "Candidates are investigative leads for human review, not identifications."
 
-func toAPISearch(sr *store.Search, note string, bands *gallery.Bands) apiSearch {
+// toAPISearch is a search as the API shows it; reviews are its marks by
+// subject id (nil: none yet).
+func toAPISearch(sr *store.Search, note string, bands *gallery.Bands, reviews map[int64]store.Review) apiSearch {
 	out := apiSearch{SearchID: sr.ID, Model: sr.ModelID, CaseNumber: sr.CaseNumber, FaceFound: sr.FaceFound, FaceSource: sr.FaceSource,
-		GallerySize: sr.GallerySize, Note: note, Candidates: []apiCandidate{}, Disclaimer: disclaimer}
+		GallerySize: sr.GallerySize, Note: note, Candidates: []apiCandidate{}, Disclaimer: disclaimer, ReviewState: toAPIReviewState(sr)}
 	if b, err := store.ParseBox(sr.FaceBox); err == nil && !b.Empty() {
 		out.FaceBox = []int{b.Min.X, b.Min.Y, b.Max.X, b.Max.Y}
 	}
@@ -73,7 +85,18 @@ func toAPISearch(sr *store.Search, note string, bands *gallery.Bands) apiSearch 
 		out.Calibration = &id
 	}
 	for _, r := range sr.Results {
-		c := apiCandidate{Rank: r.Rank, ReferenceID: r.ReferenceID, Label: r.Label, Score: r.Score, BandText: bandText(sr, bands, r.Score)}
+		c := apiCandidate{Rank: r.Rank, ReferenceID: r.ReferenceID, Label: r.Label, Score: r.Score, BandText: bandText(sr, bands, r.Score),
+			SubjectName: r.SubjectName, ReferenceIDs: r.ReferenceIDs}
+		if c.ReferenceIDs == nil {
+			c.ReferenceIDs = []int64{}
+		}
+		if r.SubjectID != 0 {
+			id := r.SubjectID
+			c.SubjectID = &id
+			if rv, ok := reviews[id]; ok {
+				c.Review = toAPIReview(&rv)
+			}
+		}
 		if r.Band != "" && sr.FaceSource != store.FaceNone {
 			band := r.Band
 			c.Band = &band
@@ -95,7 +118,7 @@ func (s *Server) handleAPISearch(w http.ResponseWriter, r *http.Request) {
 		s.failJSON(w, r, err)
 		return
 	}
-	resp := toAPISearch(out.Search, out.Note, out.Bands)
+	resp := toAPISearch(out.Search, out.Note, out.Bands, nil)
 	resp.Filter = toAPIFilter(out.Filter)
 	writeJSON(w, http.StatusOK, resp)
 }
@@ -106,10 +129,15 @@ func (s *Server) handleAPISearchShow(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !s.auditView(w, r, searchTarget(sr), "API export; references: "+idList(resultRefIDs(sr))) {
+	reviews, err := s.db.ReviewsOf(r.Context(), sr.ID)
+	if err != nil {
+		s.failJSON(w, r, err)
 		return
 	}
-	resp := toAPISearch(sr, "", s.bandsOf(sr))
+	if !s.auditView(w, r, searchTarget(sr), "API export; references: "+idList(resultAllRefIDs(sr))) {
+		return
+	}
+	resp := toAPISearch(sr, "", s.bandsOf(sr), reviews)
 	f, err := s.gallery.SearchFilter(r.Context(), sr.ID)
 	if err != nil {
 		s.failJSON(w, r, err)
@@ -123,6 +151,8 @@ type apiReference struct {
 	ID           int64  `json:"id"`
 	SHA256       string `json:"sha256"`
 	Label        string `json:"label"`
+	SubjectID    int64  `json:"subject_id"`
+	CapturedOn   string `json:"captured_on"`
 	Notes        string `json:"notes"`
 	OriginalName string `json:"original_name"`
 	ContentType  string `json:"content_type"`
@@ -190,7 +220,7 @@ func toAPIRef(r *store.Reference) *apiReference {
 	if r == nil {
 		return nil
 	}
-	out := &apiReference{ID: r.ID, SHA256: r.SHA256, Label: r.Label, Notes: r.Notes, OriginalName: r.OriginalName,
+	out := &apiReference{ID: r.ID, SHA256: r.SHA256, Label: r.Label, SubjectID: r.SubjectID, CapturedOn: r.CapturedOn, Notes: r.Notes, OriginalName: r.OriginalName,
 		ContentType: r.ContentType, Width: r.Width, Height: r.Height, Embedded: r.HasEmbedding, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt,
 		Searchable: gallery.Searchable(r.Face), Flags: []string{}}
 	if f := r.Face; f != nil && f.Checked {

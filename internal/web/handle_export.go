@@ -66,7 +66,8 @@ func (s *Server) handleSearchesCSV(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cw := startCSV(w, "sketchmatch-searches.csv")
-	csvRow(cw, "search_id", "created_at_utc", "username", "case_number", "face_in_sketch", "references_searched", "candidates_requested", "model", "calibration_id", "sketch_sha256", "witness_filter", "filter_kept")
+	csvRow(cw, "search_id", "created_at_utc", "username", "case_number", "face_in_sketch", "references_searched", "candidates_requested", "model", "calibration_id", "sketch_sha256", "witness_filter", "filter_kept",
+		"review", "referred", "possible", "excluded")
 	const page = 500
 	for off := 0; ; off += page {
 		list, _, err := s.db.ListSearchesBetween(r.Context(), uid, caseNo, from, to, page, off)
@@ -83,6 +84,11 @@ func (s *Server) handleSearchesCSV(w http.ResponseWriter, r *http.Request) {
 			s.log.Error("searches export", "err", err, "request_id", requestIDFrom(r.Context()))
 			return
 		}
+		counts, err := s.db.ReviewCounts(r.Context(), ids)
+		if err != nil {
+			s.log.Error("searches export", "err", err, "request_id", requestIDFrom(r.Context()))
+			return
+		}
 		for _, sr := range list {
 			cal := ""
 			if sr.CalibrationID != 0 {
@@ -90,13 +96,22 @@ func (s *Server) handleSearchesCSV(w http.ResponseWriter, r *http.Request) {
 			}
 			fc := filterCells(filters, sr.ID)
 			csvRow(cw, strconv.FormatInt(sr.ID, 10), time.Unix(sr.CreatedAt, 0).UTC().Format(time.RFC3339), sr.Username, sr.CaseNumber,
-				faceWord(sr), strconv.Itoa(sr.GallerySize), strconv.Itoa(sr.K), sr.ModelID, cal, sr.SketchSHA256, fc[0], fc[1])
+				faceWord(sr), strconv.Itoa(sr.GallerySize), strconv.Itoa(sr.K), sr.ModelID, cal, sr.SketchSHA256, fc[0], fc[1],
+				reviewWord(sr), strconv.Itoa(counts[sr.ID].Referred), strconv.Itoa(counts[sr.ID].Possible), strconv.Itoa(counts[sr.ID].Excluded))
 		}
 		if len(list) < page {
 			break
 		}
 	}
 	cw.Flush()
+}
+
+// reviewWord is a search's review state: open or closed.
+func reviewWord(sr *store.Search) string {
+	if sr.ClosedAt != 0 {
+		return "closed"
+	}
+	return "open"
 }
 
 // filterCells is a search's witness filter and "kept/total" ("", "" when

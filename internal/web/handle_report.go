@@ -66,6 +66,13 @@ func (s *Server) reportContent(r *http.Request, sr *store.Search) (report.Search
 	if sr.CalibrationID != 0 {
 		rs.Calibration = "#" + strconv.FormatInt(sr.CalibrationID, 10)
 	}
+	if sr.ClosedAt != 0 {
+		rs.Closed, rs.ClosedAt, rs.ClosedBy, rs.Conclusion = true, time.Unix(sr.ClosedAt, 0), sr.ClosedBy, sr.Conclusion
+	}
+	reviews, err := s.db.ReviewsOf(r.Context(), sr.ID)
+	if err != nil {
+		return rs, nil, err
+	}
 	f, err := s.gallery.SearchFilter(r.Context(), sr.ID)
 	if err != nil {
 		return rs, nil, err
@@ -92,7 +99,10 @@ func (s *Server) reportContent(r *http.Request, sr *store.Search) (report.Search
 	var cands []report.Candidate
 	for _, res := range sr.Results {
 		c := report.Candidate{Rank: res.Rank, ReferenceID: res.ReferenceID, Label: res.Label, Score: res.Score,
-			BandText: bandText(sr, bands, res.Score)}
+			BandText: bandText(sr, bands, res.Score), SubjectID: res.SubjectID, SubjectName: res.SubjectName, Photos: len(res.ReferenceIDs)}
+		if rv, ok := reviews[res.SubjectID]; ok && res.SubjectID != 0 {
+			c.Review, c.ReviewNote, c.ReviewedBy, c.ReviewedAt = rv.Mark, rv.Note, rv.ReviewedBy, time.Unix(rv.ReviewedAt, 0)
+		}
 		if sr.FaceSource != store.FaceNone {
 			c.Band = res.Band
 		}

@@ -144,7 +144,8 @@ func clipFilter(in gallery.FilterInput) gallery.FilterInput {
 
 func galleryActor(r *http.Request) gallery.Actor {
 	a := actor(r)
-	return gallery.Actor{UserID: a.UserID, Username: a.Username, ClientIP: a.ClientIP}
+	u := userFrom(r.Context())
+	return gallery.Actor{UserID: a.UserID, Username: a.Username, ClientIP: a.ClientIP, Admin: u != nil && u.Role == auth.RoleAdmin}
 }
 
 // POST /search → redirect to the recorded result (so reload does not
@@ -190,6 +191,15 @@ type resultView struct {
 	AnyAbove    bool
 	IsOwner     bool
 	Filter      *gallery.AppliedFilter // nil: unfiltered
+	// The review (issue 16): CanReview shows the mark and close forms (the
+	// officer who searched, while the search is open); Unreviewed lists
+	// only candidates without a mark; Counts are the marks so far.
+	CanReview  bool
+	Unreviewed bool
+	Counts     store.ReviewCount
+	Pending    int // candidates not reviewed yet
+	Marks      []string
+	Shown      int // candidates listed after the unreviewed filter
 }
 
 type candidateView struct {
@@ -200,6 +210,12 @@ type candidateView struct {
 	// divider above it instead of repeating the same box on each).
 	FirstLow bool
 	Meta     string // the reference's witness metadata now, "" when none is known
+	// Name is the person's name or record number (the photo's label for a
+	// row without a subject); Others are the person's other photos,
+	// best first, those still in the gallery.
+	Name   string
+	Others []int64
+	Review *store.Review // nil: not reviewed
 }
 
 // metaLine is a reference's witness metadata in a few words.
@@ -258,7 +274,9 @@ func (s *Server) loadSearch(w http.ResponseWriter, r *http.Request) (*store.Sear
 }
 
 func (s *Server) resultView(r *http.Request, sr *store.Search) (resultView, error) {
-	v := resultView{Search: sr, IsOwner: userFrom(r.Context()).ID == sr.UserID, Bands: s.bandsOf(sr)}
+	u := userFrom(r.Context())
+	v := resultView{Search: sr, IsOwner: u.ID == sr.UserID, Bands: s.bandsOf(sr), Marks: gallery.Marks,
+		CanReview: canReview(u, sr) && sr.ClosedAt == 0, Unreviewed: r.URL.Query().Get("unreviewed") == "1"}
 	var err error
 	if v.Filter, err = s.gallery.SearchFilter(r.Context(), sr.ID); err != nil {
 		return v, err
@@ -268,11 +286,12 @@ func (s *Server) resultView(r *http.Request, sr *store.Search) (resultView, erro
 	} else {
 		v.Calibration = "none (uncentred)"
 	}
-	ids := make([]int64, len(sr.Results))
-	for i, res := range sr.Results {
-		ids[i] = res.ReferenceID
+	ids := resultRefIDs(sr)
+	var all []int64
+	for _, res := range sr.Results {
+		all = append(all, res.ReferenceIDs...)
 	}
-	refs, err := s.db.ReferencesByIDs(r.Context(), ids)
+	refs, err := s.db.ReferencesByIDs(r.Context(), all)
 	if err != nil {
 		return v, err
 	}
@@ -280,11 +299,36 @@ func (s *Server) resultView(r *http.Request, sr *store.Search) (resultView, erro
 	if err != nil {
 		return v, err
 	}
+	reviews, err := s.db.ReviewsOf(r.Context(), sr.ID)
+	if err != nil {
+		return v, err
+	}
 	seenLow := false
 	for _, res := range sr.Results {
-		cv := candidateView{SearchResult: res, Meta: metaLine(meta[res.ReferenceID])}
+		cv := candidateView{SearchResult: res, Meta: metaLine(meta[res.ReferenceID]), Name: res.SubjectName}
+		if cv.Name == "" {
+			cv.Name = res.Label
+		}
 		_, exists := refs[res.ReferenceID]
 		cv.Deleted = !exists
+		for _, id := range res.ReferenceIDs {
+			if _, ok := refs[id]; ok && id != res.ReferenceID {
+				cv.Others = append(cv.Others, id)
+			}
+		}
+		if rv, ok := reviews[res.SubjectID]; ok && res.SubjectID != 0 {
+			cv.Review = &rv
+			switch rv.Mark {
+			case store.MarkExcluded:
+				v.Counts.Excluded++
+			case store.MarkPossible:
+				v.Counts.Possible++
+			case store.MarkReferred:
+				v.Counts.Referred++
+			}
+		} else {
+			v.Pending++
+		}
 		if res.Band == gallery.BandLow && sr.FaceSource != store.FaceNone && !seenLow {
 			cv.FirstLow, seenLow = true, true
 		}
@@ -294,6 +338,17 @@ func (s *Server) resultView(r *http.Request, sr *store.Search) (resultView, erro
 		}
 		v.Candidates = append(v.Candidates, cv)
 	}
+	if v.Unreviewed {
+		kept := v.Candidates[:0:0]
+		for _, c := range v.Candidates {
+			if c.Review == nil {
+				c.FirstLow = false
+				kept = append(kept, c)
+			}
+		}
+		v.Candidates = kept
+	}
+	v.Shown = len(v.Candidates)
 	return v, nil
 }
 
@@ -306,10 +361,20 @@ func searchTarget(sr *store.Search) string {
 	return t
 }
 
+// resultRefIDs are the best photos of a search's candidates.
 func resultRefIDs(sr *store.Search) []int64 {
 	ids := make([]int64, len(sr.Results))
 	for i, res := range sr.Results {
 		ids[i] = res.ReferenceID
+	}
+	return ids
+}
+
+// resultAllRefIDs are all the photos of a search's candidates.
+func resultAllRefIDs(sr *store.Search) []int64 {
+	var ids []int64
+	for _, res := range sr.Results {
+		ids = append(ids, res.ReferenceIDs...)
 	}
 	return ids
 }
@@ -325,10 +390,11 @@ func (s *Server) handleSearchShow(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if !s.auditView(w, r, searchTarget(sr), "result page; references shown: "+idList(resultRefIDs(sr))) {
+	if !s.auditView(w, r, searchTarget(sr), "result page; references shown: "+idList(resultAllRefIDs(sr))) {
 		return
 	}
-	flash := map[string]string{"held": "The search is on legal hold: retention will not delete it.", "released": "The legal hold is released."}[r.URL.Query().Get("done")]
+	flash := map[string]string{"held": "The search is on legal hold: retention will not delete it.", "released": "The legal hold is released.",
+		"closed": "The review is closed.", "reopened": "The review is reopened."}[r.URL.Query().Get("done")]
 	s.render(w, r, http.StatusOK, "result", page{Title: "Search #" + strconv.FormatInt(sr.ID, 10), Nav: s.searchNav(r, sr), Flash: flash, Data: v})
 }
 
@@ -339,6 +405,12 @@ type compareView struct {
 	Prev      int
 	Next      int
 	BandText  string
+	// The person's photos (issue 16): Photo is the index shown (0: the
+	// best-scoring one), Photos how many; PrevPhoto/NextPhoto step through
+	// them (-1: none).
+	Name                 string
+	Photo, Photos        int
+	PrevPhoto, NextPhoto int
 }
 
 // GET /searches/{id}/compare/{rank}: the sketch and one candidate side by side.
@@ -353,15 +425,37 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := sr.Results[rank-1]
-	ref, err := s.db.ReferenceByID(r.Context(), c.ReferenceID)
+	photos := c.ReferenceIDs
+	if len(photos) == 0 {
+		photos = []int64{c.ReferenceID}
+	}
+	photo := 0
+	if p := r.URL.Query().Get("photo"); p != "" {
+		if photo, err = strconv.Atoi(p); err != nil || photo < 0 || photo >= len(photos) {
+			s.renderError(w, r, http.StatusNotFound, "")
+			return
+		}
+	}
+	refID := photos[photo]
+	ref, err := s.db.ReferenceByID(r.Context(), refID)
 	if err != nil && !store.IsNotFound(err) {
 		s.fail(w, r, err)
 		return
 	}
-	if !s.auditView(w, r, searchTarget(sr), "compare rank "+strconv.Itoa(rank)+"; reference shown: "+strconv.FormatInt(c.ReferenceID, 10)) {
+	if !s.auditView(w, r, searchTarget(sr), "compare rank "+strconv.Itoa(rank)+"; reference shown: "+strconv.FormatInt(refID, 10)) {
 		return
 	}
-	v := compareView{Search: sr, Candidate: c, Ref: ref}
+	v := compareView{Search: sr, Candidate: c, Ref: ref, Name: c.SubjectName, Photo: photo, Photos: len(photos), PrevPhoto: photo - 1, NextPhoto: photo + 1}
+	if v.Name == "" {
+		v.Name = c.Label
+	}
+	if v.NextPhoto >= len(photos) {
+		v.NextPhoto = -1
+	}
+	if ref == nil {
+		// The compare page names the photo it could not show.
+		v.Candidate.ReferenceID = refID
+	}
 	if rank > 1 {
 		v.Prev = rank - 1
 	}
@@ -395,6 +489,7 @@ type historyData struct {
 	HasPrev, HasNext            bool
 	All                         bool
 	Filters                     map[int64]store.SearchFilter // by search id, for filtered searches
+	Counts                      map[int64]store.ReviewCount  // review marks by search id
 }
 
 // GET /searches?case=...&page=N — officers see their own, admins everyone's.
@@ -435,6 +530,11 @@ func (s *Server) handleSearches(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	counts, err := s.db.ReviewCounts(r.Context(), ids)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	// The list itself is not audited: it shows no face or sketch, and it
 	// stays a pure read, so history works while another writer holds the
 	// database (internal/faulttest TestDBLockedByLongWriter). Every search
@@ -442,7 +542,7 @@ func (s *Server) handleSearches(w http.ResponseWriter, r *http.Request) {
 	pages := max(1, (total+size-1)/size)
 	s.render(w, r, status, "history", page{Title: "History", Nav: "history", Error: errMsg, Data: historyData{
 		Searches: list, Total: total, CaseNumber: caseNo, From: q.Get("from"), To: q.Get("to"), Filtered: len(q) > 0,
-		Page: pg, Pages: pages, HasPrev: pg > 1, HasNext: pg < pages, All: uid == 0, Filters: filters,
+		Page: pg, Pages: pages, HasPrev: pg > 1, HasNext: pg < pages, All: uid == 0, Filters: filters, Counts: counts,
 		CSVHref: pageLink("/searches.csv", q, 0), PrevHref: pageLink("/searches", q, pg-1), NextHref: pageLink("/searches", q, pg+1)}})
 }
 

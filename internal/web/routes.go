@@ -57,6 +57,11 @@ func (s *Server) routes() http.Handler {
 			r.Post("/api/v1/search", s.handleAPISearch)
 			r.Get("/api/v1/searches/{id}", s.handleAPISearchShow)
 			r.Get("/api/v1/searches/{id}/report.pdf", s.handleSearchReport)
+			// The review of a search's candidates, by the officer who ran it.
+			r.Post("/searches/{id}/reviews/{subject_id}", s.handleReviewMark)
+			r.Post("/searches/{id}/close", s.handleSearchClose)
+			r.Put("/api/v1/searches/{id}/reviews/{subject_id}", s.handleReviewMark)
+			r.Post("/api/v1/searches/{id}/close", s.handleSearchClose)
 			// Reference images (officers see them in results); looked up
 			// by id, never by a path from the request.
 			r.Get("/references/{id}/image", s.handleRefImage)
@@ -77,6 +82,16 @@ func (s *Server) routes() http.Handler {
 				r.Post("/api/v1/references", s.handleAPIReferencesAdd)
 				r.Delete("/api/v1/references/{id}", s.handleAPIReferenceDelete)
 				r.Post("/api/v1/references/{id}/face", s.handleAPIReferenceFace)
+				// People: a subject's photos, renaming, merging, moving a photo.
+				r.Get("/subjects/{id}", s.handleSubject)
+				r.Post("/subjects/{id}", s.handleSubjectUpdate)
+				r.Post("/subjects/{id}/merge", s.handleSubjectMerge)
+				r.Post("/references/{id}/subject", s.handleReferenceMove)
+				// Supervising the review: every search by review state, and
+				// reopening a closed one.
+				r.Get("/admin/reviews", s.handleReviews)
+				r.Post("/searches/{id}/reopen", s.handleSearchReopen)
+				r.Post("/api/v1/searches/{id}/reopen", s.handleSearchReopen)
 				// Legal holds on searches.
 				r.Post("/searches/{id}/hold", s.handleSearchHold)
 				r.Post("/api/v1/searches/{id}/hold", s.handleSearchHold)

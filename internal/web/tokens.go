@@ -28,8 +28,8 @@ func tokenFrom(ctx context.Context) *auth.Token {
 // the route is not open to tokens.
 func scopeFor(method, path string) string {
 	switch {
-	case strings.HasSuffix(path, "/hold"):
-		return "" // legal holds are for administrators in person
+	case strings.HasSuffix(path, "/hold"), strings.HasSuffix(path, "/reopen"):
+		return "" // legal holds and reopening a review are for administrators in person
 	case path == "/api/v1/search" || strings.HasPrefix(path, "/api/v1/searches"):
 		return auth.ScopeSearch
 	case path == "/api/v1/references" || strings.HasPrefix(path, "/api/v1/references/"):

@@ -31,6 +31,10 @@ type spooledUpload struct {
 	label, notes string
 	// labelFromName labels each file with its name without the extension.
 	labelFromName bool
+	// subject (a name or record number, found or created) or subjectID
+	// (an existing person) puts every file with that person.
+	subject   string
+	subjectID int64
 }
 
 type spooledFile struct {
@@ -112,7 +116,16 @@ func (s *Server) spoolUploads(w http.ResponseWriter, r *http.Request) (*spooledU
 			case "1", "on", "true":
 				u.labelFromName = true
 			}
-		case name == "label" || name == "notes":
+		case name == "subject_id":
+			b, _ := io.ReadAll(io.LimitReader(p, 32))
+			if v := strings.TrimSpace(string(b)); v != "" {
+				id, err := strconv.ParseInt(v, 10, 64)
+				if err != nil || id <= 0 {
+					return fail(apperr.Errorf(apperr.EINVALID, "The person number must be a whole number."))
+				}
+				u.subjectID = id
+			}
+		case name == "label" || name == "notes" || name == "subject":
 			b, err := io.ReadAll(io.LimitReader(p, maxFieldBytes+1))
 			if err != nil {
 				if e := tooLarge(err); e != nil {
@@ -123,9 +136,12 @@ func (s *Server) spoolUploads(w http.ResponseWriter, r *http.Request) (*spooledU
 			if len(b) > maxFieldBytes {
 				return fail(apperr.Errorf(apperr.EINVALID, "The %s field is too long.", name))
 			}
-			if name == "label" {
+			switch name {
+			case "label":
 				u.label = string(b)
-			} else {
+			case "subject":
+				u.subject = string(b)
+			default:
 				u.notes = string(b)
 			}
 		default:
@@ -192,7 +208,7 @@ func (s *Server) addSpooled(r *http.Request, u *spooledUpload) []gallery.Result 
 			label = strings.TrimSuffix(base, filepath.Ext(base))
 		}
 		results = append(results, s.gallery.Add(r.Context(), galleryActor(r),
-			[]gallery.Upload{{Name: f.name, Data: data, Label: label, Notes: u.notes}})...)
+			[]gallery.Upload{{Name: f.name, Data: data, Label: label, Notes: u.notes, Subject: u.subject, SubjectID: u.subjectID}})...)
 	}
 	return results
 }

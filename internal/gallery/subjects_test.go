@@ -1,0 +1,299 @@
+package gallery_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/gallery"
+	"github.com/sketchmatch/sketchmatch/internal/quality/qualitytest"
+	"github.com/sketchmatch/sketchmatch/internal/store"
+)
+
+func auditActions(t *testing.T, db *store.DB, action string) []store.AuditRow {
+	t.Helper()
+	rows, _, err := db.ListAuditFiltered(context.Background(), store.AuditFilter{Action: action}, 100, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func TestPersonScore(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		scores []float64
+		alpha  float64
+		want   float64
+	}{
+		{"BestOnly", []float64{0.8, 0.6}, 0, 0.8},
+		{"BestPlusSecond", []float64{0.8, 0.6}, 0.5, (0.8 + 0.3) / 1.5},
+		{"OnePhotoIsItsOwnSecond", []float64{0.8}, 0.5, 0.8},
+		{"None", nil, 0.5, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := gallery.PersonScore(c.scores, c.alpha); got < c.want-1e-12 || got > c.want+1e-12 {
+				t.Fatalf("PersonScore(%v, %g)=%g, want %g", c.scores, c.alpha, got, c.want)
+			}
+		})
+	}
+}
+
+// TestSearchRanksPeople: a person with several photos takes one place in
+// the results, best photo first, with the others listed; k counts people;
+// moves and merges change the next search at once.
+func TestSearchRanksPeople(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, qualitytest.Encoder{ID: "fake@1"}, 0)
+	mustUser(t, f.db)
+	// Person "R-0" has photos of synthetic people 0, 10 and 11 (so a
+	// sketch of 0 ranks one of them first and the others somewhere below);
+	// people 1..4 have one photo each, as a gallery imported before subjects.
+	ups := []gallery.Upload{
+		{Name: "a.png", Data: fakePhoto(t, 0), Subject: "R-0", Label: "front"},
+		{Name: "b.png", Data: fakePhoto(t, 10), Subject: "R-0", Label: "2019"},
+		{Name: "c.png", Data: fakePhoto(t, 11), Subject: "R-0"},
+	}
+	for i := 1; i <= 4; i++ {
+		ups = append(ups, gallery.Upload{Name: "p.png", Data: fakePhoto(t, i)})
+	}
+	res := f.svc.Add(ctx, admin, ups)
+	var refs []int64
+	for _, r := range res {
+		if r.Outcome != gallery.Added {
+			t.Fatalf("%s: %s %s", r.Name, r.Outcome, r.Reason)
+		}
+		refs = append(refs, r.Reference.ID)
+	}
+	r0 := res[0].Reference.SubjectID
+	if res[1].Reference.SubjectID != r0 || res[2].Reference.SubjectID != r0 {
+		t.Fatal("photos named with one subject went to different subjects")
+	}
+	if res[3].Reference.SubjectID == r0 || res[3].Reference.SubjectID == res[4].Reference.SubjectID {
+		t.Fatal("a photo imported without a subject must get its own")
+	}
+	if s, _ := f.db.SubjectByID(ctx, res[3].Reference.SubjectID); s.Name != res[3].Reference.Label {
+		t.Fatalf("own subject named %q, want the label", s.Name)
+	}
+
+	t.Run("OneCardPerPerson", func(t *testing.T) {
+		out := search(t, f.svc, fakeSketch(t, 0), 5)
+		if got, want := len(out.Candidates), 5; got != want {
+			t.Fatalf("%d candidates, want %d people", got, want)
+		}
+		seen := map[int64]bool{}
+		for _, c := range out.Candidates {
+			if seen[c.SubjectID] || c.SubjectID == 0 {
+				t.Fatalf("subject %d listed twice or unknown: %+v", c.SubjectID, out.Candidates)
+			}
+			seen[c.SubjectID] = true
+			if c.ReferenceIDs[0] != c.ReferenceID {
+				t.Fatalf("best photo %d not first in %v", c.ReferenceID, c.ReferenceIDs)
+			}
+		}
+		top := out.Candidates[0]
+		if top.SubjectID != r0 || top.ReferenceID != refs[0] || top.SubjectName != "R-0" {
+			t.Fatalf("top %+v, want subject R-0 with photo %d", top, refs[0])
+		}
+		if got := len(top.ReferenceIDs); got != 3 {
+			t.Fatalf("R-0 lists %v, want all 3 photos", top.ReferenceIDs)
+		}
+		// The record keeps the people.
+		rec, _ := f.db.SearchByID(ctx, out.Search.ID)
+		if !reflect.DeepEqual(rec.Results[0].ReferenceIDs, top.ReferenceIDs) || rec.Results[0].SubjectName != "R-0" {
+			t.Fatalf("recorded %+v", rec.Results[0])
+		}
+		// Bands speak of the photos searched.
+		if rec.GallerySize != 7 {
+			t.Fatalf("gallery size %d, want 7 photos", rec.GallerySize)
+		}
+	})
+	t.Run("KCountsPeople", func(t *testing.T) {
+		out := search(t, f.svc, fakeSketch(t, 3), 2)
+		if len(out.Candidates) != 2 || out.Candidates[0].SubjectID == out.Candidates[1].SubjectID {
+			t.Fatalf("%+v", out.Candidates)
+		}
+	})
+	t.Run("MoveFollowsAtOnce", func(t *testing.T) {
+		// Photo of person 1 moved to R-0: its own subject drops out.
+		if err := f.svc.MoveReference(ctx, admin, refs[3], r0); err != nil {
+			t.Fatal(err)
+		}
+		out := search(t, f.svc, fakeSketch(t, 1), 5)
+		if out.Candidates[0].SubjectID != r0 || out.Candidates[0].ReferenceID != refs[3] {
+			t.Fatalf("after the move the sketch of 1 finds %+v", out.Candidates[0])
+		}
+		if len(out.Candidates) != 4 {
+			t.Fatalf("%d people after the move, want 4", len(out.Candidates))
+		}
+		if n := len(auditActions(t, f.db, "reference_move")); n != 1 {
+			t.Fatalf("%d reference_move audit rows", n)
+		}
+		if err := f.svc.MoveReference(ctx, admin, refs[3], 999); apperr.Code(err) != apperr.ENOTFOUND {
+			t.Fatalf("move to a missing subject: %v", err)
+		}
+	})
+	t.Run("MergeFollowsAtOnce", func(t *testing.T) {
+		s4 := res[6].Reference.SubjectID
+		if err := f.svc.MergeSubjects(ctx, admin, s4, r0); err != nil {
+			t.Fatal(err)
+		}
+		out := search(t, f.svc, fakeSketch(t, 4), 5)
+		if out.Candidates[0].SubjectID != r0 {
+			t.Fatalf("after the merge the sketch of 4 finds subject %d", out.Candidates[0].SubjectID)
+		}
+		if err := f.svc.MergeSubjects(ctx, admin, r0, r0); apperr.Code(err) != apperr.EINVALID {
+			t.Fatalf("merge into itself: %v", err)
+		}
+		if err := f.svc.MergeSubjects(ctx, admin, s4, r0); apperr.Code(err) != apperr.ECONFLICT {
+			t.Fatalf("merge a merged subject: %v", err)
+		}
+		if n := len(auditActions(t, f.db, "subject_merge")); n != 1 {
+			t.Fatalf("%d subject_merge audit rows", n)
+		}
+	})
+	t.Run("AddToExistingSubject", func(t *testing.T) {
+		r := f.svc.Add(ctx, admin, []gallery.Upload{{Name: "x.png", Data: fakePhoto(t, 20), SubjectID: r0}})
+		if r[0].Outcome != gallery.Added || r[0].Reference.SubjectID != r0 {
+			t.Fatalf("%+v", r[0])
+		}
+		r = f.svc.Add(ctx, admin, []gallery.Upload{{Name: "y.png", Data: fakePhoto(t, 21), SubjectID: 12345}})
+		if r[0].Outcome != gallery.Rejected {
+			t.Fatalf("added to a missing subject: %+v", r[0])
+		}
+	})
+}
+
+func TestReview(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, qualitytest.Encoder{ID: "fake@1"}, 0)
+	mustUser(t, f.db)
+	if err := f.db.CreateUser(ctx, &store.User{Username: "bob", PasswordHash: "!", Role: "officer"}); err != nil {
+		t.Fatal(err)
+	}
+	bobU, _ := f.db.UserByUsername(ctx, "bob")
+	bob := gallery.Actor{UserID: bobU.ID, Username: "bob"}
+	carol := gallery.Actor{UserID: 99, Username: "carol"}
+	addPeople(t, f.svc, 4)
+	out, err := f.svc.Search(ctx, bob, gallery.Query{Sketch: fakeSketch(t, 0), K: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.Search.ID
+	first, second := out.Candidates[0].SubjectID, out.Candidates[1].SubjectID
+
+	for _, c := range []struct {
+		name    string
+		who     gallery.Actor
+		subject int64
+		mark    string
+		code    string
+	}{
+		{"Possible", bob, first, "possible", ""},
+		{"ChangedToReferred", bob, first, "referred", ""},
+		{"Excluded", bob, second, "Excluded", ""},
+		{"ErrBadMark", bob, first, "maybe", apperr.EINVALID},
+		{"ErrNotACandidate", bob, 424242, "possible", apperr.ENOTFOUND},
+		{"ErrAnotherOfficersSearch", carol, first, "possible", apperr.EFORBIDDEN},
+		{"ErrAdminDoesNotReviewOthers", admin, first, "possible", apperr.EFORBIDDEN},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := f.svc.Review(ctx, c.who, id, c.subject, c.mark, "note "+c.name)
+			if got := apperr.Code(err); (c.code == "" && err != nil) || (c.code != "" && got != c.code) {
+				t.Fatalf("err=%v, want code %q", err, c.code)
+			}
+		})
+	}
+	reviews, _ := f.db.ReviewsOf(ctx, id)
+	if reviews[first].Mark != "referred" || reviews[first].Note != "note ChangedToReferred" || reviews[second].Mark != "excluded" {
+		t.Fatalf("reviews %+v", reviews)
+	}
+	if rows := auditActions(t, f.db, "review_mark"); len(rows) != 3 || rows[0].Username != "bob" {
+		t.Fatalf("review_mark audit rows: %+v", rows)
+	}
+
+	t.Run("Close", func(t *testing.T) {
+		if err := f.svc.CloseSearch(ctx, carol, id, "x"); apperr.Code(err) != apperr.EFORBIDDEN {
+			t.Fatalf("another officer closes: %v", err)
+		}
+		if err := f.svc.CloseSearch(ctx, bob, id, "Referred the top candidate."); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Review(ctx, bob, id, first, "excluded", ""); apperr.Code(err) != apperr.ECONFLICT {
+			t.Fatalf("mark on a closed search: %v", err)
+		}
+		if err := f.svc.CloseSearch(ctx, bob, id, "again"); apperr.Code(err) != apperr.ECONFLICT {
+			t.Fatalf("close twice: %v", err)
+		}
+		rows := auditActions(t, f.db, "search_close")
+		if len(rows) != 1 || rows[0].Username != "bob" {
+			t.Fatalf("search_close rows %+v", rows)
+		}
+		if want := `case="" unreviewed=1 conclusion="Referred the top candidate."`; rows[0].Details != want {
+			t.Fatalf("details %q, want %q", rows[0].Details, want)
+		}
+	})
+	t.Run("Reopen", func(t *testing.T) {
+		if err := f.svc.ReopenSearch(ctx, bob, id); apperr.Code(err) != apperr.EFORBIDDEN {
+			t.Fatalf("officer reopens: %v", err)
+		}
+		adm := admin
+		adm.Admin = true
+		if err := f.svc.ReopenSearch(ctx, adm, id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Review(ctx, bob, id, first, "possible", ""); err != nil {
+			t.Fatalf("mark after reopen: %v", err)
+		}
+		if rows := auditActions(t, f.db, "search_reopen"); len(rows) != 1 || rows[0].Username != "alice" {
+			t.Fatalf("search_reopen rows %+v", rows)
+		}
+	})
+}
+
+// TestMetadataIsThePersons: witness metadata set on one photo is the
+// person's, so the filter keeps every photo of theirs, and a photo moved
+// to the person takes it.
+func TestMetadataIsThePersons(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, qualitytest.Encoder{ID: "fake@1"}, 0)
+	mustUser(t, f.db)
+	res := f.svc.Add(ctx, admin, []gallery.Upload{
+		{Name: "a.png", Data: fakePhoto(t, 0), Subject: "R-0"},
+		{Name: "b.png", Data: fakePhoto(t, 1), Subject: "R-0"},
+		{Name: "c.png", Data: fakePhoto(t, 2)},
+	})
+	for _, r := range res {
+		if r.Outcome != gallery.Added {
+			t.Fatalf("%+v", r)
+		}
+	}
+	if err := f.svc.SetMetadata(ctx, admin, res[0].Reference.ID, nil, store.Metadata{Sex: "female"}); err != nil {
+		t.Fatal(err)
+	}
+	filter, err := gallery.ParseFilter(gallery.FilterInput{Sex: "female"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := func() int {
+		out, err := f.svc.Search(ctx, admin, gallery.Query{Sketch: fakeSketch(t, 1), K: 5, Filter: filter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Filter.Kept
+	}
+	if got := kept(); got != 2 {
+		t.Fatalf("the filter kept %d photos, want both of R-0's", got)
+	}
+	if m, _ := f.svc.Metadata(ctx, res[1].Reference.ID); m.Sex != "female" {
+		t.Fatalf("R-0's second photo has %+v", m)
+	}
+	if err := f.svc.MoveReference(ctx, admin, res[2].Reference.ID, res[0].Reference.SubjectID); err != nil {
+		t.Fatal(err)
+	}
+	if got := kept(); got != 3 {
+		t.Fatalf("after the move the filter kept %d photos, want 3", got)
+	}
+}

@@ -1,0 +1,305 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+)
+
+// Subject is one person of the gallery: a display name or record number
+// and one or more reference photos (issue 16).
+type Subject struct {
+	ID    int64
+	Name  string
+	Notes string
+	// MergedInto is the subject an admin merged this one into (0: live).
+	// A merged subject keeps its row so that searches recorded before the
+	// merge still name it.
+	MergedInto int64
+	CreatedBy  string
+	CreatedAt  int64
+	UpdatedAt  int64
+	Photos     int // references of the subject (filled by SubjectByID and ListSubjects)
+}
+
+// ErrSubjectMerged: the subject was merged into another and takes no photos.
+var ErrSubjectMerged = errors.New("subject merged into another")
+
+const subjectCols = `s.id, s.name, s.notes, COALESCE(s.merged_into, 0), s.created_by, s.created_at, s.updated_at`
+
+func scanSubject(sc interface{ Scan(...any) error }, extra ...any) (*Subject, error) {
+	s := &Subject{}
+	dest := append([]any{&s.ID, &s.Name, &s.Notes, &s.MergedInto, &s.CreatedBy, &s.CreatedAt, &s.UpdatedAt}, extra...)
+	return s, sc.Scan(dest...)
+}
+
+func insertSubject(ctx context.Context, tx *Tx, name, by string, now int64) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO subjects (name, created_by, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id`,
+		name, by, now, now).Scan(&id)
+	return id, err
+}
+
+// liveSubject: ErrNotFound when the subject does not exist,
+// ErrSubjectMerged when it was merged away.
+func liveSubject(ctx context.Context, tx *Tx, id int64) error {
+	var merged sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT merged_into FROM subjects WHERE id = ?`, id).Scan(&merged); err != nil {
+		return err
+	}
+	if merged.Valid {
+		return ErrSubjectMerged
+	}
+	return nil
+}
+
+// CreateSubject inserts a subject (no photos yet) and runs after, in one
+// transaction.
+func (db *DB) CreateSubject(ctx context.Context, s *Subject, after TxHook) error {
+	now := db.Now().Unix()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if s.ID, err = insertSubject(ctx, tx, s.Name, s.CreatedBy, now); err != nil {
+		return err
+	}
+	s.CreatedAt, s.UpdatedAt = now, now
+	if err := runHook(tx, after); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// SubjectByID returns a subject with its photo count, or ErrNotFound.
+func (db *DB) SubjectByID(ctx context.Context, id int64) (*Subject, error) {
+	var n int
+	s, err := scanSubject(db.QueryRowContext(ctx, `SELECT `+subjectCols+`,
+		(SELECT COUNT(*) FROM "references" r WHERE r.subject_id = s.id) FROM subjects s WHERE s.id = ?`, id), &n)
+	if err != nil {
+		return nil, err
+	}
+	s.Photos = n
+	return s, nil
+}
+
+// SubjectIDsByName returns the live subjects named exactly name, lowest id
+// first (record numbers should be unique; callers treat more than one as
+// ambiguous).
+func (db *DB) SubjectIDsByName(ctx context.Context, name string) ([]int64, error) {
+	rows, err := db.QueryContext(ctx, `SELECT id FROM subjects WHERE name = ? AND merged_into IS NULL ORDER BY id LIMIT 10`, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// SubjectsByIDs returns the subjects with the given ids (merged ones too),
+// keyed by id.
+func (db *DB) SubjectsByIDs(ctx context.Context, ids []int64) (map[int64]*Subject, error) {
+	out := make(map[int64]*Subject, len(ids))
+	err := db.eachByIDs(ctx, `SELECT `+subjectCols+` FROM subjects s WHERE s.id IN (%s)`, nil, ids, func(rows *sql.Rows) error {
+		s, err := scanSubject(rows)
+		if err == nil {
+			out[s.ID] = s
+		}
+		return err
+	})
+	return out, err
+}
+
+// ReferencesOfSubject returns a subject's photos, oldest first.
+func (db *DB) ReferencesOfSubject(ctx context.Context, id int64) ([]*Reference, error) {
+	rows, err := db.QueryContext(ctx, `SELECT `+refCols+` FROM "references" WHERE subject_id = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Reference
+	for rows.Next() {
+		r, err := scanRef(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// EachReferenceSubject streams (reference id, subject id) for every
+// reference: the gallery's map from photos to people.
+func (db *DB) EachReferenceSubject(ctx context.Context, fn func(refID, subjectID int64)) error {
+	rows, err := db.QueryContext(ctx, `SELECT id, COALESCE(subject_id, 0) FROM "references"`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r, s int64
+		if err := rows.Scan(&r, &s); err != nil {
+			return err
+		}
+		fn(r, s)
+	}
+	return rows.Err()
+}
+
+// EnsureSubjects gives every reference without a subject (rows written by
+// tools that predate subjects) its own, named after its label. It returns
+// how many it created.
+func (db *DB) EnsureSubjects(ctx context.Context) (int, error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT id, label, created_by FROM "references" WHERE subject_id IS NULL ORDER BY id`)
+	if err != nil {
+		return 0, err
+	}
+	type orphan struct {
+		id        int64
+		label, by string
+	}
+	var todo []orphan
+	for rows.Next() {
+		var o orphan
+		if err := rows.Scan(&o.id, &o.label, &o.by); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		todo = append(todo, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(todo) == 0 {
+		return 0, err
+	}
+	now := db.Now().Unix()
+	for _, o := range todo {
+		sid, err := insertSubject(ctx, tx, o.label, o.by, now)
+		if err != nil {
+			return 0, err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE "references" SET subject_id = ? WHERE id = ?`, sid, o.id); err != nil {
+			return 0, err
+		}
+	}
+	return len(todo), tx.Commit()
+}
+
+// UpdateSubject renames a subject and changes its notes, then runs after,
+// in one transaction. ErrNotFound if there is no such subject.
+func (db *DB) UpdateSubject(ctx context.Context, id int64, name, notes string, after TxHook) error {
+	return db.execOne(ctx, after, `UPDATE subjects SET name = ?, notes = ?, updated_at = ? WHERE id = ?`, name, notes, db.Now().Unix(), id)
+}
+
+// MoveReference moves a photo to another (live) subject and runs after, in
+// one transaction. It returns the subject the photo came from.
+// ErrNotFound when the reference or the subject does not exist,
+// ErrSubjectMerged when the target was merged away.
+func (db *DB) MoveReference(ctx context.Context, refID, to int64, after TxHook) (from int64, err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(subject_id, 0) FROM "references" WHERE id = ?`, refID).Scan(&from); err != nil {
+		return 0, err
+	}
+	if err := liveSubject(ctx, tx, to); err != nil {
+		return from, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE "references" SET subject_id = ?, updated_at = ? WHERE id = ?`, to, db.Now().Unix(), refID); err != nil {
+		return from, err
+	}
+	if err := runHook(tx, after); err != nil {
+		return from, err
+	}
+	return from, tx.Commit()
+}
+
+// MergeSubjects moves every photo of from to into, marks from as merged
+// into into (and so anything merged into from before), and runs after, in
+// one transaction. It returns the ids of the photos moved.
+func (db *DB) MergeSubjects(ctx context.Context, from, into int64, after TxHook) ([]int64, error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	for _, id := range []int64{from, into} {
+		if err := liveSubject(ctx, tx, id); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM "references" WHERE subject_id = ? ORDER BY id`, from)
+	if err != nil {
+		return nil, err
+	}
+	var moved []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		moved = append(moved, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	now := db.Now().Unix()
+	if _, err := tx.ExecContext(ctx, `UPDATE "references" SET subject_id = ?, updated_at = ? WHERE subject_id = ?`, into, now, from); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE subjects SET merged_into = ?, updated_at = ? WHERE id = ? OR merged_into = ?`, into, now, from, from); err != nil {
+		return nil, err
+	}
+	if err := runHook(tx, after); err != nil {
+		return nil, err
+	}
+	return moved, tx.Commit()
+}
+
+// ListSubjects pages through live subjects (newest first) whose name
+// contains like ("" = all), with their photo counts.
+func (db *DB) ListSubjects(ctx context.Context, like string, limit, offset int) ([]*Subject, int, error) {
+	where, args := ` WHERE s.merged_into IS NULL`, []any{}
+	if like != "" {
+		where += ` AND lower(s.name) LIKE lower(?) ESCAPE '\'`
+		args = append(args, "%"+strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(like)+"%")
+	}
+	var total int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM subjects s`+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT `+subjectCols+`, (SELECT COUNT(*) FROM "references" r WHERE r.subject_id = s.id)
+		FROM subjects s`+where+` ORDER BY s.id DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []*Subject
+	for rows.Next() {
+		var n int
+		s, err := scanSubject(rows, &n)
+		if err != nil {
+			return nil, 0, err
+		}
+		s.Photos = n
+		out = append(out, s)
+	}
+	return out, total, rows.Err()
+}
