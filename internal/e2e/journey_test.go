@@ -185,6 +185,8 @@ func runJourney(t *testing.T, j journey) {
 	if got := evaluate[int](b, `document.querySelectorAll("ul.gallery li .tag.good").length`); got != total {
 		b.fatalf("gallery lists %d searchable references, want %d", got, total)
 	}
+	// The gallery as an admin finds it later (not the upload's outcome).
+	b.expectPage(b.navigate("/references"), 200, "/references")
 	b.imagesLoaded("ul.gallery li img")
 	docShot("gallery")
 	b.expectPage(b.navigate("/references?q=nobody-by-this-name"), 200, "/references")
@@ -195,6 +197,7 @@ func runJourney(t *testing.T, j journey) {
 
 	// Each photo is a person of its own; the person page lists their
 	// photos and offers rename, merge and move (issue 16).
+	b.expectPage(b.navigate("/references"), 200, "/references")
 	person := evaluate[string](b, `(function () { var a = document.querySelector("ul.gallery a[href^='/subjects/']"); return a ? a.getAttribute("href") : ""; })()`)
 	if person == "" {
 		b.fatalf("the gallery does not link photos to their person")
@@ -323,6 +326,11 @@ func runJourney(t *testing.T, j journey) {
 		b.fatalf("the sketched person's card carries no person id")
 	}
 	form := fmt.Sprintf(`form[action="%s/reviews/%s"]`, searchPath, sid)
+	// The mark's form is folded under each card until asked for.
+	if evaluate[bool](b, fmt.Sprintf(`document.querySelector(%q).closest("details").open`, form)) {
+		b.t.Errorf("the review form of person %s is open before it is asked for", sid)
+	}
+	b.do("open the review form", chromedp.Click(chromedp.CSS("#person-"+sid+" details.review-details summary"), chromedp.NodeVisible))
 	evaluate[bool](b, fmt.Sprintf(`(function () { document.querySelector(%q).checked = true; return true; })()`, form+` input[value="referred"]`))
 	b.setValue(form+` input[name="note"]`, "Passed to CID for the alibi check")
 	b.expectPage(b.click(form+` button`), 200, searchPath)
