@@ -12,3 +12,9 @@ func dotBlockAVX2(q *float32, rows *float32, d int, n int, out *float32)
 
 //go:noescape
 func prefetch(p *float32, bytes int)
+
+//go:noescape
+func dotCodesAVX2(p *int16, codes *int8, d int, n int, out *int32)
+
+//go:noescape
+func prefetchCodes(p *int8, bytes int)
