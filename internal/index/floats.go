@@ -16,12 +16,12 @@ type floatStore interface {
 	// read copies row r into dst (len dim) and returns the row to score:
 	// dst itself, or for the in-memory store the row in place.
 	read(r int, dst []float32) ([]float32, error)
-	set(r int, vec []float32) error    // overwrite row r (r < len)
-	push(vecs []float32) error         // append rows
-	move(from, to int) error           // copy row from over row to
-	truncate(n int) error              // keep rows [0,n)
-	reserve(rows int)                  // capacity hint (memory store only)
-	bytesInHeap() int64                // Go-heap bytes held (for Stats)
+	set(r int, vec []float32) error // overwrite row r (r < len)
+	push(vecs []float32) error      // append rows
+	move(from, to int) error        // copy row from over row to
+	truncate(n int) error           // keep rows [0,n)
+	reserve(rows int)               // capacity hint (memory store only)
+	bytesInHeap() int64             // Go-heap bytes held (for Stats)
 }
 
 // memFloats keeps the rows in one []float32, as the index did before the
@@ -35,7 +35,7 @@ func (m *memFloats) read(r int, _ []float32) ([]float32, error) {
 	return m.data[r*m.d : (r+1)*m.d : (r+1)*m.d], nil
 }
 func (m *memFloats) set(r int, vec []float32) error { copy(m.data[r*m.d:], vec); return nil }
-func (m *memFloats) push(vecs []float32) error     { m.data = append(m.data, vecs...); return nil }
+func (m *memFloats) push(vecs []float32) error      { m.data = append(m.data, vecs...); return nil }
 func (m *memFloats) move(from, to int) error {
 	copy(m.data[to*m.d:(to+1)*m.d], m.data[from*m.d:])
 	return nil
