@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"unsafe"
 )
 
 // floatStore holds the exact float32 rows that the second stage re-scores.
@@ -75,30 +76,41 @@ func newFileFloats(dir string, d int) (*fileFloats, error) {
 }
 
 func (s *fileFloats) read(r int, dst []float32) ([]float32, error) {
-	var stack [4 * 1024]byte
-	b := stack[:]
-	if need := 4 * s.d; need <= len(b) {
-		b = b[:need]
-	} else {
-		b = make([]byte, need)
+	dst = dst[:s.d]
+	if littleEndian { // straight into dst
+		if _, err := s.f.ReadAt(encodeRows(dst), int64(r)*int64(4*s.d)); err != nil {
+			return nil, fmt.Errorf("index: reading row %d: %w", r, err)
+		}
+		return dst, nil
 	}
+	b := make([]byte, 4*s.d)
 	if _, err := s.f.ReadAt(b, int64(r)*int64(len(b))); err != nil {
 		return nil, fmt.Errorf("index: reading row %d: %w", r, err)
 	}
-	dst = dst[:s.d]
 	for i := range dst {
 		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
 	return dst, nil
 }
 
+// encodeRows returns vecs as little-endian bytes: the same memory on a
+// little-endian machine (no copy: the start-up load writes GBs), a copy
+// elsewhere.
 func encodeRows(vecs []float32) []byte {
+	if len(vecs) == 0 {
+		return nil
+	}
+	if littleEndian {
+		return unsafe.Slice((*byte)(unsafe.Pointer(&vecs[0])), 4*len(vecs))
+	}
 	b := make([]byte, 4*len(vecs))
 	for i, v := range vecs {
 		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
 	}
 	return b
 }
+
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 func (s *fileFloats) set(r int, vec []float32) error {
 	_, err := s.f.WriteAt(encodeRows(vec), int64(r)*int64(4*s.d))

@@ -224,9 +224,10 @@ func (x *Index) Reserve(n int) {
 // written in one piece at the end; if that fails the new rows are taken
 // out again. The caller holds the write lock.
 func (x *Index) addLocked(ids []int64, vecs []float32) error {
-	d, dp := x.dim, x.dpad
+	d := x.dim
 	n0 := len(x.ids)
 	var fresh []float32 // float32 rows n0.. in order, written at the end
+	rowOf := make([]int32, len(ids))
 	for i, id := range ids {
 		vec := vecs[i*d : (i+1)*d]
 		r, ok := x.rows[id]
@@ -237,7 +238,7 @@ func (x *Index) addLocked(ids []int64, vecs []float32) error {
 			}
 			x.reserve(1)
 			r = int32(n)
-			x.codes = x.codes[:(n+1)*dp]
+			x.codes = x.codes[:(n+1)*x.dpad]
 			x.scales = append(x.scales, 0)
 			x.ids = append(x.ids, id)
 			x.rows[id] = r
@@ -251,12 +252,9 @@ func (x *Index) addLocked(ids []int64, vecs []float32) error {
 			x.fail(err)
 			return fmt.Errorf("index: storing row: %w", err)
 		}
-		s, b := quantizeRow(vec, x.codes[int(r)*dp:(int(r)+1)*dp])
-		x.scales[r] = s
-		x.bounds.err = max(x.bounds.err, b.err)
-		x.bounds.scale = max(x.bounds.scale, b.scale)
-		x.bounds.norm = max(x.bounds.norm, b.norm)
+		rowOf[i] = r
 	}
+	x.quantize(rowOf, vecs)
 	if len(fresh) == 0 {
 		return nil
 	}
@@ -264,13 +262,59 @@ func (x *Index) addLocked(ids []int64, vecs []float32) error {
 		for _, id := range x.ids[n0:] {
 			delete(x.rows, id)
 		}
-		x.codes, x.scales, x.ids = x.codes[:n0*dp], x.scales[:n0], x.ids[:n0]
+		x.codes, x.scales, x.ids = x.codes[:n0*x.dpad], x.scales[:n0], x.ids[:n0]
 		if terr := x.floats.truncate(n0); terr != nil {
 			x.fail(terr)
 		}
 		return fmt.Errorf("index: storing rows: %w", err)
 	}
 	return nil
+}
+
+// quantize codes vecs' rows into rows rowOf, on every core for a large
+// batch (the start-up load), and widens the bounds. A row given twice
+// keeps the later vector, as the float32 copy does.
+func (x *Index) quantize(rowOf []int32, vecs []float32) {
+	d, dp := x.dim, x.dpad
+	last := make(map[int32]int, 0)
+	for i, r := range rowOf {
+		if int(r) < len(x.ids) && len(rowOf) > 1 {
+			last[r] = i
+		}
+	}
+	one := func(i int) rowBounds {
+		r := rowOf[i]
+		if len(rowOf) > 1 && last[r] != i {
+			return rowBounds{}
+		}
+		s, b := quantizeRow(vecs[i*d:(i+1)*d], x.codes[int(r)*dp:(int(r)+1)*dp])
+		x.scales[r] = s
+		return b
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(rowOf)/256)
+	parts := make([]rowBounds, max(workers, 1))
+	if workers <= 1 {
+		for i := range rowOf {
+			parts[0] = maxBounds(parts[0], one(i))
+		}
+	} else {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				for i := w; i < len(rowOf); i += workers {
+					parts[w] = maxBounds(parts[w], one(i))
+				}
+			})
+		}
+		wg.Wait()
+	}
+	for _, b := range parts {
+		x.bounds = maxBounds(x.bounds, b)
+	}
+}
+
+func maxBounds(a, b rowBounds) rowBounds {
+	return rowBounds{err: max(a.err, b.err), scale: max(a.scale, b.scale), norm: max(a.norm, b.norm)}
 }
 
 // Growth policy. append's default (×1.25 for large slices, ×2 for small)

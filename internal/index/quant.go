@@ -58,13 +58,21 @@ func quantizeRow(v []float32, dst []int8) (float32, rowBounds) {
 		n := math.Sqrt(ss)
 		return 0, rowBounds{err: n, norm: n}
 	}
-	s := float64(scale)
+	// Any codes would do (the bound uses the error they leave, computed
+	// exactly); round-to-nearest by x·(1/scale) is the cheap near-best.
+	s, inv := float64(scale), 1/scale
 	var ee, cc, vv float64
 	for i, x := range v {
-		c := math.RoundToEven(float64(x) / s)
-		c = max(-127, min(127, c))
-		dst[i] = int8(c)
-		e := float64(x) - s*c // exact in float64: a 24-bit × 8-bit product
+		t := x * inv
+		var ci int32
+		if t >= 0 {
+			ci = int32(min(t+0.5, 127))
+		} else {
+			ci = int32(max(t-0.5, -127))
+		}
+		dst[i] = int8(ci)
+		c := float64(ci)
+		e := float64(x) - s*c // exact: s·c has 32 significant bits, and |e| ≤ ~s
 		ee += e * e
 		cc += c * c
 		vv += float64(x) * float64(x)
