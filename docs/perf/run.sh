@@ -42,7 +42,9 @@ if [ -z "${SKIP_BENCH:-}" ]; then
 echo "== benchmarks" >&2
 go test -run '^$' -bench 'SearchVsExact|BenchmarkSearch$/d=512|SearchFiltered/ratio' -benchtime 40x -count "$COUNT" -short \
 	./internal/index | tee "$OUT/bench-index.txt"
-go test -run '^$' -bench 'SearchLarge' -benchtime 20x -count 1 -timeout 60m ./internal/index | tee "$OUT/bench-index-large.txt"
+for n in 1M 10M; do # one process each, for a clean RSS
+	go test -run '^$' -bench "SearchLarge/d=512/n=$n\$" -benchtime 20x -count 1 -timeout 60m ./internal/index | tee -a "$OUT/bench-index-large.txt"
+done
 go test -run '^$' -bench 'GoOverheadCPU' -benchtime 80x -count "$COUNT" ./internal/embed 2>/dev/null | grep -E '^Benchmark|go-cpu' | tee "$OUT/bench-embed.txt"
 go test -run '^$' -bench 'LoadIndex' -benchtime 3x -count 1 -timeout 30m ./internal/gallery | tee "$OUT/bench-load.txt"
 fi

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -372,10 +373,11 @@ func BenchmarkSearchVsExact(b *testing.B) {
 
 // BenchmarkSearchLarge is the 1M and 10M × 512 gallery as the server holds
 // it (codes in memory, float32 rows in a file), top-50: latency, rows
-// re-scored, Go-heap bytes a reference and the process's RSS. The 10M case
-// writes a 20 GB file and holds 5 GB of codes; -short skips it.
+// re-scored, Go-heap bytes a reference and the process's RSS (run each size
+// in its own process for a clean RSS, as docs/perf/run.sh does). The 10M
+// case writes a 20 GB file and holds 5 GB of codes; -short skips it.
 //
-//	go test -run=^$ -bench=SearchLarge -benchtime=20x -timeout=60m ./internal/index
+//	go test -run=^$ -bench='SearchLarge/d=512/n=10M$' -benchtime=20x -timeout=60m ./internal/index
 func BenchmarkSearchLarge(b *testing.B) {
 	for _, n := range []int{1_000_000, 10_000_000} {
 		b.Run("d=512/n="+short(n), func(b *testing.B) {
@@ -386,7 +388,7 @@ func BenchmarkSearchLarge(b *testing.B) {
 			x := benchIndex(b, n, 512, b.TempDir())
 			defer x.Close()
 			build := time.Since(t0)
-			runtime.GC()
+			debug.FreeOSMemory() // the generator's garbage is not the index's
 			benchSearch(b, x, 50)
 			b.ReportMetric(build.Seconds(), "build-s")
 			b.ReportMetric(float64(rssBytes())/(1<<20), "RSS-MiB")
