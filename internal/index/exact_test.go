@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 )
 
-// newTestIndex returns an index of each kind in turn, chosen by the test's
-// name suffix set by stores; outside stores, an in-memory one.
+// newTestIndex returns an empty index: with its float32 rows in a file while
+// TestSearch_OnDisk runs the shared tests (testOnDisk), else in memory.
 func newTestIndex(t *testing.T, d int) *Index {
 	t.Helper()
 	if !testOnDisk {
@@ -172,5 +174,41 @@ func TestDotCodesKernels(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestNewOnDisk_LeavesNoFile(t *testing.T) {
+	dir := t.TempDir()
+	x, err := NewOnDisk(8, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.AddBatch([]int64{1, 2}, randVecs(1, 2, 8)); err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("files left in the directory: %v (the float32 file is unlinked at once)", ents)
+	}
+	if _, err := NewOnDisk(8, filepath.Join(dir, "missing")); err == nil {
+		t.Fatal("NewOnDisk in a missing directory: no error")
+	}
+}
+
+// TestSearch_ReadFailure: once the float32 file cannot be read, searches
+// return no hits (never a ranking that might not be exact) and Err says why.
+func TestSearch_ReadFailure(t *testing.T) {
+	x, err := NewOnDisk(8, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.AddBatch([]int64{1, 2, 3}, randVecs(2, 3, 8)); err != nil {
+		t.Fatal(err)
+	}
+	x.floats.(*fileFloats).f.Close() // the file fails under the index
+	if got := x.Search(randVecs(3, 1, 8), 2); len(got) != 0 {
+		t.Fatalf("Search after a read failure = %v, want none", got)
+	}
+	if x.Err() == nil {
+		t.Fatal("Err() = nil after a read failure")
 	}
 }
