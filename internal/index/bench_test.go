@@ -410,3 +410,30 @@ func rssBytes() int64 {
 	}
 	return 0
 }
+
+// BenchmarkCodeKernels alternates the first stage's AVX2 and AVX-512 VNNI
+// kernels over the 100k×512 codes (all cores, no heap: SequentialRead's
+// loop) and reports both medians and their ratio.
+func BenchmarkCodeKernels(b *testing.B) {
+	if !haveAVX512VNNI {
+		b.Skip("no AVX-512 VNNI")
+	}
+	x := shared100k()
+	defer func(old bool) { useAVX512 = old }(useAVX512)
+	var t2, t512, ratios []float64
+	var sink float32
+	for b.Loop() {
+		useAVX512 = false
+		t0 := time.Now()
+		sink += sequentialRead(x)
+		t1 := time.Now()
+		useAVX512 = true
+		sink += sequentialRead(x)
+		a, c := t1.Sub(t0).Seconds()*1e3, time.Since(t1).Seconds()*1e3
+		t2, t512, ratios = append(t2, a), append(t512, c), append(ratios, c/a)
+	}
+	_ = sink
+	b.ReportMetric(median(t2), "avx2-ms")
+	b.ReportMetric(median(t512), "avx512-ms")
+	b.ReportMetric(median(ratios), "avx512/avx2")
+}

@@ -18,3 +18,9 @@ func dotCodesAVX2(p *int16, codes *int8, d int, n int, out *int32)
 
 //go:noescape
 func prefetchCodes(p *int8, bytes int)
+
+// haveAVX512VNNI: VPMOVSXBW on ZMM (AVX512BW) and VPDPWSSD (AVX512_VNNI).
+var haveAVX512VNNI = haveAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI
+
+//go:noescape
+func dotCodesAVX512(p *int16, codes *int8, d int, n int, out *int32)

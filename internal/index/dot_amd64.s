@@ -192,3 +192,69 @@ cpf:
 
 cpfdone:
 	RET
+
+// func dotCodesAVX512(p *int16, codes *int8, d int, n int, out *int32)
+//
+// dotCodesAVX2 with AVX-512 VNNI: per 32 columns, sign-extend 32 codes to
+// int16 (VPMOVSXBW into a ZMM) and multiply-add pairs into int32 in one
+// instruction (VPDPWSSD). Two accumulators for 64 columns per iteration;
+// the ZMM sums are folded to a YMM before the 16-column tail (a VEX
+// instruction would clear the upper half of a ZMM destination).
+TEXT ·dotCodesAVX512(SB), NOSPLIT, $0-40
+	MOVQ p+0(FP), R8
+	MOVQ codes+8(FP), DI
+	MOVQ d+16(FP), R9
+	MOVQ n+24(FP), R10
+	MOVQ out+32(FP), R11
+
+zrow:
+	TESTQ R10, R10
+	JEQ   zdone
+	MOVQ  R8, SI
+	MOVQ  R9, CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+zloop64:
+	CMPQ CX, $64
+	JLT  zfold
+	VPMOVSXBW (DI), Z4
+	VPMOVSXBW 32(DI), Z5
+	VPDPWSSD (SI), Z4, Z0
+	VPDPWSSD 64(SI), Z5, Z1
+	ADDQ $128, SI
+	ADDQ $64, DI
+	SUBQ $64, CX
+	JMP  zloop64
+
+zfold:
+	VPADDD Z1, Z0, Z0
+	VEXTRACTI64X4 $1, Z0, Y1
+	VPADDD Y1, Y0, Y0
+
+zloop16:
+	CMPQ CX, $16
+	JLT  zreduce
+	VPMOVSXBW (DI), Y4
+	VPMADDWD (SI), Y4, Y4
+	VPADDD Y4, Y0, Y0
+	ADDQ $32, SI
+	ADDQ $16, DI
+	SUBQ $16, CX
+	JMP  zloop16
+
+zreduce:
+	VEXTRACTI128 $1, Y0, X1
+	VPADDD X1, X0, X0
+	VPSHUFD $0x4E, X0, X1
+	VPADDD X1, X0, X0
+	VPSHUFD $0xB1, X0, X1
+	VPADDD X1, X0, X0
+	VMOVD X0, (R11)
+	ADDQ $4, R11
+	DECQ R10
+	JMP  zrow
+
+zdone:
+	VZEROUPPER
+	RET

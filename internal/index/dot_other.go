@@ -16,3 +16,9 @@ func dotCodesAVX2(p *int16, codes *int8, d int, n int, out *int32) {
 }
 
 func prefetchCodes(p *int8, bytes int) {}
+
+const haveAVX512VNNI = false
+
+func dotCodesAVX512(p *int16, codes *int8, d int, n int, out *int32) {
+	panic("index: dotCodesAVX512 without AVX-512")
+}

@@ -49,12 +49,16 @@ func bruteForce(ids []int64, vecs, q []float32, k int) []Hit {
 // kernels runs f once per available dot-product kernel.
 func kernels(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
-	defer func(old bool) { useAVX2 = old }(useAVX2)
-	useAVX2 = false
+	defer func(a2, a512 bool) { useAVX2, useAVX512 = a2, a512 }(useAVX2, useAVX512)
+	useAVX2, useAVX512 = false, false
 	t.Run("generic", f)
 	if haveAVX2 {
 		useAVX2 = true
 		t.Run("avx2", f)
+	}
+	if haveAVX512VNNI {
+		useAVX2, useAVX512 = true, true
+		t.Run("avx512", f)
 	}
 }
 

@@ -143,6 +143,10 @@ func dotCodes(p []int16, codes []int8, out []int32) {
 		return
 	}
 	codes = codes[:n*d]
+	if useAVX2 && useAVX512 {
+		dotCodesAVX512(&p[0], &codes[0], d, n, &out[0])
+		return
+	}
 	if useAVX2 {
 		dotCodesAVX2(&p[0], &codes[0], d, n, &out[0])
 		return
