@@ -430,7 +430,7 @@ func (x *Index) search(query []float32, k int, allow func(int64) bool) (hits []H
 	workers := min(runtime.GOMAXPROCS(0), n*x.dpad/minParallelWork)
 	states := make([]stage1, max(workers, 1))
 	if workers <= 1 {
-		states[0] = stage1{h: newTopK(hk)}
+		states[0] = stage1{h: newTopK(hk), cands: make([]cand, 0, 4*hk)}
 		x.scanCodes(&q, 0, n, &states[0], beta, k > 0, allow)
 	} else {
 		// Rows are handed out in chunks through an atomic cursor rather than
@@ -441,7 +441,9 @@ func (x *Index) search(query []float32, k int, allow func(int64) bool) (hits []H
 		var wg sync.WaitGroup
 		work := func(w int) {
 			st := &states[w]
-			st.h = newTopK(hk)
+			// Typically 2-4×k candidates (BenchmarkSearch's rescored/query
+			// is ~2k for k=50): one allocation instead of a doubling series.
+			st.h, st.cands = newTopK(hk), make([]cand, 0, 4*hk)
 			for {
 				lo := int(next.Add(int64(chunk))) - chunk
 				if lo >= n {
@@ -468,7 +470,7 @@ func (x *Index) search(query []float32, k int, allow func(int64) bool) (hits []H
 	// k rows were kept: every kept row is then a candidate).
 	thr := math.Inf(-1)
 	if kept >= k {
-		var all []float32
+		all := make([]float32, 0, len(states)*hk)
 		for i := range states {
 			for _, h := range states[i].h.h {
 				all = append(all, h.Score)
@@ -477,7 +479,7 @@ func (x *Index) search(query []float32, k int, allow func(int64) bool) (hits []H
 		slices.Sort(all)
 		thr = float64(all[len(all)-k]) - 2*beta
 	}
-	var cands []cand
+	cands := make([]cand, 0, 4*k)
 	for i := range states {
 		for _, c := range states[i].cands {
 			if float64(c.a) >= thr {
