@@ -71,9 +71,9 @@ serve() {
 	"$bin" serve > "$T/serve-$name.out" 2>&1 &
 	local pid=$!
 	for _ in $(seq 120); do curl -fsS "http://$HOST:$PORT/readyz" > /dev/null 2>&1 && break; sleep 1; done
-	# Profiles of the mixed load's middle 20 s (PPROF=on; a base revision
+	# Profiles of 20 s of the mixed load phase (PPROF=on; a base revision
 	# without /debug/pprof just leaves empty files).
-	( sleep 25
+	( sleep 70 # past the 100 sign-ins (argon2id, ~35 s here) and the calibration
 	  curl -fsS "http://$HOST:$PORT/debug/pprof/profile?seconds=20" -o "$OUT/pprof-cpu-$name.pb.gz" || true
 	  curl -fsS "http://$HOST:$PORT/debug/pprof/mutex" -o "$OUT/pprof-mutex-$name.pb.gz" || true
 	  curl -fsS "http://$HOST:$PORT/debug/pprof/block" -o "$OUT/pprof-block-$name.pb.gz" || true ) &
