@@ -279,27 +279,48 @@ func (s *Service) Stats(ctx context.Context) (Stats, error) {
 	return st, nil
 }
 
+// countCache keeps Stats' counts for countsTTL. A recount reads the whole
+// embeddings table (CountFaces: ~0.1-3 s for 10k-100k references), so it
+// must not hold the lock: under the mixed load every home page queued
+// behind it (86 % of the server's mutex wait, docs/perf). While one
+// request recounts, the others get the previous counts at once; after
+// invalidateCounts (a change made here) nobody gets the old ones.
 type countCache struct {
 	mu                      sync.Mutex
 	at                      time.Time
+	valid, refreshing       bool
+	gen                     uint64 // bumped by invalidateCounts
 	total, embedded, noFace int
 }
+
+const countsTTL = time.Second
 
 func (s *Service) counts(ctx context.Context, model string) (total, embedded, noFace int, err error) {
 	c := &s.countCache
 	c.mu.Lock()
+	if c.valid && (time.Since(c.at) < countsTTL || c.refreshing) {
+		total, embedded, noFace = c.total, c.embedded, c.noFace
+		c.mu.Unlock()
+		return total, embedded, noFace, nil
+	}
+	c.refreshing = true
+	gen := c.gen
+	c.mu.Unlock()
+
+	total, embedded, err = s.db.CountReferences(ctx, model)
+	var fc store.FaceCounts
+	if err == nil {
+		fc, err = s.db.CountFaces(ctx, model)
+	}
+	c.mu.Lock()
 	defer c.mu.Unlock()
-	if time.Since(c.at) < time.Second {
-		return c.total, c.embedded, c.noFace, nil
-	}
-	if total, embedded, err = s.db.CountReferences(ctx, model); err != nil {
-		return 0, 0, 0, err
-	}
-	fc, err := s.db.CountFaces(ctx, model)
+	c.refreshing = false
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	c.at, c.total, c.embedded, c.noFace = time.Now(), total, embedded, fc.NoFace
+	if gen == c.gen { // not invalidated meanwhile
+		c.at, c.valid, c.total, c.embedded, c.noFace = time.Now(), true, total, embedded, fc.NoFace
+	}
 	return total, embedded, fc.NoFace, nil
 }
 
@@ -307,7 +328,8 @@ func (s *Service) counts(ctx context.Context, model string) (total, embedded, no
 // by this process).
 func (s *Service) invalidateCounts() {
 	s.countCache.mu.Lock()
-	s.countCache.at = time.Time{}
+	s.countCache.valid = false
+	s.countCache.gen++
 	s.countCache.mu.Unlock()
 }
 
