@@ -59,7 +59,10 @@ if [ -n "$BASE" ]; then
 fi
 export APP_ENV=development SECRET_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') HOST=127.0.0.1 PORT=${PORT:-8765} \
 	DATABASE_PATH=$T/data/sketchmatch.db REFERENCE_FOLDER=$T/data/reference_database LOG_DIR=$T/logs \
-	LOGIN_RATE_LIMIT=100000 MODELS_DIR=$ROOT/models ORT_LIBRARY_PATH=$ROOT/lib/libonnxruntime.so.1 PPROF=on
+	LOGIN_RATE_LIMIT=100000 MODELS_DIR=$ROOT/models ORT_LIBRARY_PATH=$ROOT/lib/libonnxruntime.so.1
+# Only this run is profiled: the mutex and block profiles PPROF=on turns on
+# cost enough under 100 users to distort the page latencies they explain.
+PROFILE=${PROFILE:-$([ -n "$BASE" ] && echo new2 || echo new)}
 PASS=load-test-Passphrase-2026
 "$T/new/sketchmatch" import "$DEV/photos" > "$T/import.out" 2>&1
 "$T/new/loadtest" -db "$DATABASE_PATH" -refs "$REFERENCE_FOLDER" -seed-gallery 10000
@@ -67,13 +70,13 @@ PASS=load-test-Passphrase-2026
 
 # serve BIN NAME: starts BIN, runs the mixed and the search-only load.
 serve() {
-	local bin=$1 name=$2
-	"$bin" serve > "$T/serve-$name.out" 2>&1 &
+	local bin=$1 name=$2 pprof=off
+	[ "$name" = "$PROFILE" ] && pprof=on
+	PPROF=$pprof "$bin" serve > "$T/serve-$name.out" 2>&1 &
 	local pid=$!
 	for _ in $(seq 120); do curl -fsS "http://$HOST:$PORT/readyz" > /dev/null 2>&1 && break; sleep 1; done
-	# Profiles of 20 s of the mixed load phase (PPROF=on; a base revision
-	# without /debug/pprof just leaves empty files).
-	( sleep 70 # past the 100 sign-ins (argon2id, ~35 s here) and the calibration
+	# Profiles of 20 s of the mixed load phase (the PROFILE run only).
+	[ "$pprof" = on ] && ( sleep 70 # past the 100 sign-ins (argon2id, ~35 s here) and the calibration
 	  curl -fsS "http://$HOST:$PORT/debug/pprof/profile?seconds=20" -o "$OUT/pprof-cpu-$name.pb.gz" || true
 	  curl -fsS "http://$HOST:$PORT/debug/pprof/mutex" -o "$OUT/pprof-mutex-$name.pb.gz" || true
 	  curl -fsS "http://$HOST:$PORT/debug/pprof/block" -o "$OUT/pprof-block-$name.pb.gz" || true ) &
