@@ -19,7 +19,7 @@ AXE_TGZ_SHA256 := e6b0ce02b84d892e2e33e403485e7f3d6c29e2be6df65daf44d89ba5641397
 AXE_JS_SHA256  := 29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c
 AXE_JS         := .cache/axe/axe.min.js
 
-.PHONY: all build run serve test test-short e2e lint clean onnxruntime models bench deps axe
+.PHONY: all build run serve test test-short e2e lint clean onnxruntime models bench perf deps axe
 
 all: build
 
@@ -64,6 +64,12 @@ e2e: deps onnxruntime models axe
 
 bench: onnxruntime models
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+# The issue-15 performance numbers in one command (benchmarks + load tests,
+# reports under docs/perf/results/); BASE=main also runs the loads against
+# that revision, alternating, for before/after from one sitting.
+perf: build onnxruntime models
+	docs/perf/run.sh $(BASE)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/sketchmatch/sketchmatch/internal/audit"
 	"github.com/sketchmatch/sketchmatch/internal/auth"
@@ -109,6 +110,10 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		DB: a.DB, Files: files, Audit: a.Audit, Logger: logger,
 		Limits:    imagefile.Limits{MaxBytes: cfg.MaxUploadSize, MaxPixels: config.GalleryMaxPixels, MaxSide: 10_000},
 		HOGWeight: cfg.HOGWeight, RerankN: cfg.RerankN, MaxK: cfg.SearchMaxK, EncoderErr: a.EncoderErr,
+		// The index's float32 rows go next to the SQLite file (a real disk,
+		// unlike a tmpfs /tmp); under PostgreSQL that folder may not exist
+		// and the rows stay in memory (the gallery logs it).
+		IndexDir: filepath.Dir(cfg.DatabasePath),
 	}
 	if a.Encoder != nil {
 		gopts.Encoder = a.Encoder

@@ -66,6 +66,10 @@ type Config struct {
 
 	TrustedProxies         []netip.Prefix
 	MetricsAllowedNetworks []netip.Prefix
+	// Pprof serves /debug/pprof/ to METRICS_ALLOWED_NETWORKS and turns on
+	// the mutex and block profiles (a small cost on every contended lock):
+	// for profiling under load, off in normal running.
+	Pprof bool
 
 	SessionIdleTimeout time.Duration
 	SessionMaxLifetime time.Duration
@@ -186,6 +190,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		LogLevel:               p.level("LOG_LEVEL", slog.LevelInfo),
 		TrustedProxies:         p.cidrs("TRUSTED_PROXIES", ""),
 		MetricsAllowedNetworks: p.cidrs("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128"),
+		Pprof:                  p.enum("PPROF", "off", "off", "on") == "on",
 		SessionIdleTimeout:     p.duration("SESSION_IDLE_TIMEOUT", 30*time.Minute),
 		SessionMaxLifetime:     p.duration("SESSION_MAX_LIFETIME", 12*time.Hour),
 		LoginMaxFailures:       p.intRange("LOGIN_MAX_FAILURES", 5, 1, 1000),

@@ -3,13 +3,17 @@ package embed
 import (
 	"image"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sketchmatch/sketchmatch/internal/index"
 )
 
 // devItem is one dev image run through the face pipeline: the plain and the
@@ -227,5 +231,72 @@ func TestDevRankOne(t *testing.T) {
 	}
 	if want := devRankOneFloor; got < want {
 		t.Errorf("rank-1 of the default pipeline (flip_tta %v) = %.3f, want >= %.3f", e.Manifest().FlipTTA, got, want)
+	}
+	t.Run("IndexIdenticalOnRealEmbeddings", func(t *testing.T) { indexIdentical(t, photos, sketches) })
+}
+
+// indexIdentical checks the index's two-stage search (int8 first stage,
+// exact float32 re-score) on real embeddings: the dev photos as the
+// gallery, plus near-copies of some of them (perturbed by 1e-7 to 1e-3 per
+// component, and exact copies under other ids) so that many scores are
+// closer together than the int8 codes can resolve; every sketch as a
+// query. The reference is the same index asked for every row (k = Len():
+// every row is re-scored, which is the exact float32 scan), and the scores
+// are checked against a float64 dot product.
+func indexIdentical(t *testing.T, photos, sketches []devItem) {
+	const dim = 512
+	r := rand.New(rand.NewPCG(15, 15))
+	var ids []int64
+	var vecs []float32
+	for i, p := range photos {
+		v := p.vector(false)
+		ids, vecs = append(ids, int64(i)), append(vecs, v...)
+		if i%4 != 0 {
+			continue
+		}
+		for j, noise := range []float64{0, 1e-7, 1e-5, 1e-4, 1e-3} {
+			w := append([]float32(nil), v...)
+			for c := range w {
+				w[c] += float32(r.NormFloat64() * noise)
+			}
+			_ = normalize(w)
+			ids, vecs = append(ids, int64(1000*(j+1)+i)), append(vecs, w...)
+		}
+	}
+	for _, onDisk := range []bool{false, true} {
+		x := index.New(dim)
+		if onDisk {
+			var err error
+			if x, err = index.NewOnDisk(dim, t.TempDir()); err != nil {
+				t.Fatal(err)
+			}
+			defer x.Close()
+		}
+		if err := x.AddBatch(ids, vecs); err != nil {
+			t.Fatal(err)
+		}
+		byID := map[int64][]float32{}
+		for i, id := range ids {
+			byID[id] = vecs[i*dim : (i+1)*dim]
+		}
+		for _, s := range sketches {
+			q := s.vector(false)
+			all := x.Search(q, x.Len())
+			for _, h := range all[:5] {
+				var want float64
+				for c, f := range byID[h.ID] {
+					want += float64(f) * float64(q[c])
+				}
+				if math.Abs(want-float64(h.Score)) > 1e-5 {
+					t.Fatalf("sketch %s: id %d score %v, float64 dot %v", s.id, h.ID, h.Score, want)
+				}
+			}
+			for _, k := range []int{1, 10, 50, 200} {
+				got := x.Search(q, k)
+				if want := all[:min(k, len(all))]; !slices.Equal(got, want) {
+					t.Fatalf("onDisk=%v sketch %s k=%d:\n got %v\nwant %v", onDisk, s.id, k, got, want)
+				}
+			}
+		}
 	}
 }

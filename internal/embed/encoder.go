@@ -411,6 +411,7 @@ type worker struct {
 	e          *Encoder
 	detB, lmkB *netBuffers
 	embB       map[int]*netBuffers // by batch size
+	scr        scratch             // the detector's and landmarks' resampling memory
 }
 
 func newWorker(e *Encoder) (*worker, error) {
@@ -578,13 +579,13 @@ func (w *worker) crop(src *image.RGBA, box image.Rectangle) (cropResult, error) 
 			return cropResult{}, err
 		}
 		five := fivePoints(pts)
-		if c, ok := alignFace(src, five, spec.Size[0]); ok {
+		if c, ok := alignFaceWith(&w.scr, src, five, spec.Size[0], 1); ok {
 			q.Found, q.Box = true, face.rect()
 			q.geometry(five)
 			g := toGray(c)
 			q.Sharpness = laplacianVariance(g)
 			em := &Embedding{FaceFound: true, FaceScore: face.score, Aligned: g, AlignedWide: g, Face: q}
-			if wide, ok := alignFaceTo(src, five, 112, WideCropShrink); ok {
+			if wide, ok := alignFaceWith(&w.scr, src, five, 112, WideCropShrink); ok {
 				em.AlignedWide = toGray(wide)
 			}
 			return cropResult{em: em, img: c, face: face, five: five}, nil
@@ -606,7 +607,7 @@ func (w *worker) crop(src *image.RGBA, box image.Rectangle) (cropResult, error) 
 // when it is below the threshold: its score says how close it came).
 func (w *worker) detect(src *image.RGBA) ([]faceBox, faceBox, error) {
 	spec := &w.e.m.Networks.Detector.Input
-	writeTensor(w.detB.in.GetData(), preprocess(src, spec), spec)
+	writeTensor(w.detB.in.GetData(), preprocessWith(&w.scr, src, spec), spec)
 	if err := w.e.det.run(w.detB); err != nil {
 		return nil, faceBox{}, err
 	}
@@ -622,7 +623,7 @@ func (w *worker) landmarks(src *image.RGBA, face faceBox) ([]float64, error) {
 	n := w.e.m.Networks.Landmarks
 	r := landmarkCrop(face, n.BoxScale, src.Rect.Dx(), src.Rect.Dy())
 	spec := &n.Input
-	c := resample(src, r, spec.Size[0], spec.Size[1], image.Rect(0, 0, spec.Size[0], spec.Size[1]), kernelFor(spec.Interpolation))
+	c := resampleWith(&w.scr, src, r, spec.Size[0], spec.Size[1], image.Rect(0, 0, spec.Size[0], spec.Size[1]), kernelFor(spec.Interpolation))
 	writeTensor(w.lmkB.in.GetData(), c, spec)
 	if err := w.e.lmk.run(w.lmkB); err != nil {
 		return nil, err

@@ -134,6 +134,12 @@ const WideCropShrink = 0.55
 // alignFaceTo is alignFace onto the template shrunk by shrink about the
 // square's centre (1: the ArcFace template itself).
 func alignFaceTo(src *image.RGBA, pts [5][2]float64, size int, shrink float64) (rgbf, bool) {
+	return alignFaceWith(nil, src, pts, size, shrink)
+}
+
+// alignFaceWith is alignFaceTo with the downscaling's memory from sc (the
+// warp's output is fresh: it outlives the call).
+func alignFaceWith(sc *scratch, src *image.RGBA, pts [5][2]float64, size int, shrink float64) (rgbf, bool) {
 	var dst [5][2]float64
 	k := float64(size) / 112
 	for i, p := range arcFaceTemplate {
@@ -171,7 +177,7 @@ func alignFaceTo(src *image.RGBA, pts [5][2]float64, size int, shrink float64) (
 	if win.Dx() <= 0 || win.Dy() <= 0 {
 		win = image.Rect(0, 0, vw, vh)
 	}
-	part := resample(src, src.Rect, vw, vh, win, triangleKernel)
+	part := resampleWith(sc, src, src.Rect, vw, vh, win, triangleKernel)
 	// Compose: output -> source pixels -> downscaled pixels -> window.
 	toWin := affine{
 		a: fx * inv.a, b: fx * inv.b, c: fx*(inv.c+0.5) - 0.5 - float64(win.Min.X),

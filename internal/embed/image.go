@@ -185,8 +185,31 @@ func cachedWeights(dst, src int, k kernel) []span {
 // coordinates). Squash is win = the whole virtual image; resize-then-crop is
 // a smaller win, computed without making the full resized image.
 func resample(src *image.RGBA, r image.Rectangle, virtW, virtH int, win image.Rectangle, k kernel) rgbf {
+	return resampleWith(nil, src, r, virtW, virtH, win, k)
+}
+
+// scratch is a worker's reusable resampling memory: the detector's input
+// alone is ~0.9 MB of output and ~1 MB of intermediate rows per image,
+// which as fresh allocations cost more (zeroing, GC, returning pages to the
+// OS) than the arithmetic. A worker runs one image at a time, and what
+// resampleWith returns is only valid until its next call with the same
+// scratch.
+type scratch struct{ out, tmp, row []float32 }
+
+func grow(p *[]float32, n int) []float32 {
+	if cap(*p) < n {
+		*p = make([]float32, n)
+	}
+	return (*p)[:n]
+}
+
+// resampleWith is resample with the memory of s (nil: fresh allocations).
+func resampleWith(s *scratch, src *image.RGBA, r image.Rectangle, virtW, virtH int, win image.Rectangle, k kernel) rgbf {
+	if s == nil {
+		s = &scratch{}
+	}
 	ow, oh := win.Dx(), win.Dy()
-	out := newRGBF(ow, oh)
+	out := rgbf{w: ow, h: oh, pix: grow(&s.out, ow*oh*3)}
 	n := ow * oh
 	pr, pg, pb := out.pix[:n], out.pix[n:2*n], out.pix[2*n:3*n]
 	if virtW == r.Dx() && virtH == r.Dy() { // identity: copy the window
@@ -210,14 +233,15 @@ func resample(src *image.RGBA, r image.Rectangle, virtW, virtH int, win image.Re
 	// Horizontal pass over the source rows the vertical pass needs, into
 	// three planes of (y1-y0+1) rows of ow.
 	rows := y1 - y0 + 1
-	tmp := make([]float32, 3*rows*ow)
+	tmp := grow(&s.tmp, 3*rows*ow)
 	tr, tg, tb := tmp[:rows*ow], tmp[rows*ow:2*rows*ow], tmp[2*rows*ow:]
 	sw := r.Dx()
 	x0, x1 := math.MaxInt, -1 // the source columns the window needs
 	for _, sp := range wx {
 		x0, x1 = min(x0, sp.start), max(x1, sp.start+len(sp.w)-1)
 	}
-	fr, fg, fb := make([]float32, sw), make([]float32, sw), make([]float32, sw)
+	frgb := grow(&s.row, 3*sw)
+	fr, fg, fb := frgb[:sw], frgb[sw:2*sw], frgb[2*sw:]
 	for sy := y0; sy <= y1; sy++ {
 		off := src.PixOffset(r.Min.X, r.Min.Y+sy)
 		row := src.Pix[off : off+sw*4]
@@ -262,6 +286,7 @@ func resample(src *image.RGBA, r image.Rectangle, virtW, virtH int, win image.Re
 					o[j] = r0[j]*w0 + r1[j]*w1
 				}
 			} else {
+				clear(o) // the scratch holds the last image's values
 				for i, w := range sp.w {
 					row := t[(sp.start+i-y0)*ow:]
 					row = row[:len(o)]
@@ -309,8 +334,13 @@ func resizePlan(w, h int, s *InputSpec) (virtW, virtH int, win image.Rectangle) 
 
 // preprocess resizes the whole image as s says.
 func preprocess(src *image.RGBA, s *InputSpec) rgbf {
+	return preprocessWith(nil, src, s)
+}
+
+// preprocessWith is preprocess with the memory of sc (see scratch).
+func preprocessWith(sc *scratch, src *image.RGBA, s *InputSpec) rgbf {
 	vw, vh, win := resizePlan(src.Rect.Dx(), src.Rect.Dy(), s)
-	return resample(src, src.Rect, vw, vh, win, kernelFor(s.Interpolation))
+	return resampleWith(sc, src, src.Rect, vw, vh, win, kernelFor(s.Interpolation))
 }
 
 // luma is the grey value of an RGB pixel (ITU-R BT.601 weights).

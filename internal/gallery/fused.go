@@ -54,7 +54,7 @@ func sketchParts(e *embed.Embedding) fusion.Parts {
 func (s *Service) loadFusedIndex(ctx context.Context, cal *calibration) (*index.Index, error) {
 	m := cal.fusion
 	dim := m.Dim()
-	idx := index.New(dim)
+	idx := s.newIndex(dim)
 	if _, embedded, err := s.db.CountReferences(ctx, s.enc.ModelID()); err == nil {
 		idx.Reserve(embedded)
 	}

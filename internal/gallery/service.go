@@ -56,6 +56,11 @@ type Options struct {
 	// HOGCacheBytes bounds the memory kept for re-ranking descriptors
 	// (0: the default, 256 MiB; negative: no cache).
 	HOGCacheBytes int64
+	// IndexDir is where the index keeps its float32 rows, in an unlinked
+	// file read only by the exact re-score (index.NewOnDisk): the heap then
+	// holds ~0.55 KiB a 512-d reference instead of ~2.6. Empty: in memory.
+	// Not a tmpfs (its pages are memory).
+	IndexDir string
 }
 
 // Service owns the gallery and the index of the active model.
@@ -70,6 +75,7 @@ type Service struct {
 	hogW    float64
 	rerankN int
 	maxK    int
+	idxDir  string // Options.IndexDir
 
 	// mu guards idx and calib. Searches take the read lock only to grab
 	// the pointers; the index is itself safe for concurrent use.
@@ -111,7 +117,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		o.HOGCacheBytes = 256 << 20
 	}
 	s := &Service{db: o.DB, files: o.Files, audit: o.Audit, log: o.Logger, limits: o.Limits,
-		enc: o.Encoder, encErr: o.EncoderErr, hogW: o.HOGWeight, rerankN: o.RerankN, maxK: o.MaxK,
+		enc: o.Encoder, encErr: o.EncoderErr, hogW: o.HOGWeight, rerankN: o.RerankN, maxK: o.MaxK, idxDir: o.IndexDir,
 		hogs: newHOGCache(o.HOGCacheBytes)}
 	if s.enc == nil && s.encErr == nil {
 		s.encErr = errors.New("no model configured")
@@ -180,9 +186,13 @@ func (s *Service) LoadIndex(ctx context.Context) error {
 			"calibration", cal.describe(), "ms", time.Since(start).Milliseconds())
 		return nil
 	}
-	idx := index.New(dim)
-	if fc, err := s.db.CountFaces(ctx, s.enc.ModelID()); err == nil {
-		idx.Reserve(fc.Searchable) // one allocation for the whole matrix
+	idx := s.newIndex(dim)
+	// One allocation for the whole matrix. The count of all the model's
+	// embeddings (an upper bound: some have no face) is read from an index;
+	// CountFaces's exact count reads every row of the table, which took
+	// longer than loading the vectors (2-3 s of a 100k start-up).
+	if _, embedded, err := s.db.CountReferences(ctx, s.enc.ModelID()); err == nil {
+		idx.Reserve(embedded)
 	}
 	const batch = 4096
 	ids := make([]int64, 0, batch)
@@ -217,6 +227,21 @@ func (s *Service) LoadIndex(ctx context.Context) error {
 	s.log.Info("index loaded", "model", s.enc.ModelID(), "vectors", idx.Len(), "dim", dim,
 		"calibration", cal.describe(), "ms", time.Since(start).Milliseconds())
 	return nil
+}
+
+// newIndex is an empty index as Options.IndexDir asks; if its file cannot
+// be made there, the float32 rows stay in memory (searches are the same,
+// only the heap is larger) and the log says why.
+func (s *Service) newIndex(dim int) *index.Index {
+	if s.idxDir == "" {
+		return index.New(dim)
+	}
+	idx, err := index.NewOnDisk(dim, s.idxDir)
+	if err != nil {
+		s.log.Warn("index float32 rows kept in memory", "dir", s.idxDir, "err", err)
+		return index.New(dim)
+	}
+	return idx
 }
 
 func (s *Service) snapshot() (*index.Index, *calibration) {
@@ -262,27 +287,48 @@ func (s *Service) Stats(ctx context.Context) (Stats, error) {
 	return st, nil
 }
 
+// countCache keeps Stats' counts for countsTTL. A recount reads the whole
+// embeddings table (CountFaces: ~0.1-3 s for 10k-100k references), so it
+// must not hold the lock: under the mixed load every home page queued
+// behind it (86 % of the server's mutex wait, docs/perf). While one
+// request recounts, the others get the previous counts at once; after
+// invalidateCounts (a change made here) nobody gets the old ones.
 type countCache struct {
 	mu                      sync.Mutex
 	at                      time.Time
+	valid, refreshing       bool
+	gen                     uint64 // bumped by invalidateCounts
 	total, embedded, noFace int
 }
+
+const countsTTL = time.Second
 
 func (s *Service) counts(ctx context.Context, model string) (total, embedded, noFace int, err error) {
 	c := &s.countCache
 	c.mu.Lock()
+	if c.valid && (time.Since(c.at) < countsTTL || c.refreshing) {
+		total, embedded, noFace = c.total, c.embedded, c.noFace
+		c.mu.Unlock()
+		return total, embedded, noFace, nil
+	}
+	c.refreshing = true
+	gen := c.gen
+	c.mu.Unlock()
+
+	total, embedded, err = s.db.CountReferences(ctx, model)
+	var fc store.FaceCounts
+	if err == nil {
+		fc, err = s.db.CountFaces(ctx, model)
+	}
+	c.mu.Lock()
 	defer c.mu.Unlock()
-	if time.Since(c.at) < time.Second {
-		return c.total, c.embedded, c.noFace, nil
-	}
-	if total, embedded, err = s.db.CountReferences(ctx, model); err != nil {
-		return 0, 0, 0, err
-	}
-	fc, err := s.db.CountFaces(ctx, model)
+	c.refreshing = false
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	c.at, c.total, c.embedded, c.noFace = time.Now(), total, embedded, fc.NoFace
+	if gen == c.gen { // not invalidated meanwhile
+		c.at, c.valid, c.total, c.embedded, c.noFace = time.Now(), true, total, embedded, fc.NoFace
+	}
 	return total, embedded, fc.NoFace, nil
 }
 
@@ -290,7 +336,8 @@ func (s *Service) counts(ctx context.Context, model string) (total, embedded, no
 // by this process).
 func (s *Service) invalidateCounts() {
 	s.countCache.mu.Lock()
-	s.countCache.at = time.Time{}
+	s.countCache.valid = false
+	s.countCache.gen++
 	s.countCache.mu.Unlock()
 }
 

@@ -4,6 +4,11 @@ package index
 // benchmarks can compare it with the portable one.
 var useAVX2 = haveAVX2
 
+// useAVX512 selects the AVX-512 VNNI kernel of the first stage (with
+// useAVX2; the float32 kernel stays AVX2, so exact scores do not depend on
+// it). A variable for the same reason as useAVX2.
+var useAVX512 = haveAVX512VNNI
+
 // dotBlock sets out[r] to the dot product of q with row r of rows, where rows
 // holds len(out) rows of len(q) floats each.
 func dotBlock(q, rows, out []float32) {

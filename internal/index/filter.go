@@ -1,11 +1,6 @@
 package index
 
-import (
-	"runtime"
-	"slices"
-	"sync"
-	"sync/atomic"
-)
+import "math"
 
 // SearchFiltered is Search restricted to the vectors whose id allow accepts:
 // the filter is applied inside the scan, so a rejected vector never takes a
@@ -15,9 +10,6 @@ import (
 // dearer. allow runs under the index's read lock, concurrently from several
 // goroutines: it must be safe for concurrent use and must not call back
 // into x. A nil allow is Search (kept = Len()).
-//
-// Search itself is left as it is (not a wrapper of this), so the unfiltered
-// path keeps exactly its measured speed.
 func (x *Index) SearchFiltered(query []float32, k int, allow func(id int64) bool) (hits []Hit, kept int) {
 	if allow == nil {
 		return x.Search(query, k), x.Len()
@@ -25,79 +17,61 @@ func (x *Index) SearchFiltered(query []float32, k int, allow func(id int64) bool
 	if len(query) != x.dim || x.check(query, 1) != nil {
 		return []Hit{}, 0
 	}
-	k = max(k, 0)
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	n := len(x.ids)
-	if n == 0 {
-		return []Hit{}, 0
-	}
 	// k == 0 still scans: the caller may want the count alone.
-	workers := min(runtime.GOMAXPROCS(0), n*x.dim/minParallelWork)
-	if workers <= 1 {
-		h := newTopK(max(k, 1))
-		kept = x.scanFiltered(query, 0, n, h, allow)
-		return finish(h.h, k), kept
-	}
-	var next atomic.Int64
-	var total atomic.Int64
-	chunk := max(n/(workers*chunksPerWorker), 1)
-	heaps := make([]*topK, workers)
-	var wg sync.WaitGroup
-	work := func(w int) {
-		h := newTopK(max(k, 1))
-		c := 0
-		for {
-			lo := int(next.Add(int64(chunk))) - chunk
-			if lo >= n {
-				break
-			}
-			c += x.scanFiltered(query, lo, min(lo+chunk, n), h, allow)
-		}
-		heaps[w] = h
-		total.Add(int64(c))
-	}
-	wg.Add(workers - 1)
-	for w := 1; w < workers; w++ {
-		go func() { defer wg.Done(); work(w) }()
-	}
-	work(0)
-	wg.Wait()
-	all := heaps[0].h
-	for _, h := range heaps[1:] {
-		all = append(all, h.h...)
-	}
-	return finish(all, k), int(total.Load())
-}
-
-// finish sorts hits best first and keeps the best k.
-func finish(all []Hit, k int) []Hit {
-	slices.SortFunc(all, better)
-	k = min(k, len(all))
-	return all[:k:k]
+	hits, kept, _ = x.search(query, max(k, 0), allow)
+	return hits, kept
 }
 
 // prefetchRuns is how many runs ahead of the one being scored the filtered
 // scan prefetches. Measured with BenchmarkSearchFiltered/ratio (100k×512,
-// keep 30 %, top-50, 2 shared cores; noisy): filtered/unfiltered 0.78 with
-// 1 run ahead, 0.71 with 4, 0.79 with 8; without prefetching at all, 1.2 to
-// 1.6. PREFETCHT1, or prefetching only a row's first lines, measured no
-// better than this within the noise.
+// keep 30 %, top-50, 2 shared cores; noisy) on the float32 scan:
+// filtered/unfiltered 0.78 with 1 run ahead, 0.71 with 4, 0.79 with 8;
+// without prefetching at all, 1.2 to 1.6.
 var prefetchRuns = 4
 
-// scanFiltered offers the rows of [lo,hi) that allow accepts to h and
-// returns how many it accepted. Accepted rows are scored in runs of
-// consecutive rows (a permissive filter keeps the block kernel's speed);
-// the next run's lines are prefetched while the current one is scored, since
-// skipping rows defeats the hardware prefetcher. The caller holds the read
+// scanCodes is the first stage over rows [lo,hi): it scores the rows that
+// allow accepts (all when nil) from their codes, offers them to st.h and
+// keeps as candidates those within 2β of st.h's k-th best at that moment.
+// With a filter, accepted rows are scored in runs of consecutive rows (a
+// permissive filter keeps the block kernel's speed) and the next runs' lines
+// are prefetched, since skipping rows defeats the hardware prefetcher.
+// score == false only counts the accepted rows. The caller holds the read
 // lock.
-func (x *Index) scanFiltered(q []float32, lo, hi int, h *topK, allow func(int64) bool) int {
-	d := x.dim
-	var buf [blockRows]float32
+func (x *Index) scanCodes(q *query, lo, hi int, st *stage1, beta float64, score bool, allow func(int64) bool) {
+	dp := x.dpad
+	var buf [blockRows]int32
 	var runs [2 * blockRows]int32 // [start, end) pairs, block-relative
-	kept := 0
+	h := st.h
+	cut := math.Inf(-1) // rows below this cannot be candidates
+	if h.full {
+		cut = float64(h.min) - 2*beta
+	}
+	offer := func(b, i, j int) {
+		for r := b + i; r < b+j; r++ {
+			a := float32(float64(buf[r-b]) * float64(x.scales[r]) * q.t)
+			if float64(a) < cut {
+				continue
+			}
+			st.cands = append(st.cands, cand{row: int32(r), a: a})
+			if h.full && a <= h.min {
+				continue
+			}
+			h.offer(Hit{ID: int64(r), Score: a})
+			if h.full {
+				cut = float64(h.min) - 2*beta
+			}
+		}
+	}
 	for b := lo; b < hi; b += blockRows {
 		e := min(b+blockRows, hi)
+		if allow == nil {
+			st.kept += e - b
+			if score {
+				dotCodes(q.p, x.codes[b*dp:e*dp], buf[:e-b])
+				offer(b, 0, e-b)
+			}
+			continue
+		}
 		ids := x.ids[b:e]
 		nr := 0
 		for i := 0; i < len(ids); {
@@ -111,28 +85,24 @@ func (x *Index) scanFiltered(q []float32, lo, hi int, h *topK, allow func(int64)
 			}
 			runs[nr], runs[nr+1] = int32(i), int32(j)
 			nr += 2
+			st.kept += j - i
 			i = j + 1 // ids[j] was rejected (or is past the end)
+		}
+		if !score {
+			continue
 		}
 		for r := 0; r < min(nr, 2*prefetchRuns); r += 2 {
 			pi, pj := b+int(runs[r]), b+int(runs[r+1])
-			prefetch(&x.data[pi*d], (pj-pi)*d*4)
+			prefetchCodes(&x.codes[pi*dp], (pj-pi)*dp)
 		}
 		for r := 0; r < nr; r += 2 {
 			i, j := int(runs[r]), int(runs[r+1])
 			if p := r + 2*prefetchRuns; p < nr {
 				pi, pj := b+int(runs[p]), b+int(runs[p+1])
-				prefetch(&x.data[pi*d], (pj-pi)*d*4)
+				prefetchCodes(&x.codes[pi*dp], (pj-pi)*dp)
 			}
-			dotBlock(q, x.data[(b+i)*d:(b+j)*d], buf[i:j])
-			kept += j - i
-			for r := i; r < j; r++ {
-				s := buf[r]
-				if h.full && s < h.min {
-					continue
-				}
-				h.offer(Hit{ID: ids[r], Score: s})
-			}
+			dotCodes(q.p, x.codes[(b+i)*dp:(b+j)*dp], buf[i:j])
+			offer(b, i, j)
 		}
 	}
-	return kept
 }

@@ -29,6 +29,11 @@ func (s *Server) routes() http.Handler {
 	r.Method(http.MethodGet, "/metrics", allowNetworks(s.cfg.MetricsAllowedNetworks,
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.renderError(w, r, http.StatusNotFound, "") }),
 		s.metrics.handler()))
+	if s.cfg.Pprof {
+		r.Mount("/debug/pprof", allowNetworks(s.cfg.MetricsAllowedNetworks,
+			http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.renderError(w, r, http.StatusNotFound, "") }),
+			pprofHandler()))
+	}
 	r.Get("/static/*", s.handleStatic)
 	r.Get("/favicon.ico", s.handleFavicon)
 	r.Get("/api/v1/openapi.json", s.handleOpenAPI)
