@@ -36,9 +36,21 @@ type fixture struct {
 // newFixture builds a gallery over a fresh database; enc may be nil (no model).
 func newFixture(t *testing.T, enc gallery.Encoder, hogW float64) *fixture {
 	t.Helper()
+	return newFixtureWith(t, enc, hogW, "")
+}
+
+// newFixtureIn is newFixture with the index's float32 rows in a file in
+// indexDir, as the server keeps them.
+func newFixtureIn(t *testing.T, enc gallery.Encoder, indexDir string) *fixture {
+	t.Helper()
+	return newFixtureWith(t, enc, 0, indexDir)
+}
+
+func newFixtureWith(t *testing.T, enc gallery.Encoder, hogW float64, indexDir string) *fixture {
+	t.Helper()
 	db := storetest.MustOpenDB(t)
 	root := filepath.Join(t.TempDir(), "refs")
-	o := gallery.Options{DB: db, Files: &gallery.Files{Root: root}, Audit: &audit.Log{DB: db},
+	o := gallery.Options{DB: db, Files: &gallery.Files{Root: root}, Audit: &audit.Log{DB: db}, IndexDir: indexDir,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Encoder: enc, HOGWeight: hogW,
 		Limits: imagefile.Limits{MaxBytes: 1 << 20, MaxPixels: 40_000_000, MaxSide: 10_000}}
 	if enc == nil {

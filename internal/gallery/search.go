@@ -168,6 +168,12 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 	if err := sf.noneKept(); err != nil {
 		return nil, err
 	}
+	// A ranking the index could not re-score exactly is no ranking: an
+	// empty or partial list would read as "nobody resembles the sketch".
+	if err := idx.Err(); err != nil {
+		s.log.Error("search refused: the index cannot read its float32 rows", "user", who.Username, "err", err)
+		return nil, apperr.Wrap(apperr.EUNAVAILABLE, err, "The search index cannot be read (a storage fault on the server), so no ranking can be given. Please tell an administrator: the server must be restarted.")
+	}
 	// No band without a face in the sketch, whatever the score: the
 	// centred crop's scores say nothing the calibration measured.
 	var bands *Bands

@@ -343,3 +343,13 @@ func (s *Service) invalidateCounts() {
 
 // Files is the file store (for serving stored images by id).
 func (s *Service) Files() *Files { return s.files }
+
+// IndexErr is the first read failure of the index's float32 rows, if any:
+// after one, searches are refused (503) until the index is rebuilt by a
+// restart, and /readyz reports the instance as not ready.
+func (s *Service) IndexErr() error {
+	if idx, _ := s.snapshot(); idx != nil {
+		return idx.Err()
+	}
+	return nil
+}

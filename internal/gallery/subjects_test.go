@@ -297,3 +297,24 @@ func TestMetadataIsThePersons(t *testing.T) {
 		t.Fatalf("after the move the filter kept %d photos, want 3", got)
 	}
 }
+
+// TestSearchRefusedWhenIndexUnreadable: when the index's float32 rows
+// cannot be read, a search is refused (503), never answered with an empty
+// or partial ranking.
+func TestSearchRefusedWhenIndexUnreadable(t *testing.T) {
+	ctx := context.Background()
+	f := newFixtureIn(t, qualitytest.Encoder{ID: "fake@1"}, t.TempDir())
+	mustUser(t, f.db)
+	addPeople(t, f.svc, 3)
+	if out := search(t, f.svc, fakeSketch(t, 1), 3); len(out.Candidates) != 3 {
+		t.Fatalf("%d candidates before the fault", len(out.Candidates))
+	}
+	f.svc.BreakIndexForTest()
+	_, err := f.svc.Search(ctx, admin, gallery.Query{Sketch: fakeSketch(t, 1), K: 3})
+	if apperr.Code(err) != apperr.EUNAVAILABLE {
+		t.Fatalf("search on an unreadable index: %v, want EUNAVAILABLE", err)
+	}
+	if f.svc.IndexErr() == nil {
+		t.Fatal("IndexErr does not report the fault")
+	}
+}

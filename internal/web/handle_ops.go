@@ -37,11 +37,17 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	} else {
 		out["model"] = model
 	}
+	if s.gallery != nil {
+		if err := s.gallery.IndexErr(); err != nil {
+			ok = false
+			out["index"] = "unavailable: " + err.Error()
+		}
+	}
 	status, code := "ready", http.StatusOK
 	if !ok {
 		status, code = "unavailable", http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "5")
-		s.log.Warn("not ready", "database", out["database"], "model", out["model"], "request_id", requestIDFrom(r.Context()))
+		s.log.Warn("not ready", "database", out["database"], "model", out["model"], "index", out["index"], "request_id", requestIDFrom(r.Context()))
 	}
 	if !localDirect(r) {
 		out = map[string]string{}
