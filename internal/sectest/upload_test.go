@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/faulttest"
 )
@@ -20,6 +21,10 @@ func TestGalleryUploadBombsBounded(t *testing.T) {
 	srv := env.Start(t)
 	c := faulttest.NewClient()
 	faulttest.Login(t, c, srv.URL, "admin1")
+	// Eight 40 MP decodes and face detections take about 25 s on an idle
+	// 2-core machine and several times that while the rest of the suite
+	// runs beside it: the timeout only guards against a hang.
+	c.Timeout = 5 * time.Minute
 
 	const n = 8
 	var files []faulttest.NamedFile
