@@ -178,9 +178,27 @@ func testSubjectsMergeMove(t *testing.T) {
 		if _, err := db.MoveReference(ctx, a, sa, nil); !errors.Is(err, ErrSubjectMerged) {
 			t.Fatalf("move to a merged subject: %v", err)
 		}
-		list, total, err := db.ListSubjects(ctx, "", 10, 0)
+		list, total, err := db.ListSubjects(ctx, "", 10, 0, 0)
 		if err != nil || total != 2 || len(list) != 2 {
 			t.Fatalf("list %d %v", total, err)
+		}
+		// Newest first, cursor pages, name filter, counts and first photos.
+		if list[0].ID != sc || list[0].Photos != 3 || list[0].FirstPhoto != a || list[1].ID != sb || list[1].Photos != 0 || list[1].FirstPhoto != 0 {
+			t.Fatalf("list %+v %+v", *list[0], *list[1])
+		}
+		page, total, err := db.ListSubjects(ctx, "", 10, 0, sc)
+		if err != nil || total != 2 || len(page) != 1 || page[0].ID != sb {
+			t.Fatalf("page below %d: %d %v", sc, total, err)
+		}
+		if err := db.UpdateSubject(ctx, sc, "Carla 100%", "", nil); err != nil {
+			t.Fatal(err)
+		}
+		named, total, err := db.ListSubjects(ctx, "carla", 10, 0, 0)
+		if err != nil || total != 1 || len(named) != 1 || named[0].ID != sc {
+			t.Fatalf("named c: %d %v", total, err)
+		}
+		if none, total, err := db.ListSubjects(ctx, "0%%", 10, 0, 0); err != nil || total != 0 || len(none) != 0 {
+			t.Fatalf("a %% in the filter is literal: %d %v", total, err)
 		}
 	})
 	t.Run("EnsureSubjects", func(t *testing.T) {
