@@ -92,6 +92,10 @@ func (s *Server) routes() http.Handler {
 				r.Post("/subjects/{id}", s.handleSubjectUpdate)
 				r.Post("/subjects/{id}/merge", s.handleSubjectMerge)
 				r.Post("/references/{id}/subject", s.handleReferenceMove)
+				r.Get("/api/v1/subjects", s.handleAPISubjects)
+				r.Get("/api/v1/subjects/{id}", s.handleAPISubject)
+				r.Post("/api/v1/subjects/{id}/merge", s.handleAPISubjectMerge)
+				r.Post("/api/v1/references/{id}/move", s.handleAPIReferenceMove)
 				// Supervising the review: every search by review state, and
 				// reopening a closed one.
 				r.Get("/admin/reviews", s.handleReviews)

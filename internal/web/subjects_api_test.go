@@ -1,0 +1,196 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestSubjectsAPI: the people routes of the integration API, for an admin,
+// an officer (refused), bad ids, bad bodies, merging into oneself and
+// merging a merged person; every request and answer is checked against
+// openapi.yaml by the test server.
+func TestSubjectsAPI(t *testing.T) {
+	e := newEnv(t, map[string]string{"LOGIN_RATE_LIMIT": "1000"})
+	p := seedPeopleSearch(t, e)
+	alice, bob := mustLogin(t, e, "alice"), mustLogin(t, e, "bob")
+	sa, sb := itoa(p.subjectA), itoa(p.subjectB)
+
+	t.Run("List", func(t *testing.T) {
+		resp, body := alice.get("/api/v1/subjects")
+		var page struct {
+			Subjects []struct {
+				ID               int64
+				Name             string
+				Photos           int
+				FirstReferenceID int64 `json:"first_reference_id"`
+			}
+			Total int
+		}
+		if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &page) != nil {
+			t.Fatalf("list: %d %s", resp.StatusCode, body)
+		}
+		if page.Total != 2 || len(page.Subjects) != 2 || page.Subjects[0].ID != p.subjectB || page.Subjects[1].Name != "R-1" ||
+			page.Subjects[1].Photos != 2 || page.Subjects[1].FirstReferenceID != p.a1 {
+			t.Fatalf("list: %s", body)
+		}
+		_, body = alice.get("/api/v1/subjects?q=r-1")
+		if !strings.Contains(body, `"total": 1`) || !strings.Contains(body, `"R-1"`) {
+			t.Fatalf("name filter: %s", body)
+		}
+	})
+	t.Run("CursorPages", func(t *testing.T) {
+		var seen []int64
+		cursor := ""
+		for i := 0; i < 5; i++ {
+			path := "/api/v1/subjects?limit=1"
+			if cursor != "" {
+				path += "&cursor=" + url.QueryEscape(cursor)
+			}
+			resp, body := alice.get(path)
+			var page struct {
+				Subjects   []struct{ ID int64 }
+				NextCursor string `json:"next_cursor"`
+			}
+			if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &page) != nil {
+				t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+			}
+			for _, s := range page.Subjects {
+				seen = append(seen, s.ID)
+			}
+			if cursor = page.NextCursor; cursor == "" {
+				break
+			}
+		}
+		if fmt.Sprint(seen) != fmt.Sprint([]int64{p.subjectB, p.subjectA}) {
+			t.Fatalf("pages gave %v", seen)
+		}
+	})
+	t.Run("Show", func(t *testing.T) {
+		resp, body := alice.get("/api/v1/subjects/" + sa)
+		var s struct {
+			ID         int64
+			Name       string
+			Photos     int
+			MergedInto *int64 `json:"merged_into"`
+			Sex        string
+			References []struct{ ID int64 }
+		}
+		if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &s) != nil {
+			t.Fatalf("show: %d %s", resp.StatusCode, body)
+		}
+		if s.ID != p.subjectA || s.Name != "R-1" || s.Photos != 2 || s.MergedInto != nil || s.Sex != "unknown" ||
+			len(s.References) != 2 || s.References[0].ID != p.a1 || s.References[1].ID != p.a2 {
+			t.Fatalf("show: %s", body)
+		}
+	})
+
+	for _, c := range []struct {
+		name   string
+		who    *client
+		method string
+		path   string
+		body   any
+		status int
+	}{
+		{"ErrOfficerList", bob, http.MethodGet, "/api/v1/subjects", nil, http.StatusForbidden},
+		{"ErrOfficerShow", bob, http.MethodGet, "/api/v1/subjects/" + sa, nil, http.StatusForbidden},
+		{"ErrOfficerMerge", bob, http.MethodPost, "/api/v1/subjects/" + sb + "/merge", map[string]any{"into": p.subjectA}, http.StatusForbidden},
+		{"ErrOfficerMove", bob, http.MethodPost, "/api/v1/references/" + itoa(p.a2) + "/move", map[string]any{"subject_id": p.subjectB}, http.StatusForbidden},
+		{"ErrBadLimit", alice, http.MethodGet, "/api/v1/subjects?limit=0", nil, http.StatusBadRequest},
+		{"ErrBadCursor", alice, http.MethodGet, "/api/v1/subjects?cursor=abc", nil, http.StatusBadRequest},
+		{"ErrShowNotANumber", alice, http.MethodGet, "/api/v1/subjects/x", nil, http.StatusNotFound},
+		{"ErrShowMissing", alice, http.MethodGet, "/api/v1/subjects/999999", nil, http.StatusNotFound},
+		{"ErrMergeBadID", alice, http.MethodPost, "/api/v1/subjects/0/merge", map[string]any{"into": p.subjectA}, http.StatusNotFound},
+		{"ErrMergeMissing", alice, http.MethodPost, "/api/v1/subjects/999999/merge", map[string]any{"into": p.subjectA}, http.StatusNotFound},
+		{"ErrMergeIntoMissing", alice, http.MethodPost, "/api/v1/subjects/" + sb + "/merge", map[string]any{"into": 999999}, http.StatusNotFound},
+		{"ErrMergeNoInto", alice, http.MethodPost, "/api/v1/subjects/" + sb + "/merge", map[string]any{}, http.StatusBadRequest},
+		{"ErrMergeIntoString", alice, http.MethodPost, "/api/v1/subjects/" + sb + "/merge", map[string]any{"into": sa}, http.StatusBadRequest},
+		{"ErrMergeIntoNegative", alice, http.MethodPost, "/api/v1/subjects/" + sb + "/merge", map[string]any{"into": -1}, http.StatusBadRequest},
+		{"ErrMergeIntoFraction", alice, http.MethodPost, "/api/v1/subjects/" + sb + "/merge", map[string]any{"into": 1.5}, http.StatusBadRequest},
+		{"ErrMergeNotJSON", alice, http.MethodPost, "/api/v1/subjects/" + sb + "/merge", "into=1", http.StatusBadRequest},
+		{"ErrMergeIntoItself", alice, http.MethodPost, "/api/v1/subjects/" + sa + "/merge", map[string]any{"into": p.subjectA}, http.StatusBadRequest},
+		{"ErrMoveBadID", alice, http.MethodPost, "/api/v1/references/x/move", map[string]any{"subject_id": p.subjectB}, http.StatusNotFound},
+		{"ErrMoveMissingRef", alice, http.MethodPost, "/api/v1/references/999999/move", map[string]any{"subject_id": p.subjectB}, http.StatusNotFound},
+		{"ErrMoveToMissing", alice, http.MethodPost, "/api/v1/references/" + itoa(p.a2) + "/move", map[string]any{"subject_id": 999999}, http.StatusNotFound},
+		{"ErrMoveNoSubject", alice, http.MethodPost, "/api/v1/references/" + itoa(p.a2) + "/move", map[string]any{"into": p.subjectB}, http.StatusBadRequest},
+		{"Move", alice, http.MethodPost, "/api/v1/references/" + itoa(p.a2) + "/move", map[string]any{"subject_id": p.subjectB}, http.StatusOK},
+		{"Merge", alice, http.MethodPost, "/api/v1/subjects/" + sb + "/merge", map[string]any{"into": p.subjectA}, http.StatusOK},
+		{"ErrMergeMergedAgain", alice, http.MethodPost, "/api/v1/subjects/" + sb + "/merge", map[string]any{"into": p.subjectA}, http.StatusConflict},
+		{"ErrMergeIntoMerged", alice, http.MethodPost, "/api/v1/subjects/" + sa + "/merge", map[string]any{"into": p.subjectB}, http.StatusConflict},
+		{"ErrMoveToMerged", alice, http.MethodPost, "/api/v1/references/" + itoa(p.a2) + "/move", map[string]any{"subject_id": p.subjectB}, http.StatusConflict},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var resp *http.Response
+			var body string
+			switch b := c.body.(type) {
+			case nil:
+				resp, body = c.who.get(c.path)
+			case string:
+				req, _ := http.NewRequest(c.method, e.ts.URL+c.path, strings.NewReader(b))
+				req.Header.Set("Content-Type", "application/json")
+				resp, body = c.who.do(req)
+			default:
+				resp, body = c.who.sendJSON(c.method, c.path, b)
+			}
+			if resp.StatusCode != c.status {
+				t.Fatalf("status %d, want %d: %.300s", resp.StatusCode, c.status, body)
+			}
+			if c.status >= 400 && resp.Header.Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("error as %q", resp.Header.Get("Content-Type"))
+			}
+		})
+	}
+	// The changes went through the gallery: audited, and the map of people
+	// the search uses follows.
+	for _, a := range []string{"reference_move", "subject_merge"} {
+		if n := countActions(t, e, a); n != 1 {
+			t.Errorf("%d %s audit rows, want 1", n, a)
+		}
+	}
+	refs, err := e.db.ReferencesOfSubject(context.Background(), p.subjectA)
+	if err != nil || len(refs) != 3 {
+		t.Fatalf("after the merge person A has %d photos (%v), want 3", len(refs), err)
+	}
+	_, body := alice.get("/api/v1/subjects/" + sb)
+	if !strings.Contains(body, fmt.Sprintf(`"merged_into": %d`, p.subjectA)) || !strings.Contains(body, `"photos": 0`) {
+		t.Fatalf("the merged person: %s", body)
+	}
+}
+
+// TestSubjectsAPITokens: reading people needs references:read, merging
+// and moving references:write.
+func TestSubjectsAPITokens(t *testing.T) {
+	e := newEnv(t, nil)
+	p := seedPeopleSearch(t, e)
+	alice := mustLogin(t, e, "alice")
+	read := createToken(t, alice, "people-read", "30", "references:read")
+	write := createToken(t, alice, "people-write", "30", "references:read", "references:write")
+	merge := fmt.Sprintf(`{"into": %d}`, p.subjectA)
+	for _, c := range []struct {
+		name, token, method, path, body string
+		status                          int
+	}{
+		{"ReadList", read, http.MethodGet, "/api/v1/subjects", "", http.StatusOK},
+		{"ReadShow", read, http.MethodGet, "/api/v1/subjects/" + itoa(p.subjectA), "", http.StatusOK},
+		{"ErrReadMerge", read, http.MethodPost, "/api/v1/subjects/" + itoa(p.subjectB) + "/merge", merge, http.StatusForbidden},
+		{"ErrReadMove", read, http.MethodPost, "/api/v1/references/" + itoa(p.b) + "/move", merge, http.StatusForbidden},
+		{"WriteMove", write, http.MethodPost, "/api/v1/references/" + itoa(p.a2) + "/move", fmt.Sprintf(`{"subject_id": %d}`, p.subjectB), http.StatusOK},
+		{"WriteMerge", write, http.MethodPost, "/api/v1/subjects/" + itoa(p.subjectB) + "/merge", merge, http.StatusOK},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest(c.method, e.ts.URL+c.path, strings.NewReader(c.body))
+			req.Header.Set("Authorization", "Bearer "+c.token)
+			if c.body != "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			if resp, body := e.client().do(req); resp.StatusCode != c.status {
+				t.Fatalf("status %d, want %d: %.300s", resp.StatusCode, c.status, body)
+			}
+		})
+	}
+}
