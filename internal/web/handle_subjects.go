@@ -20,6 +20,43 @@ type subjectData struct {
 	Meta    string         // the person's witness metadata in a few words, "" when none
 }
 
+// subjectsPageSize is the number of people on a page of /subjects.
+const subjectsPageSize = 48
+
+type subjectsData struct {
+	Subjects         []*store.Subject
+	Total            int
+	Query            string
+	Page, Pages      int
+	HasPrev, HasNext bool
+}
+
+// GET /subjects?q=&page= — the people of the gallery (admin), newest
+// first, filtered by name or record number: finding a person without
+// going through one of their photos.
+func (s *Server) handleSubjects(w http.ResponseWriter, r *http.Request) {
+	q := clip(strings.TrimSpace(r.URL.Query().Get("q")), 200)
+	pg, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	if pg < 1 {
+		pg = 1
+	}
+	subjects, total, err := s.db.ListSubjects(r.Context(), q, subjectsPageSize, (pg-1)*subjectsPageSize, 0)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	pages := max(1, (total+subjectsPageSize-1)/subjectsPageSize)
+	shown := make([]int64, len(subjects))
+	for i, subj := range subjects {
+		shown[i] = subj.ID
+	}
+	if !s.auditView(w, r, "subjects", "page "+strconv.Itoa(pg)+"; subjects shown: "+idList(shown)) {
+		return
+	}
+	s.render(w, r, http.StatusOK, "subjects", page{Title: "People", Nav: "gallery", Data: subjectsData{
+		Subjects: subjects, Total: total, Query: q, Page: pg, Pages: pages, HasPrev: pg > 1, HasNext: pg < pages}})
+}
+
 // GET /subjects/{id}
 func (s *Server) handleSubject(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.idParam(w, r)

@@ -88,6 +88,7 @@ func (s *Server) routes() http.Handler {
 				r.Delete("/api/v1/references/{id}", s.handleAPIReferenceDelete)
 				r.Post("/api/v1/references/{id}/face", s.handleAPIReferenceFace)
 				// People: a subject's photos, renaming, merging, moving a photo.
+				r.Get("/subjects", s.handleSubjects)
 				r.Get("/subjects/{id}", s.handleSubject)
 				r.Post("/subjects/{id}", s.handleSubjectUpdate)
 				r.Post("/subjects/{id}/merge", s.handleSubjectMerge)

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/sketchmatch/sketchmatch/internal/gallery"
 )
 
 // TestSubjectsAPI: the people routes of the integration API, for an admin,
@@ -192,5 +194,55 @@ func TestSubjectsAPITokens(t *testing.T) {
 				t.Fatalf("status %d, want %d: %.300s", resp.StatusCode, c.status, body)
 			}
 		})
+	}
+}
+
+// TestSubjectsPage: the admin's list of people, linked from the gallery:
+// a row per live person (name, photo count, thumbnail), a name filter,
+// pages; officers are refused.
+func TestSubjectsPage(t *testing.T) {
+	e := newEnv(t, map[string]string{"LOGIN_RATE_LIMIT": "1000"})
+	p := seedPeopleSearch(t, e)
+	alice, bob := mustLogin(t, e, "alice"), mustLogin(t, e, "bob")
+	if resp, _ := bob.get("/subjects"); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("officer on the people list: %d", resp.StatusCode)
+	}
+	if _, body := alice.get("/references"); !strings.Contains(body, `href="/subjects"`) {
+		t.Fatal("the gallery does not link to the people list")
+	}
+	for _, c := range []struct {
+		name, path string
+		want       []string
+		not        []string
+	}{
+		{"All", "/subjects", []string{"2 people", `href="/subjects/` + itoa(p.subjectA) + `"`, "R-1", "2 photos", "1 photo<",
+			`src="/references/` + itoa(p.a1) + `/thumb"`, `src="/references/` + itoa(p.b) + `/thumb"`, "Page 1 of 1"}, nil},
+		{"Filter", "/subjects?q=r-1", []string{"1 person matching", "R-1"}, []string{"other person"}},
+		{"NoMatch", "/subjects?q=nobody", []string{"Nobody’s name or record number contains"}, []string{"R-1"}},
+		{"PageBeyond", "/subjects?page=9", []string{"Page 9 of 1", "Newer"}, []string{"R-1"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			resp, body := alice.get(c.path)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s: %d", c.path, resp.StatusCode)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("%s lacks %q", c.path, w)
+				}
+			}
+			for _, w := range c.not {
+				if strings.Contains(body, w) {
+					t.Errorf("%s shows %q", c.path, w)
+				}
+			}
+		})
+	}
+	// Merged people are not listed.
+	if err := e.gal.MergeSubjects(context.Background(), gallery.Actor{Username: "alice"}, p.subjectB, p.subjectA); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := alice.get("/subjects"); !strings.Contains(body, "1 person.") || !strings.Contains(body, "3 photos") {
+		t.Fatal("the list after a merge")
 	}
 }
