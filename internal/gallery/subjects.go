@@ -350,3 +350,31 @@ func (s *Service) MergeSubjects(ctx context.Context, who Actor, from, into int64
 	s.log.Info("subjects merged", "user", who.Username, "from", from, "into", into, "photos", len(moved))
 	return nil
 }
+
+// SetSubjectMetadata replaces a person's witness description (sex, birth
+// year, tags), shared by all their photos, in one transaction with its
+// audit row; the search filter sees it at once.
+func (s *Service) SetSubjectMetadata(ctx context.Context, who Actor, id int64, m store.Metadata) error {
+	m, err := checkMetadata(m)
+	if err != nil {
+		return err
+	}
+	old, err := s.db.SubjectMetadata(ctx, id)
+	if err != nil {
+		return storageError(err)
+	}
+	err = s.db.UpdateSubjectMetadata(ctx, id, m, func(tx *store.Tx) error {
+		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionSubjectUpdate,
+			Target: fmt.Sprintf("subject:%d", id), Outcome: audit.OutcomeSuccess,
+			Details: fmt.Sprintf("description: %s (was %s)", DescribeMetadata(m), DescribeMetadata(old))})
+	})
+	if err != nil {
+		return subjectError(err, fmt.Sprintf("Person #%d", id))
+	}
+	for ref := range s.subjects.photosOf(map[int64]bool{id: true}) {
+		s.meta.set(ref, m)
+	}
+	s.ownMetadataWrite(context.WithoutCancel(ctx))
+	s.log.Info("subject metadata changed", "user", who.Username, "subject", id, "metadata", DescribeMetadata(m), "was", DescribeMetadata(old))
+	return nil
+}

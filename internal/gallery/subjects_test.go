@@ -318,3 +318,70 @@ func TestSearchRefusedWhenIndexUnreadable(t *testing.T) {
 		t.Fatal("IndexErr does not report the fault")
 	}
 }
+
+// TestSetSubjectMetadata: the person's witness description is set on the
+// person (every photo has it, the filter sees it at once), validated as
+// the reference form's, audited with what it was; a merged or unknown
+// person is refused.
+func TestSetSubjectMetadata(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, qualitytest.Encoder{ID: "fake@1"}, 0)
+	mustUser(t, f.db)
+	res := f.svc.Add(ctx, admin, []gallery.Upload{
+		{Name: "a.png", Data: fakePhoto(t, 0), Subject: "R-0"},
+		{Name: "b.png", Data: fakePhoto(t, 1), Subject: "R-0"},
+		{Name: "c.png", Data: fakePhoto(t, 2)},
+	})
+	for _, r := range res {
+		if r.Outcome != gallery.Added {
+			t.Fatalf("%+v", r)
+		}
+	}
+	person, other := res[0].Reference.SubjectID, res[2].Reference.SubjectID
+	m := store.Metadata{Sex: "male", BirthYear: 1984, Tags: []string{"beard"}}
+	if err := f.svc.SetSubjectMetadata(ctx, admin, person, m); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res[:2] {
+		if got, _ := f.svc.Metadata(ctx, r.Reference.ID); !reflect.DeepEqual(got, m) {
+			t.Fatalf("photo %d has %+v", r.Reference.ID, got)
+		}
+	}
+	filter, err := gallery.ParseFilter(gallery.FilterInput{Sex: "male", Tags: "beard"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := f.svc.Search(ctx, admin, gallery.Query{Sketch: fakeSketch(t, 1), K: 5, Filter: filter})
+	if err != nil || out.Filter.Kept != 2 {
+		t.Fatalf("the filter kept %+v (%v), want the person's 2 photos", out.Filter, err)
+	}
+	rows := auditActions(t, f.db, "subject_update")
+	if len(rows) != 1 || rows[0].Target != "subject:"+itoa(person) || rows[0].Details != `description: sex=male birth_year=1984 tags="beard" (was sex=unknown birth_year=unknown tags="")` {
+		t.Fatalf("audit %+v", rows)
+	}
+	for _, c := range []struct {
+		name string
+		id   int64
+		m    store.Metadata
+		code string
+	}{
+		{"ErrSex", person, store.Metadata{Sex: "x"}, apperr.EINVALID},
+		{"ErrYear", person, store.Metadata{BirthYear: 1200}, apperr.EINVALID},
+		{"ErrUnknownPerson", 999999, m, apperr.ENOTFOUND},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := f.svc.SetSubjectMetadata(ctx, admin, c.id, c.m); apperr.Code(err) != c.code {
+				t.Fatalf("err %v (%s), want %s", err, apperr.Code(err), c.code)
+			}
+		})
+	}
+	if err := f.svc.MergeSubjects(ctx, admin, other, person); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.SetSubjectMetadata(ctx, admin, other, m); apperr.Code(err) != apperr.ECONFLICT {
+		t.Fatalf("a merged person's description: %v", err)
+	}
+	if n := len(auditActions(t, f.db, "subject_update")); n != 1 {
+		t.Fatalf("%d subject_update rows after refusals, want 1", n)
+	}
+}

@@ -314,3 +314,28 @@ func (db *DB) ListSubjects(ctx context.Context, like string, limit, offset int, 
 	}
 	return out, total, rows.Err()
 }
+
+// UpdateSubjectMetadata replaces a live subject's witness metadata and runs
+// after, in one transaction. ErrNotFound when there is no such subject,
+// ErrSubjectMerged when it was merged away (its photos have their new
+// person's metadata).
+func (db *DB) UpdateSubjectMetadata(ctx context.Context, id int64, m Metadata, after TxHook) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := liveSubject(ctx, tx, id); err != nil {
+		return err
+	}
+	if err := db.PutSubjectMetadataTx(ctx, tx, id, m); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE subjects SET updated_at = ? WHERE id = ?`, db.Now().Unix(), id); err != nil {
+		return err
+	}
+	if err := runHook(tx, after); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

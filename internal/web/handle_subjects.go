@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/gallery"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
@@ -18,6 +19,9 @@ type subjectData struct {
 	Refs    []*store.Reference
 	Into    *store.Subject // the subject a merged one went into
 	Meta    string         // the person's witness metadata in a few words, "" when none
+	// MetaForm is the description's form: as stored, or as typed when
+	// refused.
+	MetaForm gallery.MetadataInput
 }
 
 // subjectsPageSize is the number of people on a page of /subjects.
@@ -64,10 +68,16 @@ func (s *Server) handleSubject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.renderSubject(w, r, id, http.StatusOK, map[string]string{"saved": "Saved.", "merged": "Merged: the photos are this person's now.",
-		"moved": "The photo was moved."}[r.URL.Query().Get("done")], "")
+		"moved": "The photo was moved.", "described": "The witness description was saved: every photo of this person has it."}[r.URL.Query().Get("done")], "")
 }
 
 func (s *Server) renderSubject(w http.ResponseWriter, r *http.Request, id int64, status int, flash, errMsg string) {
+	s.renderSubjectWith(w, r, id, status, flash, errMsg, nil)
+}
+
+// renderSubjectWith shows a person's page; typed is the witness
+// description as typed in a refused form (nil: as stored).
+func (s *Server) renderSubjectWith(w http.ResponseWriter, r *http.Request, id int64, status int, flash, errMsg string, typed *gallery.MetadataInput) {
 	subj, refs, err := s.gallery.Subject(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
@@ -78,7 +88,10 @@ func (s *Server) renderSubject(w http.ResponseWriter, r *http.Request, id int64,
 		s.fail(w, r, err)
 		return
 	}
-	d := subjectData{Subject: subj, Refs: refs, Meta: metaLine(meta)}
+	d := subjectData{Subject: subj, Refs: refs, Meta: metaLine(meta), MetaForm: metadataForm(meta)}
+	if typed != nil {
+		d.MetaForm = gallery.MetadataInput{Sex: clip(typed.Sex, 20), BirthYear: clip(typed.BirthYear, 20), Tags: clip(typed.Tags, 1000)}
+	}
 	if subj.MergedInto != 0 {
 		if d.Into, err = s.db.SubjectByID(r.Context(), subj.MergedInto); err != nil && !store.IsNotFound(err) {
 			s.fail(w, r, err)
@@ -120,6 +133,34 @@ func (s *Server) handleSubjectUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/subjects/"+strconv.FormatInt(id, 10)+"?done=saved", http.StatusSeeOther)
+}
+
+// POST /subjects/{id}/metadata (sex, birth_year, tags): the person's
+// witness description, validated as the reference form's.
+func (s *Server) handleSubjectMetadata(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.idParam(w, r)
+	if !ok {
+		return
+	}
+	in, err := reviewInput(w, r, "sex", "birth_year", "tags")
+	if err != nil {
+		s.subjectFormError(w, r, id, err)
+		return
+	}
+	typed := gallery.MetadataInput{Sex: in["sex"], BirthYear: in["birth_year"], Tags: in["tags"]}
+	m, err := gallery.ParseMetadata(typed, s.now())
+	if err == nil {
+		err = s.gallery.SetSubjectMetadata(r.Context(), galleryActor(r), id, m)
+	}
+	if err != nil {
+		if st := statusOf(err); st < 500 && st != http.StatusNotFound {
+			s.renderSubjectWith(w, r, id, st, "", apperr.Message(err), &typed)
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/subjects/"+strconv.FormatInt(id, 10)+"?done=described", http.StatusSeeOther)
 }
 
 // formID reads a positive id typed in a form field.

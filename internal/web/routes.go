@@ -92,6 +92,7 @@ func (s *Server) routes() http.Handler {
 				r.Get("/subjects/{id}", s.handleSubject)
 				r.Post("/subjects/{id}", s.handleSubjectUpdate)
 				r.Post("/subjects/{id}/merge", s.handleSubjectMerge)
+				r.Post("/subjects/{id}/metadata", s.handleSubjectMetadata)
 				r.Post("/references/{id}/subject", s.handleReferenceMove)
 				r.Get("/api/v1/subjects", s.handleAPISubjects)
 				r.Get("/api/v1/subjects/{id}", s.handleAPISubject)

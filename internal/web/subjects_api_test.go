@@ -246,3 +246,62 @@ func TestSubjectsPage(t *testing.T) {
 		t.Fatal("the list after a merge")
 	}
 }
+
+// TestSubjectDescriptionForm: the person page edits the person's witness
+// description (audited, validated as the reference form's, refused for an
+// officer, an unknown or a merged person).
+func TestSubjectDescriptionForm(t *testing.T) {
+	e := newEnv(t, map[string]string{"LOGIN_RATE_LIMIT": "1000"})
+	p := seedPeopleSearch(t, e)
+	alice, bob := mustLogin(t, e, "alice"), mustLogin(t, e, "bob")
+	sa, sb := itoa(p.subjectA), itoa(p.subjectB)
+	if _, body := alice.get("/subjects/" + sa); !strings.Contains(body, `action="/subjects/`+sa+`/metadata"`) {
+		t.Fatal("the person page has no description form")
+	}
+	good := url.Values{"sex": {"female"}, "birth_year": {"1984"}, "tags": {"Scar left cheek, tattoo"}}
+	for _, c := range []struct {
+		name   string
+		who    *client
+		path   string
+		form   url.Values
+		status int
+		want   string
+	}{
+		{"ErrOfficer", bob, "/subjects/" + sa + "/metadata", good, http.StatusForbidden, ""},
+		{"ErrNotANumber", alice, "/subjects/x/metadata", good, http.StatusNotFound, ""},
+		{"ErrUnknownPerson", alice, "/subjects/999999/metadata", good, http.StatusNotFound, ""},
+		{"ErrYear", alice, "/subjects/" + sa + "/metadata", url.Values{"sex": {"male"}, "birth_year": {"19x4"}, "tags": {"kept as typed"}}, http.StatusBadRequest, `value="kept as typed"`},
+		{"ErrSex", alice, "/subjects/" + sa + "/metadata", url.Values{"sex": {"robot"}}, http.StatusBadRequest, ""},
+		{"Save", alice, "/subjects/" + sa + "/metadata", good, http.StatusSeeOther, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			resp, body := c.who.postForm(c.path, c.form)
+			if resp.StatusCode != c.status || !strings.Contains(body, c.want) {
+				t.Fatalf("status %d, want %d (and %q): %.300s", resp.StatusCode, c.status, c.want, body)
+			}
+		})
+	}
+	if n := countActions(t, e, "subject_update"); n != 1 {
+		t.Fatalf("%d subject_update rows, want 1", n)
+	}
+	for _, ref := range []int64{p.a1, p.a2} {
+		m, err := e.gal.Metadata(context.Background(), ref)
+		if err != nil || m.Sex != "female" || m.BirthYear != 1984 || strings.Join(m.Tags, ",") != "scar left cheek,tattoo" {
+			t.Fatalf("photo %d has %+v %v", ref, m, err)
+		}
+	}
+	_, body := alice.get("/subjects/" + sa + "?done=described")
+	if !strings.Contains(body, `value="1984"`) || !strings.Contains(body, "born 1984") {
+		t.Fatal("the person page does not show the saved description")
+	}
+	// The API shows it too.
+	if _, body := alice.get("/api/v1/subjects/" + sa); !strings.Contains(body, `"birth_year": 1984`) || !strings.Contains(body, `"sex": "female"`) {
+		t.Fatalf("API: %s", body)
+	}
+	if err := e.gal.MergeSubjects(context.Background(), gallery.Actor{Username: "alice"}, p.subjectB, p.subjectA); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := alice.postForm("/subjects/"+sb+"/metadata", good); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("a merged person's description: %d", resp.StatusCode)
+	}
+}
