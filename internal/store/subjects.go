@@ -339,3 +339,20 @@ func (db *DB) UpdateSubjectMetadata(ctx context.Context, id int64, m Metadata, a
 	}
 	return tx.Commit()
 }
+
+// RenameSoleSubjectTx renames, inside tx, the (live) subject of reference
+// refID to name when that reference is the subject's only photo and the
+// subject is named was: a person who was only a labelled photo keeps the
+// photo's label as their name. It returns the subject renamed, 0 when
+// none was.
+func (db *DB) RenameSoleSubjectTx(ctx context.Context, tx *Tx, refID int64, was, name string) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `UPDATE subjects SET name = ?, updated_at = ?
+		WHERE id = (SELECT subject_id FROM "references" WHERE id = ?) AND name = ? AND merged_into IS NULL
+		AND (SELECT COUNT(*) FROM "references" r WHERE r.subject_id = subjects.id) = 1 RETURNING id`,
+		name, db.Now().Unix(), refID, was).Scan(&id)
+	if IsNotFound(err) {
+		return 0, nil
+	}
+	return id, err
+}

@@ -325,3 +325,54 @@ func TestMetadataMovesToSubjects(t *testing.T) {
 		t.Fatalf("photo 2 after the move: %+v", m)
 	}
 }
+
+func TestRenameSoleSubject(t *testing.T) { forEachBackend(t, testRenameSoleSubject) }
+
+func testRenameSoleSubject(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	a, b, c := insertRef(t, db, "a"), insertRef(t, db, "b"), insertRef(t, db, "c")
+	subj := func(ref int64) *Subject {
+		r, err := db.ReferenceByID(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := db.SubjectByID(ctx, r.SubjectID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if _, err := db.MoveReference(ctx, c, subj(b).ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	rename := func(ref int64, was, name string) int64 {
+		t.Helper()
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		id, err := db.RenameSoleSubjectTx(ctx, tx, ref, was, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	// Every subject is named "" (the refs have no label).
+	if id := rename(a, "other", "x"); id != 0 || subj(a).Name != "" {
+		t.Fatalf("renamed %d though the name is not the old label", id)
+	}
+	if id := rename(b, "", "x"); id != 0 || subj(b).Name != "" {
+		t.Fatalf("renamed %d though the subject has two photos", id)
+	}
+	if id := rename(a, "", "new"); id != subj(a).ID || subj(a).Name != "new" {
+		t.Fatalf("sole photo: renamed %d, name %q", id, subj(a).Name)
+	}
+	if id := rename(999999, "", "x"); id != 0 {
+		t.Fatalf("unknown reference renamed %d", id)
+	}
+}

@@ -305,3 +305,35 @@ func TestSubjectDescriptionForm(t *testing.T) {
 		t.Fatalf("a merged person's description: %d", resp.StatusCode)
 	}
 }
+
+// TestLabelEditAndPersonName: through the reference form, a photo that is
+// its person's only one, with the person named after its label, takes the
+// person's name along; a photo of a person with two photos does not.
+func TestLabelEditAndPersonName(t *testing.T) {
+	e := newEnv(t, nil)
+	p := seedPeopleSearch(t, e)
+	alice := mustLogin(t, e, "alice")
+	for _, c := range []struct {
+		name    string
+		ref     int64
+		subject int64
+		want    string
+	}{
+		{"SolePhoto", p.b, p.subjectB, "renamed person"},
+		{"OneOfTwo", p.a2, p.subjectA, "R-1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			resp, body := alice.postForm("/references/"+itoa(c.ref), url.Values{"label": {"renamed person"}, "notes": {""}})
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("label edit: %d %.300s", resp.StatusCode, body)
+			}
+			s, err := e.db.SubjectByID(context.Background(), c.subject)
+			if err != nil || s.Name != c.want {
+				t.Fatalf("the person is named %q (%v), want %q", s.Name, err, c.want)
+			}
+		})
+	}
+	if n := countActions(t, e, "subject_update"); n != 1 {
+		t.Fatalf("%d subject_update rows, want 1 (the sole photo's person)", n)
+	}
+}
