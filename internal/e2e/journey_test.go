@@ -209,6 +209,24 @@ func runJourney(t *testing.T, j journey) {
 	}
 	b.checkpoint("person")
 
+	// The list of people, from the gallery's link: every person with a
+	// thumbnail, found by name (issue 16).
+	b.expectPage(b.navigate("/references"), 200, "/references")
+	b.expectPage(b.click(`main a[href="/subjects"]`), 200, "/subjects")
+	b.imagesLoaded("ul.gallery li img")
+	if got := evaluate[int](b, `document.querySelectorAll("ul.gallery.people li a[href^='/subjects/']").length`); got == 0 {
+		b.fatalf("the people list shows no person")
+	}
+	if !b.exists(`ul.gallery.people a[href="` + person + `"]`) {
+		b.t.Errorf("the people list lacks %s", person)
+	}
+	b.checkpoint("people")
+	b.expectPage(b.navigate("/subjects?q=nobody-by-this-name"), 200, "/subjects")
+	if got := b.text("ul.gallery"); !strings.Contains(got, "Nobody") {
+		b.t.Errorf("a people filter without a match says %q", got)
+	}
+	b.checkpoint("people-no-match")
+
 	// Every page the admin's navigation offers loads cleanly.
 	links := evaluate[[]string](b, `Array.from(document.querySelectorAll("header nav a")).map(function (a) { return a.getAttribute("href"); })`)
 	for _, href := range links {

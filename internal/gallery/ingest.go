@@ -351,9 +351,17 @@ func (s *Service) Update(ctx context.Context, who Actor, id int64, label, notes 
 	if notes, err = cleanText("The notes", notes, maxNotes, true); err != nil {
 		return err
 	}
+	var renamed int64
+	follow, err := s.labelFollower(ctx, who, id, label, &renamed)
+	if err != nil {
+		return err
+	}
 	err = s.db.UpdateReference(ctx, id, label, notes, func(tx *store.Tx) error {
-		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceUpdate,
-			Target: fmt.Sprintf("reference:%d", id), Outcome: audit.OutcomeSuccess, Details: fmt.Sprintf("label=%q", label)})
+		if err := s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceUpdate,
+			Target: fmt.Sprintf("reference:%d", id), Outcome: audit.OutcomeSuccess, Details: fmt.Sprintf("label=%q", label)}); err != nil {
+			return err
+		}
+		return follow(tx)
 	})
 	if err != nil {
 		if store.IsNotFound(err) {
@@ -361,6 +369,7 @@ func (s *Service) Update(ctx context.Context, who Actor, id int64, label, notes 
 		}
 		return storageError(err)
 	}
+	s.logRenamed(who, id, renamed)
 	return nil
 }
 

@@ -185,14 +185,25 @@ func (s *Service) UpdateWithMetadata(ctx context.Context, who Actor, id int64, l
 	if err != nil {
 		return storageError(err)
 	}
+	var renamed int64
+	follow, err := s.labelFollower(ctx, who, id, label, &renamed)
+	if err != nil {
+		return err
+	}
 	err = s.db.UpdateReference(ctx, id, label, notes, func(tx *store.Tx) error {
 		if err := s.db.PutMetadataTx(ctx, tx, id, m); err != nil {
 			return err
 		}
-		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceUpdate,
+		if err := s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceUpdate,
 			Target: fmt.Sprintf("reference:%d", id), Outcome: audit.OutcomeSuccess,
-			Details: fmt.Sprintf("label=%q %s (was %s)", label, DescribeMetadata(m), DescribeMetadata(old))})
+			Details: fmt.Sprintf("label=%q %s (was %s)", label, DescribeMetadata(m), DescribeMetadata(old))}); err != nil {
+			return err
+		}
+		return follow(tx)
 	})
+	if err == nil {
+		s.logRenamed(who, id, renamed)
+	}
 	return s.afterMetadataWrite(ctx, who, id, m, old, err)
 }
 
@@ -215,14 +226,27 @@ func (s *Service) SetMetadata(ctx context.Context, who Actor, id int64, label *s
 	if err != nil {
 		return storageError(err)
 	}
+	var renamed int64
+	follow := func(*store.Tx) error { return nil }
+	if label != nil {
+		if follow, err = s.labelFollower(ctx, who, id, *label, &renamed); err != nil {
+			return err
+		}
+	}
 	err = s.db.UpdateMetadata(ctx, id, label, m, func(tx *store.Tx) error {
 		details := DescribeMetadata(m) + " (was " + DescribeMetadata(old) + ")"
 		if label != nil {
 			details = fmt.Sprintf("label=%q ", *label) + details
 		}
-		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceUpdate,
-			Target: fmt.Sprintf("reference:%d", id), Outcome: audit.OutcomeSuccess, Details: details})
+		if err := s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceUpdate,
+			Target: fmt.Sprintf("reference:%d", id), Outcome: audit.OutcomeSuccess, Details: details}); err != nil {
+			return err
+		}
+		return follow(tx)
 	})
+	if err == nil {
+		s.logRenamed(who, id, renamed)
+	}
 	return s.afterMetadataWrite(ctx, who, id, m, old, err)
 }
 

@@ -350,3 +350,67 @@ func (s *Service) MergeSubjects(ctx context.Context, who Actor, from, into int64
 	s.log.Info("subjects merged", "user", who.Username, "from", from, "into", into, "photos", len(moved))
 	return nil
 }
+
+// SetSubjectMetadata replaces a person's witness description (sex, birth
+// year, tags), shared by all their photos, in one transaction with its
+// audit row; the search filter sees it at once.
+func (s *Service) SetSubjectMetadata(ctx context.Context, who Actor, id int64, m store.Metadata) error {
+	m, err := checkMetadata(m)
+	if err != nil {
+		return err
+	}
+	old, err := s.db.SubjectMetadata(ctx, id)
+	if err != nil {
+		return storageError(err)
+	}
+	err = s.db.UpdateSubjectMetadata(ctx, id, m, func(tx *store.Tx) error {
+		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionSubjectUpdate,
+			Target: fmt.Sprintf("subject:%d", id), Outcome: audit.OutcomeSuccess,
+			Details: fmt.Sprintf("description: %s (was %s)", DescribeMetadata(m), DescribeMetadata(old))})
+	})
+	if err != nil {
+		return subjectError(err, fmt.Sprintf("Person #%d", id))
+	}
+	for ref := range s.subjects.photosOf(map[int64]bool{id: true}) {
+		s.meta.set(ref, m)
+	}
+	s.ownMetadataWrite(context.WithoutCancel(ctx))
+	s.log.Info("subject metadata changed", "user", who.Username, "subject", id, "metadata", DescribeMetadata(m), "was", DescribeMetadata(old))
+	return nil
+}
+
+// labelFollower is the part of a photo's label edit that runs in its
+// transaction: when the photo is its person's only one and the person is
+// named after the photo's old label, the person's name follows the new
+// label (audited with its own row); otherwise the person keeps their name.
+// renamed is set to the person renamed.
+func (s *Service) labelFollower(ctx context.Context, who Actor, id int64, label string, renamed *int64) (store.TxHook, error) {
+	ref, err := s.db.ReferenceByID(ctx, id)
+	if err != nil {
+		if store.IsNotFound(err) {
+			return nil, apperr.Errorf(apperr.ENOTFOUND, "Reference #%d does not exist.", id)
+		}
+		return nil, storageError(err)
+	}
+	was := ref.Label
+	return func(tx *store.Tx) error {
+		if was == label {
+			return nil
+		}
+		sid, err := s.db.RenameSoleSubjectTx(ctx, tx, id, was, label)
+		if err != nil || sid == 0 {
+			return err
+		}
+		*renamed = sid
+		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionSubjectUpdate,
+			Target: fmt.Sprintf("subject:%d", sid), Outcome: audit.OutcomeSuccess,
+			Details: fmt.Sprintf("name=%q (was %q; follows the label of its only photo, reference:%d)", label, was, id)})
+	}, nil
+}
+
+// logRenamed logs a person renamed with their only photo's label.
+func (s *Service) logRenamed(who Actor, ref, subject int64) {
+	if subject != 0 {
+		s.log.Info("subject renamed with its only photo's label", "user", who.Username, "reference", ref, "subject", subject)
+	}
+}

@@ -318,3 +318,156 @@ func TestSearchRefusedWhenIndexUnreadable(t *testing.T) {
 		t.Fatal("IndexErr does not report the fault")
 	}
 }
+
+// TestSetSubjectMetadata: the person's witness description is set on the
+// person (every photo has it, the filter sees it at once), validated as
+// the reference form's, audited with what it was; a merged or unknown
+// person is refused.
+func TestSetSubjectMetadata(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, qualitytest.Encoder{ID: "fake@1"}, 0)
+	mustUser(t, f.db)
+	res := f.svc.Add(ctx, admin, []gallery.Upload{
+		{Name: "a.png", Data: fakePhoto(t, 0), Subject: "R-0"},
+		{Name: "b.png", Data: fakePhoto(t, 1), Subject: "R-0"},
+		{Name: "c.png", Data: fakePhoto(t, 2)},
+	})
+	for _, r := range res {
+		if r.Outcome != gallery.Added {
+			t.Fatalf("%+v", r)
+		}
+	}
+	person, other := res[0].Reference.SubjectID, res[2].Reference.SubjectID
+	m := store.Metadata{Sex: "male", BirthYear: 1984, Tags: []string{"beard"}}
+	if err := f.svc.SetSubjectMetadata(ctx, admin, person, m); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res[:2] {
+		if got, _ := f.svc.Metadata(ctx, r.Reference.ID); !reflect.DeepEqual(got, m) {
+			t.Fatalf("photo %d has %+v", r.Reference.ID, got)
+		}
+	}
+	filter, err := gallery.ParseFilter(gallery.FilterInput{Sex: "male", Tags: "beard"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := f.svc.Search(ctx, admin, gallery.Query{Sketch: fakeSketch(t, 1), K: 5, Filter: filter})
+	if err != nil || out.Filter.Kept != 2 {
+		t.Fatalf("the filter kept %+v (%v), want the person's 2 photos", out.Filter, err)
+	}
+	rows := auditActions(t, f.db, "subject_update")
+	if len(rows) != 1 || rows[0].Target != "subject:"+itoa(person) || rows[0].Details != `description: sex=male birth_year=1984 tags="beard" (was sex=unknown birth_year=unknown tags="")` {
+		t.Fatalf("audit %+v", rows)
+	}
+	for _, c := range []struct {
+		name string
+		id   int64
+		m    store.Metadata
+		code string
+	}{
+		{"ErrSex", person, store.Metadata{Sex: "x"}, apperr.EINVALID},
+		{"ErrYear", person, store.Metadata{BirthYear: 1200}, apperr.EINVALID},
+		{"ErrUnknownPerson", 999999, m, apperr.ENOTFOUND},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := f.svc.SetSubjectMetadata(ctx, admin, c.id, c.m); apperr.Code(err) != c.code {
+				t.Fatalf("err %v (%s), want %s", err, apperr.Code(err), c.code)
+			}
+		})
+	}
+	if err := f.svc.MergeSubjects(ctx, admin, other, person); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.SetSubjectMetadata(ctx, admin, other, m); apperr.Code(err) != apperr.ECONFLICT {
+		t.Fatalf("a merged person's description: %v", err)
+	}
+	if n := len(auditActions(t, f.db, "subject_update")); n != 1 {
+		t.Fatalf("%d subject_update rows after refusals, want 1", n)
+	}
+}
+
+// TestLabelEditRenamesSolePerson: editing the label of a photo whose
+// person has that photo only and is named after the old label renames the
+// person too (two audit rows); otherwise the person keeps their name.
+func TestLabelEditRenamesSolePerson(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, qualitytest.Encoder{ID: "fake@1"}, 0)
+	mustUser(t, f.db)
+	res := f.svc.Add(ctx, admin, []gallery.Upload{
+		{Name: "alone.png", Data: fakePhoto(t, 0), Label: "old label"},
+		{Name: "two-a.png", Data: fakePhoto(t, 1), Subject: "R-2", Label: "R-2"},
+		{Name: "two-b.png", Data: fakePhoto(t, 2), Subject: "R-2", Label: "2023"},
+		{Name: "renamed.png", Data: fakePhoto(t, 3), Label: "photo label"},
+		{Name: "meta.png", Data: fakePhoto(t, 4), Label: "meta old"},
+	})
+	for _, r := range res {
+		if r.Outcome != gallery.Added {
+			t.Fatalf("%+v", r)
+		}
+	}
+	ref := func(i int) int64 { return res[i].Reference.ID }
+	subj := func(i int) int64 { return res[i].Reference.SubjectID }
+	if err := f.svc.UpdateSubject(ctx, admin, subj(3), "R-0003", ""); err != nil {
+		t.Fatal(err)
+	}
+	name := func(i int) string {
+		s, err := f.db.SubjectByID(ctx, subj(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Name
+	}
+	renames := func() int { return len(auditActions(t, f.db, "subject_update")) - 1 } // less UpdateSubject's row
+	for _, c := range []struct {
+		name    string
+		edit    func() error
+		photo   int
+		want    string
+		renamed bool
+	}{
+		{"SolePhotoNamedAfterLabel", func() error { return f.svc.Update(ctx, admin, ref(0), "new label", "") }, 0, "new label", true},
+		{"AgainFollows", func() error { return f.svc.Update(ctx, admin, ref(0), "newer label", "") }, 0, "newer label", true},
+		{"UnchangedLabel", func() error { return f.svc.Update(ctx, admin, ref(0), "newer label", "a note") }, 0, "newer label", false},
+		{"PersonWithTwoPhotos", func() error { return f.svc.Update(ctx, admin, ref(1), "2019", "") }, 1, "R-2", false},
+		{"PersonNamedOtherwise", func() error { return f.svc.Update(ctx, admin, ref(3), "another label", "") }, 3, "R-0003", false},
+		{"WithMetadataForm", func() error {
+			return f.svc.UpdateWithMetadata(ctx, admin, ref(4), "meta new", "", store.Metadata{Sex: "female"})
+		}, 4, "meta new", true},
+		{"ImportMetadataLabel", func() error {
+			l := "imported"
+			return f.svc.SetMetadata(ctx, admin, ref(4), &l, store.Metadata{Sex: "female"})
+		}, 4, "imported", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := renames()
+			if err := c.edit(); err != nil {
+				t.Fatal(err)
+			}
+			if got := name(c.photo); got != c.want {
+				t.Fatalf("the person is named %q, want %q", got, c.want)
+			}
+			if got := renames() - before; got != map[bool]int{true: 1, false: 0}[c.renamed] {
+				t.Fatalf("%d subject_update rows for the rename", got)
+			}
+		})
+	}
+	rows := auditActions(t, f.db, "subject_update")
+	want := `name="new label" (was "old label"; follows the label of its only photo, reference:` + itoa(ref(0)) + `)`
+	found := false
+	for _, r := range rows {
+		found = found || (r.Target == "subject:"+itoa(subj(0)) && r.Details == want)
+	}
+	if !found {
+		t.Fatalf("no audit row %q among %+v", want, rows)
+	}
+	// A refused label changes nothing: neither the photo nor the person.
+	if err := f.svc.Update(ctx, admin, ref(0), string(make([]byte, 300)), ""); apperr.Code(err) != apperr.EINVALID {
+		t.Fatalf("a refused label: %v", err)
+	}
+	if name(0) != "newer label" {
+		t.Fatal("a refused label renamed the person")
+	}
+	if err := f.svc.Update(ctx, admin, 999999, "x", ""); apperr.Code(err) != apperr.ENOTFOUND {
+		t.Fatalf("an unknown photo: %v", err)
+	}
+}

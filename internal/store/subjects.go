@@ -21,6 +21,9 @@ type Subject struct {
 	CreatedAt  int64
 	UpdatedAt  int64
 	Photos     int // references of the subject (filled by SubjectByID and ListSubjects)
+	// FirstPhoto is the subject's oldest photo (0: none; filled by
+	// ListSubjects), shown as its thumbnail in lists.
+	FirstPhoto int64
 }
 
 // ErrSubjectMerged: the subject was merged into another and takes no photos.
@@ -274,8 +277,10 @@ func (db *DB) MergeSubjects(ctx context.Context, from, into int64, after TxHook)
 }
 
 // ListSubjects pages through live subjects (newest first) whose name
-// contains like ("" = all), with their photo counts.
-func (db *DB) ListSubjects(ctx context.Context, like string, limit, offset int) ([]*Subject, int, error) {
+// contains like ("" = all), with their photo counts and first photos.
+// beforeID > 0 continues below that id (cursor pages); total counts every
+// match, not only those below the cursor.
+func (db *DB) ListSubjects(ctx context.Context, like string, limit, offset int, beforeID int64) ([]*Subject, int, error) {
 	where, args := ` WHERE s.merged_into IS NULL`, []any{}
 	if like != "" {
 		where += ` AND lower(s.name) LIKE lower(?) ESCAPE '\'`
@@ -285,7 +290,12 @@ func (db *DB) ListSubjects(ctx context.Context, like string, limit, offset int) 
 	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM subjects s`+where, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := db.QueryContext(ctx, `SELECT `+subjectCols+`, (SELECT COUNT(*) FROM "references" r WHERE r.subject_id = s.id)
+	if beforeID > 0 {
+		where += ` AND s.id < ?`
+		args = append(args, beforeID)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT `+subjectCols+`, (SELECT COUNT(*) FROM "references" r WHERE r.subject_id = s.id),
+		COALESCE((SELECT MIN(r.id) FROM "references" r WHERE r.subject_id = s.id), 0)
 		FROM subjects s`+where+` ORDER BY s.id DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 	if err != nil {
 		return nil, 0, err
@@ -294,12 +304,55 @@ func (db *DB) ListSubjects(ctx context.Context, like string, limit, offset int) 
 	var out []*Subject
 	for rows.Next() {
 		var n int
-		s, err := scanSubject(rows, &n)
+		var first int64
+		s, err := scanSubject(rows, &n, &first)
 		if err != nil {
 			return nil, 0, err
 		}
-		s.Photos = n
+		s.Photos, s.FirstPhoto = n, first
 		out = append(out, s)
 	}
 	return out, total, rows.Err()
+}
+
+// UpdateSubjectMetadata replaces a live subject's witness metadata and runs
+// after, in one transaction. ErrNotFound when there is no such subject,
+// ErrSubjectMerged when it was merged away (its photos have their new
+// person's metadata).
+func (db *DB) UpdateSubjectMetadata(ctx context.Context, id int64, m Metadata, after TxHook) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := liveSubject(ctx, tx, id); err != nil {
+		return err
+	}
+	if err := db.PutSubjectMetadataTx(ctx, tx, id, m); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE subjects SET updated_at = ? WHERE id = ?`, db.Now().Unix(), id); err != nil {
+		return err
+	}
+	if err := runHook(tx, after); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// RenameSoleSubjectTx renames, inside tx, the (live) subject of reference
+// refID to name when that reference is the subject's only photo and the
+// subject is named was: a person who was only a labelled photo keeps the
+// photo's label as their name. It returns the subject renamed, 0 when
+// none was.
+func (db *DB) RenameSoleSubjectTx(ctx context.Context, tx *Tx, refID int64, was, name string) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `UPDATE subjects SET name = ?, updated_at = ?
+		WHERE id = (SELECT subject_id FROM "references" WHERE id = ?) AND name = ? AND merged_into IS NULL
+		AND (SELECT COUNT(*) FROM "references" r WHERE r.subject_id = subjects.id) = 1 RETURNING id`,
+		name, db.Now().Unix(), refID, was).Scan(&id)
+	if IsNotFound(err) {
+		return 0, nil
+	}
+	return id, err
 }

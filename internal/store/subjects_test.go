@@ -178,9 +178,27 @@ func testSubjectsMergeMove(t *testing.T) {
 		if _, err := db.MoveReference(ctx, a, sa, nil); !errors.Is(err, ErrSubjectMerged) {
 			t.Fatalf("move to a merged subject: %v", err)
 		}
-		list, total, err := db.ListSubjects(ctx, "", 10, 0)
+		list, total, err := db.ListSubjects(ctx, "", 10, 0, 0)
 		if err != nil || total != 2 || len(list) != 2 {
 			t.Fatalf("list %d %v", total, err)
+		}
+		// Newest first, cursor pages, name filter, counts and first photos.
+		if list[0].ID != sc || list[0].Photos != 3 || list[0].FirstPhoto != a || list[1].ID != sb || list[1].Photos != 0 || list[1].FirstPhoto != 0 {
+			t.Fatalf("list %+v %+v", *list[0], *list[1])
+		}
+		page, total, err := db.ListSubjects(ctx, "", 10, 0, sc)
+		if err != nil || total != 2 || len(page) != 1 || page[0].ID != sb {
+			t.Fatalf("page below %d: %d %v", sc, total, err)
+		}
+		if err := db.UpdateSubject(ctx, sc, "Carla 100%", "", nil); err != nil {
+			t.Fatal(err)
+		}
+		named, total, err := db.ListSubjects(ctx, "carla", 10, 0, 0)
+		if err != nil || total != 1 || len(named) != 1 || named[0].ID != sc {
+			t.Fatalf("named c: %d %v", total, err)
+		}
+		if none, total, err := db.ListSubjects(ctx, "0%%", 10, 0, 0); err != nil || total != 0 || len(none) != 0 {
+			t.Fatalf("a %% in the filter is literal: %d %v", total, err)
 		}
 	})
 	t.Run("EnsureSubjects", func(t *testing.T) {
@@ -305,5 +323,56 @@ func TestMetadataMovesToSubjects(t *testing.T) {
 	}
 	if m, _ := db.MetadataByID(ctx, 2); !reflect.DeepEqual(m, want) {
 		t.Fatalf("photo 2 after the move: %+v", m)
+	}
+}
+
+func TestRenameSoleSubject(t *testing.T) { forEachBackend(t, testRenameSoleSubject) }
+
+func testRenameSoleSubject(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	a, b, c := insertRef(t, db, "a"), insertRef(t, db, "b"), insertRef(t, db, "c")
+	subj := func(ref int64) *Subject {
+		r, err := db.ReferenceByID(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := db.SubjectByID(ctx, r.SubjectID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if _, err := db.MoveReference(ctx, c, subj(b).ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	rename := func(ref int64, was, name string) int64 {
+		t.Helper()
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		id, err := db.RenameSoleSubjectTx(ctx, tx, ref, was, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	// Every subject is named "" (the refs have no label).
+	if id := rename(a, "other", "x"); id != 0 || subj(a).Name != "" {
+		t.Fatalf("renamed %d though the name is not the old label", id)
+	}
+	if id := rename(b, "", "x"); id != 0 || subj(b).Name != "" {
+		t.Fatalf("renamed %d though the subject has two photos", id)
+	}
+	if id := rename(a, "", "new"); id != subj(a).ID || subj(a).Name != "new" {
+		t.Fatalf("sole photo: renamed %d, name %q", id, subj(a).Name)
+	}
+	if id := rename(999999, "", "x"); id != 0 {
+		t.Fatalf("unknown reference renamed %d", id)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/gallery"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
@@ -18,6 +19,46 @@ type subjectData struct {
 	Refs    []*store.Reference
 	Into    *store.Subject // the subject a merged one went into
 	Meta    string         // the person's witness metadata in a few words, "" when none
+	// MetaForm is the description's form: as stored, or as typed when
+	// refused.
+	MetaForm gallery.MetadataInput
+}
+
+// subjectsPageSize is the number of people on a page of /subjects.
+const subjectsPageSize = 48
+
+type subjectsData struct {
+	Subjects         []*store.Subject
+	Total            int
+	Query            string
+	Page, Pages      int
+	HasPrev, HasNext bool
+}
+
+// GET /subjects?q=&page= — the people of the gallery (admin), newest
+// first, filtered by name or record number: finding a person without
+// going through one of their photos.
+func (s *Server) handleSubjects(w http.ResponseWriter, r *http.Request) {
+	q := clip(strings.TrimSpace(r.URL.Query().Get("q")), 200)
+	pg, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	if pg < 1 {
+		pg = 1
+	}
+	subjects, total, err := s.db.ListSubjects(r.Context(), q, subjectsPageSize, (pg-1)*subjectsPageSize, 0)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	pages := max(1, (total+subjectsPageSize-1)/subjectsPageSize)
+	shown := make([]int64, len(subjects))
+	for i, subj := range subjects {
+		shown[i] = subj.ID
+	}
+	if !s.auditView(w, r, "subjects", "page "+strconv.Itoa(pg)+"; subjects shown: "+idList(shown)) {
+		return
+	}
+	s.render(w, r, http.StatusOK, "subjects", page{Title: "People", Nav: "gallery", Data: subjectsData{
+		Subjects: subjects, Total: total, Query: q, Page: pg, Pages: pages, HasPrev: pg > 1, HasNext: pg < pages}})
 }
 
 // GET /subjects/{id}
@@ -27,10 +68,16 @@ func (s *Server) handleSubject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.renderSubject(w, r, id, http.StatusOK, map[string]string{"saved": "Saved.", "merged": "Merged: the photos are this person's now.",
-		"moved": "The photo was moved."}[r.URL.Query().Get("done")], "")
+		"moved": "The photo was moved.", "described": "The witness description was saved: every photo of this person has it."}[r.URL.Query().Get("done")], "")
 }
 
 func (s *Server) renderSubject(w http.ResponseWriter, r *http.Request, id int64, status int, flash, errMsg string) {
+	s.renderSubjectWith(w, r, id, status, flash, errMsg, nil)
+}
+
+// renderSubjectWith shows a person's page; typed is the witness
+// description as typed in a refused form (nil: as stored).
+func (s *Server) renderSubjectWith(w http.ResponseWriter, r *http.Request, id int64, status int, flash, errMsg string, typed *gallery.MetadataInput) {
 	subj, refs, err := s.gallery.Subject(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
@@ -41,7 +88,10 @@ func (s *Server) renderSubject(w http.ResponseWriter, r *http.Request, id int64,
 		s.fail(w, r, err)
 		return
 	}
-	d := subjectData{Subject: subj, Refs: refs, Meta: metaLine(meta)}
+	d := subjectData{Subject: subj, Refs: refs, Meta: metaLine(meta), MetaForm: metadataForm(meta)}
+	if typed != nil {
+		d.MetaForm = gallery.MetadataInput{Sex: clip(typed.Sex, 20), BirthYear: clip(typed.BirthYear, 20), Tags: clip(typed.Tags, 1000)}
+	}
 	if subj.MergedInto != 0 {
 		if d.Into, err = s.db.SubjectByID(r.Context(), subj.MergedInto); err != nil && !store.IsNotFound(err) {
 			s.fail(w, r, err)
@@ -83,6 +133,34 @@ func (s *Server) handleSubjectUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/subjects/"+strconv.FormatInt(id, 10)+"?done=saved", http.StatusSeeOther)
+}
+
+// POST /subjects/{id}/metadata (sex, birth_year, tags): the person's
+// witness description, validated as the reference form's.
+func (s *Server) handleSubjectMetadata(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.idParam(w, r)
+	if !ok {
+		return
+	}
+	in, err := reviewInput(w, r, "sex", "birth_year", "tags")
+	if err != nil {
+		s.subjectFormError(w, r, id, err)
+		return
+	}
+	typed := gallery.MetadataInput{Sex: in["sex"], BirthYear: in["birth_year"], Tags: in["tags"]}
+	m, err := gallery.ParseMetadata(typed, s.now())
+	if err == nil {
+		err = s.gallery.SetSubjectMetadata(r.Context(), galleryActor(r), id, m)
+	}
+	if err != nil {
+		if st := statusOf(err); st < 500 && st != http.StatusNotFound {
+			s.renderSubjectWith(w, r, id, st, "", apperr.Message(err), &typed)
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/subjects/"+strconv.FormatInt(id, 10)+"?done=described", http.StatusSeeOther)
 }
 
 // formID reads a positive id typed in a form field.

@@ -88,10 +88,16 @@ func (s *Server) routes() http.Handler {
 				r.Delete("/api/v1/references/{id}", s.handleAPIReferenceDelete)
 				r.Post("/api/v1/references/{id}/face", s.handleAPIReferenceFace)
 				// People: a subject's photos, renaming, merging, moving a photo.
+				r.Get("/subjects", s.handleSubjects)
 				r.Get("/subjects/{id}", s.handleSubject)
 				r.Post("/subjects/{id}", s.handleSubjectUpdate)
 				r.Post("/subjects/{id}/merge", s.handleSubjectMerge)
+				r.Post("/subjects/{id}/metadata", s.handleSubjectMetadata)
 				r.Post("/references/{id}/subject", s.handleReferenceMove)
+				r.Get("/api/v1/subjects", s.handleAPISubjects)
+				r.Get("/api/v1/subjects/{id}", s.handleAPISubject)
+				r.Post("/api/v1/subjects/{id}/merge", s.handleAPISubjectMerge)
+				r.Post("/api/v1/references/{id}/move", s.handleAPIReferenceMove)
 				// Supervising the review: every search by review state, and
 				// reopening a closed one.
 				r.Get("/admin/reviews", s.handleReviews)

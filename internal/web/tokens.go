@@ -32,7 +32,8 @@ func scopeFor(method, path string) string {
 		return "" // legal holds and reopening a review are for administrators in person
 	case path == "/api/v1/search" || strings.HasPrefix(path, "/api/v1/searches"):
 		return auth.ScopeSearch
-	case path == "/api/v1/references" || strings.HasPrefix(path, "/api/v1/references/"):
+	case path == "/api/v1/references" || strings.HasPrefix(path, "/api/v1/references/"),
+		path == "/api/v1/subjects" || strings.HasPrefix(path, "/api/v1/subjects/"):
 		if method == http.MethodGet || method == http.MethodHead {
 			return auth.ScopeReferencesRead
 		}
