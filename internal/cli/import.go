@@ -84,6 +84,7 @@ func cmdImport(e *env, args []string) int {
 	var rejected, noFace, review []string
 	start := time.Now()
 	done := 0
+	people := map[int64]bool{} // the persons the added photos went to
 	for i := 0; i < len(files) && ctx.Err() == nil; i += importBatch {
 		batch := files[i:min(i+importBatch, len(files))]
 		ups := make([]gallery.Upload, 0, len(batch))
@@ -113,6 +114,9 @@ func cmdImport(e *env, args []string) int {
 				rejected = append(rejected, fmt.Sprintf("%s: %s", r.Name, r.Reason))
 			}
 			if r.Outcome == gallery.Added {
+				if r.Reference != nil && r.Reference.SubjectID != 0 {
+					people[r.Reference.SubjectID] = true
+				}
 				for _, fl := range r.Flags {
 					switch {
 					case fl.Code == gallery.FlagNoFace:
@@ -135,8 +139,9 @@ func cmdImport(e *env, args []string) int {
 		bar.Finish()
 	}
 	el := time.Since(start)
-	fmt.Fprintf(e.stdout, "import: %d files in %s (%.1f/s): %d added, %d duplicates, %d rejected\n",
-		done, el.Round(time.Millisecond), float64(done)/el.Seconds(), counts[gallery.Added], counts[gallery.Duplicate], counts[gallery.Rejected])
+	fmt.Fprintf(e.stdout, "import: %d files in %s (%.1f/s): %d added (%d %s), %d duplicates, %d rejected\n",
+		done, el.Round(time.Millisecond), float64(done)/el.Seconds(), counts[gallery.Added], len(people), plural(len(people), "person", "people"),
+		counts[gallery.Duplicate], counts[gallery.Rejected])
 	for _, r := range rejected {
 		fmt.Fprintf(e.stdout, "  rejected %s\n", r)
 	}
@@ -193,7 +198,21 @@ func folderSubjects(args, files []string) (map[string]string, error) {
 	return out, nil
 }
 
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 func reasonSuffix(r gallery.Result) string {
+	if r.Outcome == gallery.Added && r.Reference != nil && r.Reference.SubjectName != "" && r.Reference.SubjectName != r.Reference.Label {
+		suffix := fmt.Sprintf(" → person %q (#%d)", r.Reference.SubjectName, r.Reference.SubjectID)
+		if r.Reference.Face != nil && !r.Searchable {
+			suffix += " (no face: not searchable)"
+		}
+		return suffix
+	}
 	if r.Outcome == gallery.Added && r.Reference != nil && r.Reference.Face != nil && !r.Searchable {
 		return " (no face: not searchable)"
 	}

@@ -33,7 +33,7 @@ func TestImportReportsFaces(t *testing.T) {
 		t.Fatalf("import: exit %d\n%s%s", code, out, errs)
 	}
 	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(`8 added, 0 duplicates, 0 rejected`),
+		regexp.MustCompile(`8 added \(8 people\), 0 duplicates, 0 rejected`),
 		regexp.MustCompile(`(?m)^4 without a face: not searchable`),
 		regexp.MustCompile(`(?m)^  no face  gradient\.png \(reference #\d+\)$`),
 		regexp.MustCompile(`(?m)^1 flagged for review \(searchable\):\n  review   two-people\.jpg \(reference #\d+\): 2 faces were detected`),
@@ -45,7 +45,7 @@ func TestImportReportsFaces(t *testing.T) {
 	if !strings.Contains(errs, "gradient.png (no face: not searchable)") {
 		t.Errorf("per-file log lacks the no-face note:\n%s", errs)
 	}
-	if code, out, _ := run(t, "", "import", src); code != 0 || !strings.Contains(out, "0 added, 8 duplicates") {
+	if code, out, _ := run(t, "", "import", src); code != 0 || !strings.Contains(out, "0 added (0 people), 8 duplicates") {
 		t.Fatalf("rerun: %d %s", code, out)
 	}
 }

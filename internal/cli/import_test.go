@@ -216,6 +216,10 @@ func TestImportSubjects(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
+	// The summary counts people; each file's line names its person.
+	if !strings.Contains(out, "4 added (3 people)") || !strings.Contains(errs, `a.jpg → person "R-1"`) {
+		t.Fatalf("import output does not speak of people:\n%s\n%s", out, errs)
+	}
 	db := openDB(t, dir)
 	got := subjectsByFile(t, db)
 	if got["a.jpg"].ID != got["b.jpg"].ID || got["a.jpg"].Name != "R-1" || got["a.jpg"].Photos != 2 {
