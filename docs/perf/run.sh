@@ -60,8 +60,10 @@ fi
 export APP_ENV=development SECRET_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') HOST=127.0.0.1 PORT=${PORT:-8765} \
 	DATABASE_PATH=$T/data/sketchmatch.db REFERENCE_FOLDER=$T/data/reference_database LOG_DIR=$T/logs \
 	LOGIN_RATE_LIMIT=100000 MODELS_DIR=$ROOT/models ORT_LIBRARY_PATH=$ROOT/lib/libonnxruntime.so.1
-# Only this run is profiled: the mutex and block profiles PPROF=on turns on
-# cost enough under 100 users to distort the page latencies they explain.
+# Only these runs are profiled (a comma-separated list of run names, e.g.
+# PROFILE=base2,new2 for a profiled pair next to an unprofiled one): the
+# mutex and block profiles PPROF=on turns on cost enough under 100 users to
+# distort the page latencies they explain.
 PROFILE=${PROFILE:-$([ -n "$BASE" ] && echo new2 || echo new)}
 PASS=load-test-Passphrase-2026
 "$T/new/sketchmatch" import "$DEV/photos" > "$T/import.out" 2>&1
@@ -71,7 +73,7 @@ PASS=load-test-Passphrase-2026
 # serve BIN NAME: starts BIN, runs the mixed and the search-only load.
 serve() {
 	local bin=$1 name=$2 pprof=off
-	[ "$name" = "$PROFILE" ] && pprof=on
+	case ",$PROFILE," in *",$name,"*) pprof=on ;; esac
 	PPROF=$pprof "$bin" serve > "$T/serve-$name.out" 2>&1 &
 	local pid=$!
 	for _ in $(seq 120); do curl -fsS "http://$HOST:$PORT/readyz" > /dev/null 2>&1 && break; sleep 1; done

@@ -4,6 +4,7 @@
 package logging
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -18,11 +19,14 @@ import (
 )
 
 // Setup returns a logger writing to dir/app.log and to stderr (if non-nil),
-// and a closer for the log file. dir "" logs to stderr only.
+// and a closer that writes every queued line and closes the log file. The
+// lines are written asynchronously (async.go); the closer must be called
+// before exit or the last lines are lost. dir "" logs to stderr only.
 func Setup(dir string, level slog.Level, stderr io.Writer) (*slog.Logger, io.Closer, error) {
 	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: boundAttr}
 	var handlers []slog.Handler
-	var closer io.Closer = io.NopCloser(nil)
+	var bufs []*bufio.Writer
+	var closers []io.Closer
 	if dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, nil, err
@@ -37,19 +41,27 @@ func Setup(dir string, level slog.Level, stderr io.Writer) (*slog.Logger, io.Clo
 		if _, err := lj.Write(nil); err != nil {
 			return nil, nil, err
 		}
-		handlers = append(handlers, slog.NewJSONHandler(lj, opts))
-		closer = lj
+		b := bufio.NewWriterSize(lj, 64<<10)
+		bufs = append(bufs, b)
+		handlers = append(handlers, slog.NewJSONHandler(b, opts))
+		closers = append(closers, lj)
 	}
 	if stderr != nil {
-		handlers = append(handlers, slog.NewTextHandler(stderr, opts))
+		b := bufio.NewWriter(stderr)
+		bufs = append(bufs, b)
+		handlers = append(handlers, slog.NewTextHandler(b, opts))
 	}
 	if len(handlers) == 0 {
 		return nil, nil, errors.New("logging: no destination")
 	}
-	if len(handlers) == 1 {
-		return slog.New(handlers[0]), closer, nil
+	h := handlers[0]
+	if len(handlers) > 1 {
+		h = fanout(handlers)
 	}
-	return slog.New(fanout(handlers)), closer, nil
+	// Records are written by one goroutine behind a bounded queue (async.go),
+	// so no request handler waits on the log file.
+	q := newAsyncQueue(bufs, closers)
+	return slog.New(&asyncHandler{q: q, h: h}), q, nil
 }
 
 // MaxValueBytes bounds every string value written to the log, and

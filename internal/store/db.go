@@ -58,6 +58,40 @@ type DB struct {
 	// a fifth of a page view). See QueryContext.
 	stmts  sync.Map // string -> *sql.Stmt
 	nstmts atomic.Int32
+
+	// ro is SQLite's read-only pool (nil on PostgreSQL): SELECTs run there
+	// (see pool), so page reads do not queue for one of the few write
+	// connections behind searches being recorded; WAL lets its readers run
+	// alongside the one writer, each on the snapshot committed when its
+	// statement starts. Its connections are query_only: a write sent there
+	// by mistake fails instead of taking the write lock.
+	ro      *sql.DB
+	roStmts sync.Map // string -> *sql.Stmt
+	roN     atomic.Int32
+}
+
+// SQLite's pool sizes: writes (and every transaction) on the main pool,
+// statements that only read on the read pool. Writers serialise on
+// SQLite's write lock anyway, and a waiting writer polls (busy_timeout), so
+// a few connections are enough there; readers run in parallel.
+const (
+	sqliteWriteConns = 4
+	sqliteReadConns  = 8
+)
+
+// isRead reports whether query only reads: it starts with SELECT (a WITH
+// may end in INSERT/UPDATE/DELETE and stays on the write pool).
+func isRead(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n(")
+	return len(q) >= 6 && strings.EqualFold(q[:6], "SELECT")
+}
+
+// pool returns the pool and statement cache query runs on (SQLite).
+func (db *DB) pool(query string) (*sql.DB, *sync.Map, *atomic.Int32) {
+	if db.ro != nil && isRead(query) {
+		return db.ro, &db.roStmts, &db.roN
+	}
+	return db.DB, &db.stmts, &db.nstmts
 }
 
 // maxCachedStmts bounds the statement cache (queries built with a variable
@@ -65,22 +99,24 @@ type DB struct {
 const maxCachedStmts = 512
 
 // prepared returns the cached statement for query, preparing it once.
+// The statement belongs to the pool the query runs on (see pool).
 func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
-	if s, ok := db.stmts.Load(query); ok {
+	p, stmts, n := db.pool(query)
+	if s, ok := stmts.Load(query); ok {
 		return s.(*sql.Stmt), nil
 	}
-	if db.nstmts.Load() >= maxCachedStmts {
+	if n.Load() >= maxCachedStmts {
 		return nil, errNoCache
 	}
-	s, err := db.DB.PrepareContext(ctx, query)
+	s, err := p.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	if prev, loaded := db.stmts.LoadOrStore(query, s); loaded {
+	if prev, loaded := stmts.LoadOrStore(query, s); loaded {
 		s.Close()
 		return prev.(*sql.Stmt), nil
 	}
-	db.nstmts.Add(1)
+	n.Add(1)
 	return s, nil
 }
 
@@ -97,7 +133,8 @@ func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql
 	}
 	s, err := db.prepared(ctx, query)
 	if err != nil {
-		rows, err := db.DB.QueryContext(ctx, query, args...)
+		p, _, _ := db.pool(query)
+		rows, err := p.QueryContext(ctx, query, args...)
 		return rows, translate(err)
 	}
 	rows, err := s.QueryContext(ctx, args...)
@@ -112,7 +149,8 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *R
 	}
 	s, err := db.prepared(ctx, query)
 	if err != nil {
-		return &Row{r: db.DB.QueryRowContext(ctx, query, args...)}
+		p, _, _ := db.pool(query)
+		return &Row{r: p.QueryRowContext(ctx, query, args...)}
 	}
 	return &Row{r: s.QueryRowContext(ctx, args...)}
 }
@@ -147,10 +185,15 @@ func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 
 // Close closes the cached statements and the database.
 func (db *DB) Close() error {
-	db.stmts.Range(func(k, v any) bool {
+	closeStmts := func(k, v any) bool {
 		v.(*sql.Stmt).Close()
 		return true
-	})
+	}
+	db.stmts.Range(closeStmts)
+	db.roStmts.Range(closeStmts)
+	if db.ro != nil {
+		db.ro.Close()
+	}
 	return db.DB.Close()
 }
 
@@ -183,7 +226,8 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	sqldb.SetMaxOpenConns(8)
+	sqldb.SetMaxOpenConns(sqliteWriteConns)
+	sqldb.SetMaxIdleConns(sqliteWriteConns) // database/sql keeps 2 by default: the rest reconnected under load
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	db := &DB{DB: sqldb, Path: path, Dialect: SQLite, Now: time.Now}
 	if err := db.PingContext(ctx); err != nil {
@@ -193,6 +237,26 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err := db.migrate(ctx); err != nil {
 		sqldb.Close()
 		return nil, err
+	}
+	// The read pool, opened after the migrations so it sees the schema. An
+	// in-memory database is private to its connection: no read pool there.
+	if !strings.HasPrefix(path, ":memory:") && !strings.Contains(path, "mode=memory") {
+		rodsn := fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=query_only(1)",
+			path, BusyTimeout.Milliseconds())
+		ro, err := sql.Open("sqlite", rodsn)
+		if err != nil {
+			sqldb.Close()
+			return nil, fmt.Errorf("opening %s for reading: %w", path, err)
+		}
+		ro.SetMaxOpenConns(sqliteReadConns)
+		ro.SetMaxIdleConns(sqliteReadConns)
+		ro.SetConnMaxIdleTime(5 * time.Minute)
+		if err := ro.PingContext(ctx); err != nil {
+			ro.Close()
+			sqldb.Close()
+			return nil, fmt.Errorf("opening %s for reading: %w", path, err)
+		}
+		db.ro = ro
 	}
 	return db, nil
 }

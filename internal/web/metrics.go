@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sketchmatch/sketchmatch/internal/logging"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -32,7 +34,12 @@ func newMetrics() *metrics {
 			Name: "sketchmatch_http_in_flight_requests", Help: "Requests being served.",
 		}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.inFlight,
+	// Request log lines dropped on a full log queue (internal/logging's
+	// async.go: only access-log lines below Warn for responses under 400).
+	logDropped := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "sketchmatch_log_lines_dropped_total", Help: "Access-log lines dropped because the log queue was full (never warnings, errors or failed requests).",
+	}, func() float64 { return float64(logging.Dropped()) })
+	m.reg.MustRegister(m.requests, m.latency, m.inFlight, logDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
