@@ -106,6 +106,8 @@ type options struct {
 	timeout      time.Duration
 	think        time.Duration
 	jsonOut      string
+	caCert       string
+	connect      string
 
 	// preparation modes
 	db          string
@@ -143,6 +145,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.timeout, "timeout", 60*time.Second, "per-request timeout")
 	fs.DurationVar(&o.think, "think", 0, "pause between a user's requests (0: closed loop, as fast as answers come)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file")
+	fs.StringVar(&o.caCert, "cacert", "", "PEM file of a CA (or self-signed certificate) to trust for an https -url, e.g. a test nginx")
+	fs.StringVar(&o.connect, "connect", "", "HOST:PORT to connect to instead of the -url's host (the URL keeps the name the certificate is for)")
 	fs.StringVar(&o.db, "db", "", "SQLite database (DATABASE_PATH) or postgres://… URL (DATABASE_URL), for -seed-gallery and -seed-users")
 	fs.StringVar(&o.refs, "refs", "", "reference folder (REFERENCE_FOLDER), for -seed-gallery on SQLite (PostgreSQL keeps the photos in its blobs table)")
 	fs.IntVar(&o.seedGallery, "seed-gallery", 0, "add synthetic references until the gallery holds this many, then exit")
