@@ -351,12 +351,10 @@ func (s *Service) Update(ctx context.Context, who Actor, id int64, label, notes 
 	if notes, err = cleanText("The notes", notes, maxNotes, true); err != nil {
 		return err
 	}
-	entry, err := s.audit.Entry(audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceUpdate,
-		Target: fmt.Sprintf("reference:%d", id), Outcome: audit.OutcomeSuccess, Details: fmt.Sprintf("label=%q", label)})
-	if err != nil {
-		return err
-	}
-	err = s.db.UpdateReferenceAudited(ctx, id, label, notes, entry)
+	err = s.db.UpdateReference(ctx, id, label, notes, func(tx *store.Tx) error {
+		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceUpdate,
+			Target: fmt.Sprintf("reference:%d", id), Outcome: audit.OutcomeSuccess, Details: fmt.Sprintf("label=%q", label)})
+	})
 	if err != nil {
 		if store.IsNotFound(err) {
 			return apperr.Errorf(apperr.ENOTFOUND, "Reference #%d does not exist.", id)
