@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -212,6 +215,9 @@ func runLoad(ctx context.Context, o options, out io.Writer) (*report, error) {
 		}
 	}
 	tr := &http.Transport{MaxIdleConns: 2 * o.users, MaxIdleConnsPerHost: 2 * o.users, IdleConnTimeout: 90 * time.Second}
+	if err := o.configureTransport(tr); err != nil {
+		return nil, err
+	}
 	defer tr.CloseIdleConnections()
 
 	probe := &http.Client{Transport: tr, Timeout: 10 * time.Second}
@@ -306,4 +312,28 @@ func runLoad(ctx context.Context, o options, out io.Writer) (*report, error) {
 	rep := buildReport(o, all, elapsed, single, rss)
 	rep.print(out)
 	return rep, ctx.Err()
+}
+
+// configureTransport applies -cacert (trust this PEM file, e.g. a test
+// nginx's self-signed certificate) and -connect (dial this address whatever
+// the URL's host, so the URL keeps the name the certificate is for).
+func (o options) configureTransport(tr *http.Transport) error {
+	if o.caCert != "" {
+		pem, err := os.ReadFile(o.caCert)
+		if err != nil {
+			return err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("-cacert %s: no PEM certificate in it", o.caCert)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	}
+	if o.connect != "" {
+		addr := o.connect
+		tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, network, addr)
+		}
+	}
+	return nil
 }

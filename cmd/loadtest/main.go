@@ -12,14 +12,17 @@
 // missed, 2 a setup error. Loopback or a test server only: never point it
 // at a production system.
 //
-// It also prepares the data the scenario needs (run these with the server
-// stopped; both write the SQLite file directly):
+// It also prepares the data the scenario needs, through the store (run
+// these with the server stopped; -db is the SQLite file or a
+// postgres://… URL, as DATABASE_PATH or DATABASE_URL):
 //
 //	-seed-users N     creates officer accounts PREFIX001..PREFIXN with -password
 //	-seed-gallery N   adds synthetic references until the gallery holds N:
 //	                  random unit vectors for the active model (and random
 //	                  HOG descriptors), each with a small placeholder JPEG
-//	                  stored content-addressed like a real upload, so the
+//	                  stored content-addressed like a real upload (in
+//	                  -refs on SQLite, in the blobs table on PostgreSQL)
+//	                  and a subject of its own, so the
 //	                  start-up sweep and the consistency checks hold. Import
 //	                  real photos first: the model id is taken from their
 //	                  embeddings, and searches of real sketches then go
@@ -79,6 +82,8 @@ import (
 	"runtime"
 	"syscall"
 	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 type options struct {
@@ -101,6 +106,8 @@ type options struct {
 	timeout      time.Duration
 	think        time.Duration
 	jsonOut      string
+	caCert       string
+	connect      string
 
 	// preparation modes
 	db          string
@@ -138,8 +145,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.timeout, "timeout", 60*time.Second, "per-request timeout")
 	fs.DurationVar(&o.think, "think", 0, "pause between a user's requests (0: closed loop, as fast as answers come)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file")
-	fs.StringVar(&o.db, "db", "", "SQLite database (DATABASE_PATH), for -seed-gallery and -seed-users")
-	fs.StringVar(&o.refs, "refs", "", "reference folder (REFERENCE_FOLDER), for -seed-gallery")
+	fs.StringVar(&o.caCert, "cacert", "", "PEM file of a CA (or self-signed certificate) to trust for an https -url, e.g. a test nginx")
+	fs.StringVar(&o.connect, "connect", "", "HOST:PORT to connect to instead of the -url's host (the URL keeps the name the certificate is for)")
+	fs.StringVar(&o.db, "db", "", "SQLite database (DATABASE_PATH) or postgres://… URL (DATABASE_URL), for -seed-gallery and -seed-users")
+	fs.StringVar(&o.refs, "refs", "", "reference folder (REFERENCE_FOLDER), for -seed-gallery on SQLite (PostgreSQL keeps the photos in its blobs table)")
 	fs.IntVar(&o.seedGallery, "seed-gallery", 0, "add synthetic references until the gallery holds this many, then exit")
 	fs.IntVar(&o.seedUsers, "seed-users", 0, "create officer accounts PREFIX001..PREFIXn (existing ones are kept), then exit")
 	fs.StringVar(&o.modelID, "model-id", "", "model id for -seed-gallery (default: the model with the most embeddings in the database)")
@@ -167,7 +176,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		if o.seedGallery > 0 {
-			if o.refs == "" {
+			if o.refs == "" && !store.IsPostgresURL(o.db) {
 				fmt.Fprintln(stderr, "loadtest: -refs (the REFERENCE_FOLDER) is required with -seed-gallery")
 				return 2
 			}

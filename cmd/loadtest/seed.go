@@ -74,8 +74,8 @@ func seedGallery(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var have int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM "references"`).Scan(&have); err != nil {
+	have, _, err := db.CountReferences(ctx, model)
+	if err != nil {
 		return err
 	}
 	todo := o.seedGallery - have
@@ -84,7 +84,7 @@ func seedGallery(ctx context.Context, o options, out io.Writer) error {
 		return nil
 	}
 	fmt.Fprintf(out, "seed-gallery: adding %d synthetic references (%s, %d-d) to the %d there\n", todo, model, dim, have)
-	files := &gallery.Files{Root: o.refs}
+	files := seedFiles(db, o.refs)
 	start := time.Now()
 	const batch = 500
 	added := 0
@@ -119,19 +119,21 @@ func seedGallery(ctx context.Context, o options, out io.Writer) error {
 // the model with the most embeddings (so real photos must be imported
 // first).
 func seedModel(ctx context.Context, db *store.DB, want string) (string, int, error) {
-	q := `SELECT model_id, dim FROM embeddings GROUP BY model_id, dim ORDER BY COUNT(*) DESC LIMIT 1`
-	args := []any{}
-	if want != "" {
-		q = `SELECT model_id, dim FROM embeddings WHERE model_id = ? GROUP BY model_id, dim ORDER BY COUNT(*) DESC LIMIT 1`
-		args = append(args, want)
-	}
-	var model string
-	var dim int
-	err := db.QueryRowContext(ctx, q, args...).Scan(&model, &dim)
+	model, dim, err := db.DominantModel(ctx, want)
 	if store.IsNotFound(err) {
 		return "", 0, errors.New("no embeddings in the database to take the model id and dimension from: import real photos first (bin/sketchmatch import DIR), with the model the server will use")
 	}
 	return model, dim, err
+}
+
+// seedFiles is where the placeholder photos go: the reference folder on
+// SQLite, the shared blobs table on PostgreSQL (as the server stores them).
+func seedFiles(db *store.DB, refs string) *gallery.Files {
+	files := &gallery.Files{Root: refs}
+	if db.Dialect == store.Postgres {
+		files.DB = db
+	}
+	return files
 }
 
 type synthRef struct {
@@ -185,37 +187,25 @@ func placeholderJPEG() []byte {
 	return buf.Bytes()
 }
 
-// insertSynthetic commits one batch of rows with their embeddings in one
-// transaction: a crash leaves whole batches (whose files the next start-up
-// sweep removes if their rows are missing).
+// insertSynthetic commits one batch of references (each its own subject)
+// with their embeddings in one store transaction: a crash leaves whole
+// batches (whose files the next start-up sweep removes if their rows are
+// missing).
 func insertSynthetic(ctx context.Context, db *store.DB, refs []synthRef, model string, dim int, withHOG bool) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	now := time.Now().Unix()
+	rows := make([]store.NewReferenceWithEmbedding, len(refs))
 	for i, r := range refs {
-		res, err := tx.ExecContext(ctx, `INSERT INTO "references" (sha256, label, notes, original_name, content_type, size_bytes, width, height, stored_path, thumb_path, created_by, created_at, updated_at)
-			VALUES (?, ?, '', ?, 'image/jpeg', ?, 16, 16, ?, ?, ?, ?, ?)`,
-			r.sha, "synthetic", fmt.Sprintf("synthetic-%s.jpg", r.sha[:12]), r.size, r.photo, r.thumb, seedActor.Username, now, now)
-		if err != nil {
-			return fmt.Errorf("reference %d of the batch: %w", i, err)
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
-			return err
-		}
 		var h []byte
 		if withHOG {
 			h = hog.Encode(randomUnit(hog.Len()))
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO embeddings (reference_id, model_id, dim, vector, face_found, hog, created_at) VALUES (?, ?, ?, ?, 1, ?, ?)`,
-			id, model, dim, store.EncodeVector(randomUnit(dim)), h, now); err != nil {
-			return err
+		rows[i] = store.NewReferenceWithEmbedding{
+			Reference: &store.Reference{SHA256: r.sha, Label: "synthetic", OriginalName: fmt.Sprintf("synthetic-%s.jpg", r.sha[:12]),
+				ContentType: "image/jpeg", SizeBytes: int64(r.size), Width: 16, Height: 16, StoredPath: r.photo, ThumbPath: r.thumb,
+				CreatedBy: seedActor.Username},
+			Embedding: &store.NewEmbedding{ModelID: model, Vector: randomUnit(dim), FaceFound: true, HOG: h},
 		}
 	}
-	return tx.Commit()
+	return db.InsertReferences(ctx, rows, nil)
 }
 
 // randomUnit is a uniformly random direction: normal components, L2-normalised.

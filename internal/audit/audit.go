@@ -125,6 +125,16 @@ func (l *Log) RecordTx(ctx context.Context, tx *store.Tx, e Entry) error {
 	return nil
 }
 
+// Entry is e as the audit row a store change commits with (the store's
+// *Audited methods): stamped now, cleaned, sealed with Hash when appended.
+func (l *Log) Entry(e Entry) (*store.Audited, error) {
+	r, err := l.row(e)
+	if err != nil {
+		return nil, err
+	}
+	return &store.Audited{Row: r, Seal: Hash}, nil
+}
+
 func (l *Log) row(e Entry) (*store.AuditRow, error) {
 	if e.Action == "" || e.Outcome == "" {
 		return nil, fmt.Errorf("audit: action and outcome are required (action=%q outcome=%q)", e.Action, e.Outcome)

@@ -139,11 +139,13 @@ func (s *Service) ReopenSearch(ctx context.Context, who Actor, id int64) error {
 	} else if err != nil {
 		return err
 	}
-	err = s.db.ReopenSearch(ctx, id, func(tx *store.Tx) error {
-		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionSearchReopen,
-			Target: fmt.Sprintf("search:%d", id), Outcome: audit.OutcomeSuccess,
-			Details: fmt.Sprintf("case=%q closed_by=%s previous_conclusion=%q", sr.CaseNumber, sr.ClosedBy, sr.Conclusion)})
-	})
+	entry, err := s.audit.Entry(audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionSearchReopen,
+		Target: fmt.Sprintf("search:%d", id), Outcome: audit.OutcomeSuccess,
+		Details: fmt.Sprintf("case=%q closed_by=%s previous_conclusion=%q", sr.CaseNumber, sr.ClosedBy, sr.Conclusion)})
+	if err != nil {
+		return err
+	}
+	err = s.db.ReopenSearchAudited(ctx, id, entry)
 	switch {
 	case errors.Is(err, store.ErrSearchOpen):
 		return apperr.Errorf(apperr.ECONFLICT, "Search #%d is not closed.", id)

@@ -123,6 +123,17 @@ func (db *DB) InsertReference(ctx context.Context, r *Reference, emb *NewEmbeddi
 }
 
 func putEmbedding(ctx context.Context, tx *Tx, refID int64, e *NewEmbedding, now int64) error {
+	if err := insertEmbedding(ctx, tx, refID, e, now); err != nil {
+		return err
+	}
+	// A cached fused vector was made from the old descriptors.
+	_, err := tx.ExecContext(ctx, `DELETE FROM fused_vectors WHERE reference_id = ?`, refID)
+	return err
+}
+
+// insertEmbedding writes (or replaces) the embedding row only; putEmbedding
+// also drops the reference's cached fused vector.
+func insertEmbedding(ctx context.Context, tx *Tx, refID int64, e *NewEmbedding, now int64) error {
 	f := e.Face
 	if f == nil {
 		f = &FaceRecord{Found: e.FaceFound}
@@ -141,11 +152,6 @@ func putEmbedding(ctx context.Context, tx *Tx, refID int64, e *NewEmbedding, now
 		yaw_deg = excluded.yaw_deg`,
 		refID, e.ModelID, len(e.Vector), EncodeVector(e.Vector), e.FaceFound, e.HOG, e.HOGWide, now,
 		faces, f.Confidence, FormatBox(f.Box), f.Manual, f.InterocularPx, f.Sharpness, f.YawDeg)
-	if err != nil {
-		return err
-	}
-	// A cached fused vector was made from the old descriptors.
-	_, err = tx.ExecContext(ctx, `DELETE FROM fused_vectors WHERE reference_id = ?`, refID)
 	return err
 }
 
