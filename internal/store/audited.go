@@ -20,11 +20,6 @@ func (a *Audited) hook(ctx context.Context) TxHook {
 	return func(tx *Tx) error { return AppendAuditTx(ctx, tx, a.Row, a.Seal) }
 }
 
-// UpdateReferenceAudited is UpdateReference with its audit row.
-func (db *DB) UpdateReferenceAudited(ctx context.Context, id int64, label, notes string, a *Audited) error {
-	return db.UpdateReference(ctx, id, label, notes, a.hook(ctx))
-}
-
 // ReopenSearchAudited is ReopenSearch with its audit row.
 func (db *DB) ReopenSearchAudited(ctx context.Context, id int64, a *Audited) error {
 	return db.ReopenSearch(ctx, id, a.hook(ctx))

@@ -25,25 +25,34 @@ func testAudited(t *testing.T) {
 		}
 		return n
 	}
-	if err := db.UpdateReferenceAudited(ctx, 424242, "x", "", entry("missing")); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("update of a missing reference: %v, want ErrNotFound", err)
+	if err := db.ReopenSearchAudited(ctx, 424242, entry("missing")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("reopening a missing search: %v, want ErrNotFound", err)
 	}
 	if n := count(); n != 0 {
 		t.Fatalf("a failed change left %d audit rows", n)
 	}
-	row := bulkRow(0, false)
-	if err := db.InsertReferences(ctx, []NewReferenceWithEmbedding{row}, nil); err != nil {
+	if _, err := db.ExecContext(ctx, `INSERT INTO users (id, username, password_hash, role, created_at, password_changed_at) VALUES (1, 'bob', 'x', 'officer', 0, 0)`); err != nil {
 		t.Fatal(err)
 	}
-	a := entry("label")
-	if err := db.UpdateReferenceAudited(ctx, row.Reference.ID, "new label", "n", a); err != nil {
+	s := &Search{UserID: 1, Username: "bob", SketchSHA256: "s", SketchPath: "s", ModelID: "m", K: 1}
+	if err := db.InsertSearch(ctx, s, nil); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := db.ReferenceByID(ctx, row.Reference.ID); got.Label != "new label" || count() != 1 || a.Row.ID == 0 || a.Row.Hash != seal(a.Row) {
+	if err := db.CloseSearch(ctx, s.ID, "bob", "done", nil); err != nil {
+		t.Fatal(err)
+	}
+	a := entry("reopened")
+	if err := db.ReopenSearchAudited(ctx, s.ID, a); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.SearchByID(ctx, s.ID); got.ClosedAt != 0 || count() != 1 || a.Row.ID == 0 || a.Row.Hash != seal(a.Row) {
 		t.Fatalf("after the change: %+v, %d rows, audit row %+v", got, count(), a.Row)
 	}
 	// No entry: the change alone, as with a nil hook.
-	if err := db.UpdateReferenceAudited(ctx, row.Reference.ID, "again", "", nil); err != nil || count() != 1 {
+	if err := db.CloseSearch(ctx, s.ID, "bob", "again", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ReopenSearchAudited(ctx, s.ID, nil); err != nil || count() != 1 {
 		t.Fatalf("nil entry: %v, %d rows", err, count())
 	}
 }
