@@ -51,9 +51,13 @@ func TestGalleryUploadBombsBounded(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Results) != n {
 		t.Fatalf("%d results (%v), want %d: %.500s", len(res.Results), err, n, out)
 	}
-	// One bomb decoded and embedded at a time: ~300 MiB, with GC headroom.
-	if growth := after - before; growth > 640<<20 {
-		t.Errorf("peak memory grew by %d MiB for %d files, want at most 640 MiB", growth>>20, n)
+	// One bomb decoded and embedded at a time: ~300 MiB, plus the encoder
+	// workers' reused resampling buffers (sized by the largest image they
+	// have seen, bounded per worker, not per file) and GC headroom:
+	// measured 540–660 MiB over five runs. All 8 decoded together would
+	// be at least 8 × 160 MiB of pixels alone.
+	if growth := after - before; growth > 800<<20 {
+		t.Errorf("peak memory grew by %d MiB for %d files, want at most 800 MiB", growth>>20, n)
 	}
 	env.CheckNoPanic(t, srv)
 }
