@@ -408,8 +408,14 @@ func (db *DB) migrate(ctx context.Context) error {
 	return tx.Commit()
 }
 
-// Ping checks the database answers a query (for /readyz and `check`).
+// Ping checks the database answers a query (for /readyz and `check`), on
+// both of SQLite's pools: a SELECT alone would only reach the read pool,
+// and a broken write pool (searches and uploads cannot be recorded) must
+// show as not ready too.
 func (db *DB) Ping(ctx context.Context) error {
+	if err := db.DB.PingContext(ctx); err != nil {
+		return translate(err)
+	}
 	var one int
 	return db.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
 }

@@ -62,3 +62,20 @@ func TestOpen(t *testing.T) {
 		}
 	})
 }
+
+// TestPingChecksBothPools: /readyz's Ping fails when SQLite's write pool
+// is gone, although the read pool still answers SELECTs.
+func TestPingChecksBothPools(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	if err := db.Ping(ctx); err != nil {
+		t.Fatalf("ping of a healthy database: %v", err)
+	}
+	if db.ro == nil {
+		t.Skip("no separate read pool")
+	}
+	db.DB.Close()
+	if err := db.Ping(ctx); err == nil {
+		t.Fatal("ping succeeded with the write pool closed")
+	}
+}
