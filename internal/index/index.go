@@ -226,7 +226,15 @@ func (x *Index) Reserve(n int) {
 func (x *Index) addLocked(ids []int64, vecs []float32) error {
 	d := x.dim
 	n0 := len(x.ids)
-	var fresh []float32 // float32 rows n0.. in order, written at the end
+	// fresh holds the float32 rows n0.. in order, written at the end. While
+	// every id so far is new and distinct (the start-up load) they are
+	// vecs' own leading rows, so nothing is copied: copying 200 MB a 100k
+	// load into fresh memory cost more than the quantising (first-touch
+	// page faults).
+	var fresh []float32
+	inPlace := true
+	updates := 0 // rows that already existed (a duplicate among them needs care)
+	dup := false
 	rowOf := make([]int32, len(ids))
 	for i, id := range ids {
 		vec := vecs[i*d : (i+1)*d]
@@ -242,19 +250,33 @@ func (x *Index) addLocked(ids []int64, vecs []float32) error {
 			x.scales = append(x.scales, 0)
 			x.ids = append(x.ids, id)
 			x.rows[id] = r
-			if fresh == nil {
-				fresh = make([]float32, 0, len(vecs)) // at most every row is new
+			if !inPlace {
+				fresh = append(fresh, vec...)
 			}
-			fresh = append(fresh, vec...)
 		} else if int(r) >= n0 {
-			copy(fresh[(int(r)-n0)*d:], vec) // a duplicate within this batch
-		} else if err := x.floats.set(int(r), vec); err != nil {
-			x.fail(err)
-			return fmt.Errorf("index: storing row: %w", err)
+			dup = true // a duplicate within this batch: the later vector wins
+			if inPlace {
+				fresh = x.materialize(i, vecs)
+				inPlace = false
+			}
+			copy(fresh[(int(r)-n0)*d:], vec)
+		} else {
+			updates++
+			if inPlace {
+				fresh = x.materialize(i, vecs)
+				inPlace = false
+			}
+			if err := x.floats.set(int(r), vec); err != nil {
+				x.fail(err)
+				return fmt.Errorf("index: storing row: %w", err)
+			}
 		}
 		rowOf[i] = r
 	}
-	x.quantize(rowOf, vecs)
+	if inPlace {
+		fresh = vecs[:(len(x.ids)-n0)*d]
+	}
+	x.quantize(rowOf, vecs, dup || updates > 1)
 	if len(fresh) == 0 {
 		return nil
 	}
@@ -271,20 +293,28 @@ func (x *Index) addLocked(ids []int64, vecs []float32) error {
 	return nil
 }
 
+// materialize starts addLocked's fresh rows as a copy of vecs' first n
+// rows: until the n-th, every row was new, distinct and in row order.
+func (x *Index) materialize(n int, vecs []float32) []float32 {
+	fresh := make([]float32, 0, len(vecs)) // at most every row is new
+	return append(fresh, vecs[:n*x.dim]...)
+}
+
 // quantize codes vecs' rows into rows rowOf, on every core for a large
-// batch (the start-up load), and widens the bounds. A row given twice
-// keeps the later vector, as the float32 copy does.
-func (x *Index) quantize(rowOf []int32, vecs []float32) {
+// batch (the start-up load), and widens the bounds. With repeats (a row
+// given twice), a row keeps the later vector, as the float32 copy does.
+func (x *Index) quantize(rowOf []int32, vecs []float32, repeats bool) {
 	d, dp := x.dim, x.dpad
-	last := make(map[int32]int, 0)
-	for i, r := range rowOf {
-		if int(r) < len(x.ids) && len(rowOf) > 1 {
+	var last map[int32]int
+	if repeats {
+		last = make(map[int32]int, len(rowOf))
+		for i, r := range rowOf {
 			last[r] = i
 		}
 	}
 	one := func(i int) rowBounds {
 		r := rowOf[i]
-		if len(rowOf) > 1 && last[r] != i {
+		if last != nil && last[r] != i {
 			return rowBounds{}
 		}
 		s, b := quantizeRow(vecs[i*d:(i+1)*d], x.codes[int(r)*dp:(int(r)+1)*dp])

@@ -280,6 +280,71 @@ func TestAddBatch_DuplicatesLastWins(t *testing.T) {
 	}
 }
 
+// TestAddBatch_SameAsAdds checks every shape of batch the copy-free path
+// must tell apart (all new; an existing row or a repeat first, in the
+// middle, last) against the same vectors added one at a time, with the
+// float32 rows in memory and on disk.
+func TestAddBatch_SameAsAdds(t *testing.T) {
+	const d = 24
+	cases := []struct {
+		name string
+		ids  []int64 // the index already holds 1..4
+	}{
+		{"all new", []int64{10, 11, 12, 13}},
+		{"existing first", []int64{2, 10, 11}},
+		{"existing in the middle", []int64{10, 3, 11}},
+		{"existing last", []int64{10, 11, 4}},
+		{"repeat of a new row", []int64{10, 11, 10, 12}},
+		{"repeat at once", []int64{10, 10}},
+		{"existing twice", []int64{1, 10, 1}},
+		{"only existing", []int64{4, 3, 2, 1}},
+	}
+	for _, onDisk := range []bool{false, true} {
+		for i, c := range cases {
+			t.Run(fmt.Sprintf("%s/disk=%v", c.name, onDisk), func(t *testing.T) {
+				mk := func() *Index {
+					if !onDisk {
+						return New(d)
+					}
+					x, err := NewOnDisk(d, t.TempDir())
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { x.Close() })
+					return x
+				}
+				batch, one := mk(), mk()
+				base := randVecs(uint64(100+i), 4, d)
+				for _, x := range []*Index{batch, one} {
+					if err := x.AddBatch([]int64{1, 2, 3, 4}, base); err != nil {
+						t.Fatal(err)
+					}
+				}
+				vecs := randVecs(uint64(200+i), len(c.ids), d)
+				keep := slices.Clone(vecs)
+				if err := batch.AddBatch(c.ids, vecs); err != nil {
+					t.Fatal(err)
+				}
+				clear(vecs) // the index keeps its own copy
+				for j, id := range c.ids {
+					if err := one.Add(id, keep[j*d:(j+1)*d]); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if got, want := batch.IDs(), one.IDs(); !slices.Equal(got, want) {
+					t.Fatalf("IDs %v, want %v", got, want)
+				}
+				for q := range 3 {
+					query := randVecs(uint64(300+q), 1, d)
+					if got, want := batch.Search(query, 10), one.Search(query, 10); !slices.Equal(got, want) {
+						t.Fatalf("query %d: batch %v, one at a time %v", q, got, want)
+					}
+				}
+			})
+		}
+	}
+}
+
 func TestAddBatch_OneAllocation(t *testing.T) {
 	const n, d = 1000, 64
 	ids := make([]int64, n)

@@ -30,6 +30,11 @@ const codeAlign = 16
 
 func paddedDim(d int) int { return (d + codeAlign - 1) / codeAlign * codeAlign }
 
+const (
+	signBit = 1 << 31    // of a float32
+	half32  = 0x3f000000 // 0.5's float32 bits
+)
+
 // rowBounds are what quantising one row contributes to β.
 type rowBounds struct {
 	err   float64 // ‖e_r‖
@@ -42,7 +47,7 @@ type rowBounds struct {
 func quantizeRow(v []float32, dst []int8) (float32, rowBounds) {
 	var m float32
 	for _, x := range v {
-		m = max(m, float32(math.Abs(float64(x))))
+		m = max(m, math.Float32frombits(math.Float32bits(x)&^signBit))
 	}
 	clear(dst[len(v):])
 	scale := m / 127
@@ -61,23 +66,22 @@ func quantizeRow(v []float32, dst []int8) (float32, rowBounds) {
 	// Any codes would do (the bound uses the error they leave, computed
 	// exactly); round-to-nearest by x·(1/scale) is the cheap near-best.
 	s, inv := float64(scale), 1/scale
-	var ee, cc, vv float64
+	var ee, vv float64
+	var cc int64 // exact
 	for i, x := range v {
+		// Round half away from zero and clamp to ±127, without a branch
+		// (the signs of real embeddings are a coin toss for a predictor):
+		// half is ±0.5 with t's sign, and int32 truncates towards zero.
 		t := x * inv
-		var ci int32
-		if t >= 0 {
-			ci = int32(min(t+0.5, 127))
-		} else {
-			ci = int32(max(t-0.5, -127))
-		}
+		half := math.Float32frombits(math.Float32bits(t)&signBit | half32)
+		ci := int32(max(min(t+half, 127), -127))
 		dst[i] = int8(ci)
-		c := float64(ci)
-		e := float64(x) - s*c // exact: s·c has 32 significant bits, and |e| ≤ ~s
+		cc += int64(ci * ci)
+		e := float64(x) - s*float64(ci) // exact: s·c has 32 significant bits, and |e| ≤ ~s
 		ee += e * e
-		cc += c * c
 		vv += float64(x) * float64(x)
 	}
-	b.err, b.scale, b.norm = math.Sqrt(ee), s*math.Sqrt(cc), math.Sqrt(vv)
+	b.err, b.scale, b.norm = math.Sqrt(ee), s*math.Sqrt(float64(cc)), math.Sqrt(vv)
 	return scale, b
 }
 
