@@ -36,6 +36,10 @@ func postgresScale(t *testing.T, n int) {
 	db := MustOpenDB(t)
 	const dim = 512
 	vec := make([]float32, dim)
+	hogBytes := make([]byte, 2*6084) // a HOG descriptor's size (hog.Len() halves), incompressible
+	for i := range hogBytes {
+		hogBytes[i] = byte(rand.Uint32())
+	}
 	seedStart := time.Now()
 	for start := 0; start < n; start += 1000 {
 		tx, err := db.BeginTx(ctx, nil)
@@ -51,7 +55,7 @@ func postgresScale(t *testing.T, n int) {
 				VALUES (?, 'image/jpeg', 1, 1, 1, 'p', 't', 0, 0) RETURNING id`, fmt.Sprint("sha", i)).Scan(&id); err != nil {
 				t.Fatal(err)
 			}
-			if err := putEmbedding(ctx, tx, id, &NewEmbedding{ModelID: "m", Vector: vec, FaceFound: true, HOG: make([]byte, 1600)}, 0); err != nil {
+			if err := putEmbedding(ctx, tx, id, &NewEmbedding{ModelID: "m", Vector: vec, FaceFound: true, HOG: hogBytes}, 0); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -60,6 +64,13 @@ func postgresScale(t *testing.T, n int) {
 		}
 	}
 	t.Logf("seeded %d references in %v", n, time.Since(seedStart))
+	if db.Dialect == Postgres {
+		var heap, toast int64
+		var st string
+		db.QueryRowContext(ctx, `SELECT pg_relation_size('embeddings'), pg_relation_size(reltoastrelid) FROM pg_class WHERE relname='embeddings'`).Scan(&heap, &toast)
+		db.QueryRowContext(ctx, `SELECT string_agg(attname::text || '=' || attstorage::text, ',') FROM pg_attribute WHERE attrelid = 'embeddings'::regclass AND attnum > 0`).Scan(&st)
+		t.Logf("embeddings: heap %d MiB, TOAST %d MiB; storage %s", heap>>20, toast>>20, st)
+	}
 	for round := 0; round < 2; round++ {
 		start := time.Now()
 		got := 0

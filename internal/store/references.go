@@ -376,10 +376,13 @@ type StoredEmbedding struct {
 }
 
 // EachEmbedding streams every searchable embedding (face found or marked)
-// of model with the given dimension in reference id order (start-up load
-// of the index). The *StoredEmbedding and
+// of model with the given dimension (start-up load of the index), in
+// reference id order on SQLite and in no particular order on PostgreSQL. The *StoredEmbedding and
 // its Vector are reused between calls: fn must copy what it keeps.
 func (db *DB) EachEmbedding(ctx context.Context, model string, dim int, fn func(*StoredEmbedding) error) error {
+	if db.Dialect == Postgres {
+		return db.eachEmbeddingPG(ctx, model, dim, fn)
+	}
 	rows, err := db.QueryContext(ctx, `SELECT reference_id, vector, face_found FROM embeddings WHERE model_id = ? AND dim = ? AND face_found = 1 ORDER BY reference_id`, model, dim)
 	if err != nil {
 		return err
