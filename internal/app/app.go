@@ -111,9 +111,13 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Limits:    imagefile.Limits{MaxBytes: cfg.MaxUploadSize, MaxPixels: config.GalleryMaxPixels, MaxSide: 10_000},
 		HOGWeight: cfg.HOGWeight, RerankN: cfg.RerankN, MaxK: cfg.SearchMaxK, EncoderErr: a.EncoderErr,
 		// The index's float32 rows go next to the SQLite file (a real disk,
-		// unlike a tmpfs /tmp); under PostgreSQL that folder may not exist
-		// and the rows stay in memory (the gallery logs it).
+		// unlike a tmpfs /tmp).
 		IndexDir: filepath.Dir(cfg.DatabasePath),
+	}
+	if a.DB.Dialect == store.Postgres {
+		// No SQLite file, and photos live in the database: the local
+		// REFERENCE_FOLDER (made above) holds only this instance's index file.
+		gopts.IndexDir = cfg.ReferenceFolder
 	}
 	if a.Encoder != nil {
 		gopts.Encoder = a.Encoder

@@ -45,6 +45,7 @@ func cmdServe(e *env, args []string) int {
 		return 1
 	}
 	go ops.VerifyAuditLoop(ctx, auditVerifyInterval)
+	go a.Gallery.Sweep(ctx) // orphan files of a crash; nothing waits for it
 	go a.Gallery.Maintain(ctx, 10*time.Second)
 	go a.Gallery.Follow(ctx) // PostgreSQL: other instances' changes, as they commit
 	go func() {

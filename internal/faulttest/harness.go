@@ -317,6 +317,27 @@ func (s *Server) WaitHealthy(tb testing.TB, timeout time.Duration) {
 	}
 }
 
+// WaitForLog waits until the server's output has a log line whose message
+// is msg (the text log on its stderr), failing the test when the process
+// exits or timeout passes.
+func (s *Server) WaitForLog(tb testing.TB, msg string, timeout time.Duration) {
+	tb.Helper()
+	want := "msg=" + strconv.Quote(msg)
+	if !strings.ContainsAny(msg, " =\"") {
+		want = "msg=" + msg
+	}
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(s.Output(), want) {
+		if s.Exited() {
+			tb.Fatalf("sketchmatch serve exited before logging %q (%s):\n%s", msg, s.state, tail(s.Output(), 4000))
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("sketchmatch serve did not log %q within %s:\n%s", msg, timeout, tail(s.Output(), 4000))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // PID is the server's process id.
 func (s *Server) PID() int { return s.cmd.Process.Pid }
 

@@ -100,7 +100,8 @@ poll:
 	}
 
 	t.Run("AfterCrashRestart", func(t *testing.T) {
-		srv2 := e.Start(t) // Reconcile sweeps what the crashes left behind
+		srv2 := e.Start(t)
+		srv2.WaitForLog(t, "orphan-file sweep done", time.Minute) // what the crashes left behind
 		checkConsistent(t, e, db, nil)
 		srv2.Signal(syscall.SIGTERM)
 		if _, ok := srv2.Wait(10 * time.Second); !ok {
@@ -114,6 +115,7 @@ poll:
 			t.Fatalf("rerunning the import: exit %d\n%s", code, tail(out, 3000))
 		}
 		srv3 := e.Start(t)
+		srv3.WaitForLog(t, "orphan-file sweep done", time.Minute)
 		refs := checkConsistent(t, e, db, photos)
 		if got, want := len(refs), len(photos); got != want {
 			t.Errorf("%d references after the rerun, want %d (one per distinct image)", got, want)

