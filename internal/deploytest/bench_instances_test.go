@@ -30,7 +30,8 @@ import (
 // minutes): SKETCHMATCH_BENCH=1 go test ./internal/deploytest -run
 // TestBenchInstances -v -timeout 60m. SKETCHMATCH_BENCH_REFS sets the
 // gallery size (default 100000), SKETCHMATCH_BENCH_PHASES the phases
-// (default "startup,follow,load").
+// (default "startup,follow,load"). SKETCHMATCH_BENCH_BACKEND=sqlite times
+// the start-up of one instance on SQLite instead (phase "startup" only).
 //
 //   - startup: `sketchmatch serve` from process start to /readyz 200 on
 //     PostgreSQL with the seeded gallery (twice: the second with the
@@ -43,7 +44,8 @@ func TestBenchInstances(t *testing.T) {
 	if os.Getenv("SKETCHMATCH_BENCH") == "" {
 		t.Skip("on-demand benchmark: set SKETCHMATCH_BENCH=1 (see the comment)")
 	}
-	if !pgtest.Available() {
+	sqlite := os.Getenv("SKETCHMATCH_BENCH_BACKEND") == "sqlite"
+	if !sqlite && !pgtest.Available() {
 		t.Skip("PostgreSQL not installed")
 	}
 	refs := 100000
@@ -54,19 +56,27 @@ func TestBenchInstances(t *testing.T) {
 	if phases == "" {
 		phases = "startup,follow,load"
 	}
-	cluster, err := pgtest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cluster.Close)
 	ctx := context.Background()
-	dbURL, err := cluster.NewDatabase(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	photoDir, photos, sketches := faulttest.DevSet(t, 10)
 	e := faulttest.NewEnv(t)
-	e.Vars["DATABASE_URL"] = dbURL
+	var dbURL string
+	seedDB := []string{"-db", e.DBPath, "-refs", e.Refs}
+	if sqlite {
+		if phases != "startup" {
+			t.Fatal("SKETCHMATCH_BENCH_BACKEND=sqlite runs only SKETCHMATCH_BENCH_PHASES=startup (one instance)")
+		}
+	} else {
+		cluster, err := pgtest.Start()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cluster.Close)
+		if dbURL, err = cluster.NewDatabase(ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.Vars["DATABASE_URL"] = dbURL
+		seedDB = []string{"-db", dbURL}
+	}
 	e.Vars["SECRET_KEY"] = "bench-instances-secret-0123456789abcdef0123456789abcd"
 	e.Vars["TRUSTED_PROXIES"] = "127.0.0.1/32"
 	e.Vars["LOGIN_RATE_LIMIT"] = "100000"
@@ -95,14 +105,16 @@ func TestBenchInstances(t *testing.T) {
 		}
 		return string(out)
 	}
-	runLT("-db", dbURL, "-seed-gallery", itoa(refs))
-	runLT("-db", dbURL, "-seed-users", "20", "-user-prefix", "load", "-password", password)
-	t.Logf("seeded %d references (photos and thumbnails in the blobs table) and 20 accounts in %v", refs, time.Since(start).Round(time.Second))
+	runLT(append(seedDB, "-seed-gallery", itoa(refs))...)
+	runLT(append(seedDB, "-seed-users", "20", "-user-prefix", "load", "-password", password)...)
+	t.Logf("seeded %d references and 20 accounts in %v", refs, time.Since(start).Round(time.Second))
 	// A production database has been vacuumed since its rows were written;
 	// without this, the first start-ups race autovacuum's pass over the
 	// fresh 1.5 GB table (and set every row's hint bits themselves).
 	start = time.Now()
-	if db, err := sql.Open("pgx", dbURL); err != nil {
+	if sqlite {
+		// nothing: SQLite has no vacuum debt after inserts
+	} else if db, err := sql.Open("pgx", dbURL); err != nil {
 		t.Fatal(err)
 	} else {
 		if _, err := db.ExecContext(ctx, `VACUUM (ANALYZE)`); err != nil {
@@ -110,7 +122,9 @@ func TestBenchInstances(t *testing.T) {
 		}
 		db.Close()
 	}
-	t.Logf("VACUUM (ANALYZE) after seeding: %v", time.Since(start).Round(100*time.Millisecond))
+	if !sqlite {
+		t.Logf("VACUUM (ANALYZE) after seeding: %v", time.Since(start).Round(100*time.Millisecond))
+	}
 
 	n := 0
 	startOne := func() (*faulttest.Server, time.Duration) {
