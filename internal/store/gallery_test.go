@@ -24,6 +24,10 @@ func testGalleryAggregates(t *testing.T) {
 		audited++
 		return AppendAuditTx(ctx, tx, &AuditRow{At: "t", Action: "x", Outcome: "success"}, func(*AuditRow) string { return "h" })
 	}
+	entry := func() *Audited {
+		audited++
+		return &Audited{Row: &AuditRow{At: "t", Action: "x", Outcome: "success"}, Seal: func(*AuditRow) string { return "h" }}
+	}
 
 	refs := make([]*Reference, 3)
 	for i := range refs {
@@ -112,7 +116,7 @@ func testGalleryAggregates(t *testing.T) {
 		if err != nil || len(got.Results) != 2 || !got.FaceFound || got.Results[0].Score != 0.9 {
 			t.Fatalf("search=%+v err=%v", got, err)
 		}
-		if err := db.SetSearchHold(ctx, s.ID, true, hook); err != nil {
+		if err := db.SetSearchHold(ctx, s.ID, true, entry()); err != nil {
 			t.Fatal(err)
 		}
 		if held, err := db.SearchHeld(ctx, s.ID); err != nil || !held {
@@ -141,7 +145,7 @@ func testGalleryAggregates(t *testing.T) {
 		}
 	})
 	t.Run("DeleteAndAuditChain", func(t *testing.T) {
-		if err := db.DeleteReference(ctx, refs[1].ID, hook); err != nil {
+		if err := db.DeleteReference(ctx, refs[1].ID, entry()); err != nil {
 			t.Fatal(err)
 		}
 		var rows []AuditRow

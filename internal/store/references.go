@@ -280,9 +280,9 @@ func (db *DB) UpdateReference(ctx context.Context, id int64, label, notes string
 }
 
 // DeleteReference removes the row (embeddings go with it: ON DELETE
-// CASCADE), then runs after, in one transaction.
-func (db *DB) DeleteReference(ctx context.Context, id int64, after TxHook) error {
-	return db.execOne(ctx, after, `DELETE FROM "references" WHERE id = ?`, id)
+// CASCADE), with its audit row a, in one transaction.
+func (db *DB) DeleteReference(ctx context.Context, id int64, a *Audited) error {
+	return db.execOne(ctx, a.hook(ctx), `DELETE FROM "references" WHERE id = ?`, id)
 }
 
 // execOne runs a statement that must affect exactly one row (else

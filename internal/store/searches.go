@@ -224,9 +224,9 @@ func (db *DB) SketchPaths(ctx context.Context) (map[string]bool, error) {
 }
 
 // SetSearchHold sets or clears the legal hold of a search (a held search is
-// never purged) and runs after in the same transaction. ErrNotFound if
+// never purged), with its audit row a, in one transaction. ErrNotFound if
 // there is no such search.
-func (db *DB) SetSearchHold(ctx context.Context, id int64, hold bool, after TxHook) error {
+func (db *DB) SetSearchHold(ctx context.Context, id int64, hold bool, a *Audited) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -241,7 +241,7 @@ func (db *DB) SetSearchHold(ctx context.Context, id int64, hold bool, after TxHo
 	} else if n == 0 {
 		return ErrNotFound
 	}
-	if err := runHook(tx, after); err != nil {
+	if err := a.appendTx(ctx, tx); err != nil {
 		return err
 	}
 	return tx.Commit()
