@@ -11,10 +11,11 @@ import (
 )
 
 // auditedFixture is what every case of TestAudited starts from: an officer
-// (bob) with a session, two photos each with their own subject, an open
-// and a closed search, and a live token.
+// (bob) with a session, a disabled and locked officer (dave), two photos
+// each with their own subject, an open and a closed search, and a live
+// token.
 type auditedFixture struct {
-	bob            *User
+	bob, dave      *User
 	ref, ref2      int64 // photos of subject and subject2
 	subj, subj2    int64
 	open, closed   *Search
@@ -30,6 +31,13 @@ func newAuditedFixture(t *testing.T, db *DB) *auditedFixture {
 	authTestUser(t, db, "alice", "admin")
 	f.bob = authTestUser(t, db, "bob", "officer")
 	now := db.Now()
+	f.dave = &User{Username: "dave", PasswordHash: "!", Role: "officer", Disabled: true}
+	if err := db.CreateUser(ctx, f.dave, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE users SET failed_logins = 5, locked_until = ? WHERE id = ?`, now.Add(time.Hour).Unix(), f.dave.ID); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.InsertSession(ctx, &Session{TokenHash: "bobs-session", UserID: f.bob.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
@@ -213,6 +221,102 @@ func testAudited(t *testing.T) {
 				return err == nil && m.Sex == "female" && m.BirthYear == 1980
 			},
 			missing: func(db *DB, a *Audited) error { return db.UpdateSubjectMetadata(ctx, 999, Metadata{Sex: "male"}, a) },
+			want:    ErrNotFound},
+		{name: "CreateUser",
+			change: func(db *DB, f *auditedFixture, a *Audited) error {
+				return db.CreateUser(ctx, &User{Username: "carol", PasswordHash: "!", Role: "officer"}, a)
+			},
+			done: func(db *DB, f *auditedFixture) bool {
+				_, err := db.UserByUsername(ctx, "carol")
+				return err == nil
+			},
+			missing: func(db *DB, a *Audited) error { // taken, rather
+				return db.CreateUser(ctx, &User{Username: "BOB", PasswordHash: "!", Role: "officer"}, a)
+			},
+			want: ErrConflict},
+		{name: "ChangeUserPassword",
+			change: func(db *DB, f *auditedFixture, a *Audited) error {
+				n, err := db.ChangeUserPassword(ctx, f.bob.ID, "new-hash", db.Now(), a)
+				if err == nil && n != int64(f.sessionsOfBob) {
+					t.Errorf("%d sessions ended, want %d", n, f.sessionsOfBob)
+				}
+				return err
+			},
+			done: func(db *DB, f *auditedFixture) bool {
+				u, err := db.UserByID(ctx, f.bob.ID)
+				return err == nil && u.PasswordHash == "new-hash"
+			},
+			missing: func(db *DB, a *Audited) error {
+				_, err := db.ChangeUserPassword(ctx, 999, "x", time.Now(), a)
+				return err
+			},
+			want: ErrNotFound,
+			filled: func(t *testing.T, db *DB, f *auditedFixture, r *AuditRow) {
+				if want := fmt.Sprintf("sessions ended: %d", f.sessionsOfBob); r.Details != want || r.Target != "x" {
+					t.Fatalf("audit row %+v, want details %q", r, want)
+				}
+			}},
+		{name: "DisableUser",
+			change: func(db *DB, f *auditedFixture, a *Audited) error {
+				ok, err := db.DisableUser(ctx, f.bob.ID, a)
+				if err == nil && !ok {
+					t.Error("bob was taken for the last admin")
+				}
+				return err
+			},
+			done: func(db *DB, f *auditedFixture) bool {
+				u, err := db.UserByID(ctx, f.bob.ID)
+				return err == nil && u.Disabled
+			},
+			missing: func(db *DB, a *Audited) error {
+				_, err := db.DisableUser(ctx, 999, a)
+				return err
+			},
+			want: ErrNotFound,
+			filled: func(t *testing.T, db *DB, f *auditedFixture, r *AuditRow) {
+				if want := fmt.Sprintf("sessions ended: %d", f.sessionsOfBob); r.Details != want || r.Target != "x" {
+					t.Fatalf("audit row %+v, want details %q", r, want)
+				}
+			}},
+		{name: "EnableUser",
+			change: func(db *DB, f *auditedFixture, a *Audited) error { return db.EnableUser(ctx, f.dave.ID, a) },
+			done: func(db *DB, f *auditedFixture) bool {
+				u, err := db.UserByID(ctx, f.dave.ID)
+				return err == nil && !u.Disabled
+			},
+			missing: func(db *DB, a *Audited) error { return db.EnableUser(ctx, 999, a) },
+			want:    ErrNotFound},
+		{name: "UnlockUser",
+			change: func(db *DB, f *auditedFixture, a *Audited) error { return db.UnlockUser(ctx, f.dave.ID, a) },
+			done: func(db *DB, f *auditedFixture) bool {
+				u, err := db.UserByID(ctx, f.dave.ID)
+				return err == nil && u.LockedUntil.IsZero() && u.FailedLogins == 0
+			},
+			missing: func(db *DB, a *Audited) error { return db.UnlockUser(ctx, 999, a) },
+			want:    ErrNotFound},
+		{name: "CreateToken",
+			change: func(db *DB, f *auditedFixture, a *Audited) error {
+				tok := &Token{Name: "bot2", Scopes: []string{"search"}, CreatedBy: "alice", CreatedAt: db.Now().Unix()}
+				return db.CreateToken(ctx, tok, "hash2", &User{Username: "token:bot2", PasswordHash: "!", Role: "officer"}, a)
+			},
+			done: func(db *DB, f *auditedFixture) bool {
+				_, err := db.TokenByName(ctx, "bot2")
+				return err == nil
+			},
+			missing: func(db *DB, a *Audited) error { // taken, rather
+				tok := &Token{Name: "bot", Scopes: []string{"search"}, CreatedBy: "alice"}
+				return db.CreateToken(ctx, tok, "hash3", &User{Username: "token:bot", PasswordHash: "!", Role: "officer"}, a)
+			},
+			want: errTaken},
+		{name: "RevokeToken",
+			change: func(db *DB, f *auditedFixture, a *Audited) error {
+				return db.RevokeToken(ctx, f.tokenName, db.Now().Unix(), a)
+			},
+			done: func(db *DB, f *auditedFixture) bool {
+				tok, err := db.TokenByName(ctx, f.tokenName)
+				return err == nil && tok.RevokedAt != 0
+			},
+			missing: func(db *DB, a *Audited) error { return db.RevokeToken(ctx, "nobody", 1, a) },
 			want:    ErrNotFound},
 	}
 	for _, tc := range cases {

@@ -134,13 +134,13 @@ func testGalleryAggregates(t *testing.T) {
 	})
 	t.Run("Tokens", func(t *testing.T) {
 		tok := &Token{Name: "Bot", Scopes: []string{"search"}, CreatedBy: "alice", CreatedAt: now.Unix()}
-		if err := db.CreateToken(ctx, tok, "hash", &User{Username: "token:bot", PasswordHash: "!", Role: "officer"}, hook); err != nil {
+		if err := db.CreateToken(ctx, tok, "hash", &User{Username: "token:bot", PasswordHash: "!", Role: "officer"}, entry()); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := db.TokenByName(ctx, "bot"); err != nil || got.ID != tok.ID {
 			t.Fatalf("token=%+v err=%v", got, err)
 		}
-		if err := db.RevokeToken(ctx, "BOT", now.Unix(), hook); err != nil {
+		if err := db.RevokeToken(ctx, "BOT", now.Unix(), entry()); err != nil {
 			t.Fatal(err)
 		}
 	})
