@@ -15,19 +15,18 @@ import (
 // each with their own subject, an open and a closed search, and a live
 // token.
 type auditedFixture struct {
-	bob, dave      *User
-	ref, ref2      int64 // photos of subject and subject2
-	subj, subj2    int64
-	open, closed   *Search
-	tokenName      string
-	sessionsOfBob  int
-	searchesBefore int64 // searches a purge now removes
+	bob, dave     *User
+	ref, ref2     int64 // photos of subject and subject2
+	subj, subj2   int64
+	open, closed  *Search
+	tokenName     string
+	sessionsOfBob int
 }
 
 func newAuditedFixture(t *testing.T, db *DB) *auditedFixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &auditedFixture{tokenName: "bot", sessionsOfBob: 1, searchesBefore: 2}
+	f := &auditedFixture{tokenName: "bot", sessionsOfBob: 1}
 	authTestUser(t, db, "alice", "admin")
 	f.bob = authTestUser(t, db, "bob", "officer")
 	now := db.Now()
@@ -318,6 +317,37 @@ func testAudited(t *testing.T) {
 			},
 			missing: func(db *DB, a *Audited) error { return db.RevokeToken(ctx, "nobody", 1, a) },
 			want:    ErrNotFound},
+		{name: "InsertCalibration",
+			change: func(db *DB, f *auditedFixture, a *Audited) error {
+				return db.InsertCalibration(ctx, &Calibration{ModelID: "m", NPairs: 2, PhotoMean: []float32{1}, SketchMean: []float32{2}}, a)
+			},
+			done: func(db *DB, f *auditedFixture) bool {
+				_, err := db.LatestCalibration(ctx, "m")
+				return err == nil
+			},
+			filled: func(t *testing.T, db *DB, f *auditedFixture, r *AuditRow) {
+				c, err := db.LatestCalibration(ctx, "m")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := fmt.Sprintf("calibration:%d", c.ID); r.Target != want || r.Details != "d" {
+					t.Fatalf("audit row %+v, want target %q", r, want)
+				}
+			}},
+		{name: "PurgeSearches",
+			change: func(db *DB, f *auditedFixture, a *Audited) error {
+				_, err := db.PurgeSearches(ctx, db.Now().Add(time.Hour), false, a)
+				return err
+			},
+			done: func(db *DB, f *auditedFixture) bool {
+				_, err := db.SearchByID(ctx, f.open.ID)
+				return IsNotFound(err)
+			},
+			filled: func(t *testing.T, db *DB, f *auditedFixture, r *AuditRow) {
+				if want := "searches=2 results=1 sketch_files=2 held_kept=0"; r.Details != want || r.Target != "x" {
+					t.Fatalf("audit row %+v, want details %q", r, want)
+				}
+			}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -382,10 +412,11 @@ func testAudited(t *testing.T) {
 	}
 }
 
-// A nil entry (or one without a row) makes the change alone.
-func TestAuditedNil(t *testing.T) { forEachBackend(t, testAuditedNil) }
+// A nil entry (or one without a row) makes the change alone; a dry-run
+// purge changes nothing and appends no row.
+func TestAuditedNoRow(t *testing.T) { forEachBackend(t, testAuditedNoRow) }
 
-func testAuditedNil(t *testing.T) {
+func testAuditedNoRow(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	f := newAuditedFixture(t, db)
@@ -394,6 +425,13 @@ func testAuditedNil(t *testing.T) {
 	}
 	if err := db.SetSearchHold(ctx, f.open.ID, true, &Audited{}); err != nil {
 		t.Fatal(err)
+	}
+	a := &Audited{Row: &AuditRow{At: "t", Action: "purge", Outcome: "success"}, Seal: testSeal}
+	if c, err := db.PurgeSearches(ctx, time.Now().Add(time.Hour), true, a); err != nil || c.Searches != 1 || c.Held != 1 {
+		t.Fatalf("dry run: %+v, %v", c, err)
+	}
+	if _, err := db.SearchByID(ctx, f.closed.ID); err != nil {
+		t.Fatalf("the dry run purged: %v", err)
 	}
 	n := 0
 	if err := db.EachAudit(ctx, func(*AuditRow) error { n++; return nil }); err != nil || n != 0 {

@@ -79,7 +79,7 @@ func testGalleryAggregates(t *testing.T) {
 	})
 	t.Run("FusedVectors", func(t *testing.T) {
 		c := &Calibration{ModelID: "m", NPairs: 2, PhotoMean: []float32{1}, SketchMean: []float32{2}, Fusion: []byte{9}}
-		if err := db.InsertCalibration(ctx, c, hook); err != nil {
+		if err := db.InsertCalibration(ctx, c, entry()); err != nil {
 			t.Fatal(err)
 		}
 		got, err := db.LatestCalibration(ctx, "m")
