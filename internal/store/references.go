@@ -70,9 +70,12 @@ func scanRef(sc interface{ Scan(...any) error }, extra ...any) (*Reference, erro
 	return r, nil
 }
 
-// TxHook runs inside a store transaction just before it commits; the
-// gallery uses it to write the audit row of a change in the same
-// transaction. nil hooks are skipped.
+// TxHook runs inside a store transaction just before it commits. It is
+// left only where the caller writes more than the change's audit row in
+// that transaction (a search's filter row, a reference's metadata, the
+// rename of a person who follows their only photo's label); a change
+// whose hook would only append its audit row takes an *Audited instead.
+// nil hooks are skipped.
 type TxHook func(tx *Tx) error
 
 func runHook(tx *Tx, h TxHook) error {

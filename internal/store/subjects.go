@@ -57,25 +57,6 @@ func liveSubject(ctx context.Context, tx *Tx, id int64) error {
 	return nil
 }
 
-// CreateSubject inserts a subject (no photos yet) and runs after, in one
-// transaction.
-func (db *DB) CreateSubject(ctx context.Context, s *Subject, after TxHook) error {
-	now := db.Now().Unix()
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if s.ID, err = insertSubject(ctx, tx, s.Name, s.CreatedBy, now); err != nil {
-		return err
-	}
-	s.CreatedAt, s.UpdatedAt = now, now
-	if err := runHook(tx, after); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
 // SubjectByID returns a subject with its photo count, or ErrNotFound.
 func (db *DB) SubjectByID(ctx context.Context, id int64) (*Subject, error) {
 	var n int
