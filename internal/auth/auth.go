@@ -179,17 +179,25 @@ func (s *Service) record(ctx context.Context, e audit.Entry) error {
 	return nil
 }
 
-// recordTx writes an audit row inside the caller's transaction, so the
-// change and its record commit together (or neither does).
-func (s *Service) recordTx(ctx context.Context, tx *store.Tx, e audit.Entry) error {
+// entry is e as the audit row of a store change: the store's *Audited
+// methods commit the change and its row together (or neither).
+func (s *Service) entry(e audit.Entry) (*store.Audited, error) {
 	if s.Audit == nil {
-		return errors.New("the audit log is not configured")
+		return nil, errors.New("the audit log is not configured")
 	}
-	if err := s.Audit.RecordTx(ctx, tx, e); err != nil {
+	a, err := s.Audit.Entry(e)
+	if err != nil {
 		s.logger().Error("audit write failed", "action", e.Action, "target", e.Target, "err", err)
-		return err
 	}
-	return nil
+	return a, err
+}
+
+// auditFailed logs err when it is a's row that could not be appended (the
+// store rolled the change back with it).
+func (s *Service) auditFailed(a *store.Audited, err error) {
+	if errors.Is(err, store.ErrAuditAppend) {
+		s.logger().Error("audit write failed", "action", a.Row.Action, "target", a.Row.Target, "err", err)
+	}
 }
 
 func internal(err error) error {

@@ -90,10 +90,12 @@ func (s *Service) CreateToken(ctx context.Context, actor Actor, name string, sco
 	// The token's own user: an officer that can never sign in (disabled,
 	// and "!" is no password hash).
 	u := &store.User{Username: TokenUserPrefix + name, PasswordHash: "!", Role: RoleOfficer}
-	err := s.DB.CreateToken(ctx, t, hashToken(plain), u, func(tx *store.Tx) error {
-		return s.Audit.RecordTx(ctx, tx, audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP, Action: audit.ActionTokenCreate,
-			Target: TokenUserPrefix + name, Outcome: audit.OutcomeSuccess, Details: fmt.Sprintf("scopes=%s expires_at=%d", strings.Join(scopes, ","), t.ExpiresAt)})
-	})
+	a, err := s.Audit.Entry(audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP, Action: audit.ActionTokenCreate,
+		Target: TokenUserPrefix + name, Outcome: audit.OutcomeSuccess, Details: fmt.Sprintf("scopes=%s expires_at=%d", strings.Join(scopes, ","), t.ExpiresAt)})
+	if err != nil {
+		return "", nil, internal(err)
+	}
+	err = s.DB.CreateToken(ctx, t, hashToken(plain), u, a)
 	if err != nil {
 		if apperr.Code(err) == apperr.ECONFLICT {
 			return "", nil, err
@@ -136,10 +138,12 @@ func (s *Service) VerifyToken(ctx context.Context, plain, clientIP string) (*Tok
 
 // RevokeToken revokes a token at once (audit: token_revoke).
 func (s *Service) RevokeToken(ctx context.Context, actor Actor, name string) error {
-	err := s.DB.RevokeToken(ctx, name, s.now().UTC().Unix(), func(tx *store.Tx) error {
-		return s.Audit.RecordTx(ctx, tx, audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP, Action: audit.ActionTokenRevoke,
-			Target: TokenUserPrefix + name, Outcome: audit.OutcomeSuccess})
-	})
+	a, err := s.Audit.Entry(audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP, Action: audit.ActionTokenRevoke,
+		Target: TokenUserPrefix + name, Outcome: audit.OutcomeSuccess})
+	if err != nil {
+		return internal(err)
+	}
+	err = s.DB.RevokeToken(ctx, name, s.now().UTC().Unix(), a)
 	if store.IsNotFound(err) {
 		return apperr.Errorf(apperr.ENOTFOUND, "There is no live token named %q.", name)
 	}

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
@@ -42,11 +41,14 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, username, passwor
 	su := &store.User{Username: username, PasswordHash: hash, Role: role, CreatedAt: now, PasswordChangedAt: now}
 	// The audit row is written in the creation's transaction: no account
 	// exists without its record.
-	err = s.DB.CreateUserTx(ctx, su, func(tx *store.Tx) error {
-		return s.recordTx(ctx, tx, audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP,
-			Action: audit.ActionUserCreate, Target: su.Username, Outcome: audit.OutcomeSuccess,
-			Details: "role=" + role})
-	})
+	a, err := s.entry(audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP,
+		Action: audit.ActionUserCreate, Target: su.Username, Outcome: audit.OutcomeSuccess,
+		Details: "role=" + role})
+	if err != nil {
+		return nil, internal(err)
+	}
+	err = s.DB.CreateUser(ctx, su, a)
+	s.auditFailed(a, err)
 	if err != nil {
 		if apperr.Code(err) == apperr.ECONFLICT {
 			return nil, err
@@ -74,16 +76,17 @@ func (s *Service) SetPassword(ctx context.Context, actor Actor, userID int64, ne
 		return internal(err)
 	}
 	// Hash, generation bump, session deletion and audit row commit
-	// together. A login racing with this change that verified the old
-	// password may still insert a session afterwards: it carries the old
-	// generation, and Authenticate refuses it.
-	var ended int64
-	err = s.DB.ChangeUserPassword(ctx, userID, hash, s.now().UTC(), func(tx *store.Tx, n int64) error {
-		ended = n
-		return s.recordTx(ctx, tx, audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP,
-			Action: audit.ActionPasswordChange, Target: su.Username, Outcome: audit.OutcomeSuccess,
-			Details: fmt.Sprintf("sessions ended: %d", n)})
-	})
+	// together (the store writes "sessions ended: N" into the row). A login
+	// racing with this change that verified the old password may still
+	// insert a session afterwards: it carries the old generation, and
+	// Authenticate refuses it.
+	a, err := s.entry(audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP,
+		Action: audit.ActionPasswordChange, Target: su.Username, Outcome: audit.OutcomeSuccess})
+	if err != nil {
+		return internal(err)
+	}
+	ended, err := s.DB.ChangeUserPassword(ctx, userID, hash, s.now().UTC(), a)
+	s.auditFailed(a, err)
 	if err != nil {
 		if store.IsNotFound(err) {
 			return errUserNotFound
@@ -111,11 +114,14 @@ func (s *Service) SetDisabled(ctx context.Context, actor Actor, userID int64, di
 			return apperr.Errorf(apperr.EINVALID, "You cannot disable your own account.")
 		}
 		// Disable, generation bump, session deletion (nothing is left to
-		// revive by re-enabling) and audit row in one transaction.
-		ok, err := s.DB.DisableUser(ctx, userID, func(tx *store.Tx, n int64) error {
-			entry.Details = fmt.Sprintf("sessions ended: %d", n)
-			return s.recordTx(ctx, tx, entry)
-		})
+		// revive by re-enabling) and audit row (its details "sessions
+		// ended: N", from the store) in one transaction.
+		a, err := s.entry(entry)
+		if err != nil {
+			return internal(err)
+		}
+		ok, err := s.DB.DisableUser(ctx, userID, a)
+		s.auditFailed(a, err)
 		if store.IsNotFound(err) {
 			return errUserNotFound
 		}
@@ -126,7 +132,12 @@ func (s *Service) SetDisabled(ctx context.Context, actor Actor, userID int64, di
 			return apperr.Errorf(apperr.ECONFLICT, "The last active admin cannot be disabled.")
 		}
 	} else {
-		err := s.DB.EnableUser(ctx, userID, func(tx *store.Tx) error { return s.recordTx(ctx, tx, entry) })
+		a, err := s.entry(entry)
+		if err != nil {
+			return internal(err)
+		}
+		err = s.DB.EnableUser(ctx, userID, a)
+		s.auditFailed(a, err)
 		if store.IsNotFound(err) {
 			return errUserNotFound
 		}
@@ -190,10 +201,13 @@ func (s *Service) Unlock(ctx context.Context, actor Actor, userID int64) error {
 	if err != nil {
 		return err
 	}
-	err = s.DB.UnlockUser(ctx, userID, func(tx *store.Tx) error {
-		return s.recordTx(ctx, tx, audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP,
-			Action: audit.ActionUserUnlock, Target: su.Username, Outcome: audit.OutcomeSuccess})
-	})
+	a, err := s.entry(audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP,
+		Action: audit.ActionUserUnlock, Target: su.Username, Outcome: audit.OutcomeSuccess})
+	if err != nil {
+		return internal(err)
+	}
+	err = s.DB.UnlockUser(ctx, userID, a)
+	s.auditFailed(a, err)
 	if store.IsNotFound(err) {
 		return errUserNotFound
 	}

@@ -111,7 +111,7 @@ func TestMigrate(t *testing.T) {
 	})
 	t.Run("NewRowsAfterCopiedIDs", func(t *testing.T) {
 		u := &store.User{Username: "bob", PasswordHash: "!", Role: "officer"}
-		if err := dst.CreateUser(ctx, u); err != nil || u.ID != 2 {
+		if err := dst.CreateUser(ctx, u, nil); err != nil || u.ID != 2 {
 			t.Fatalf("user id=%d err=%v, want 2", u.ID, err)
 		}
 		if err := (&audit.Log{DB: dst}).Record(ctx, audit.Entry{Action: audit.ActionLogin, Outcome: audit.OutcomeSuccess}); err != nil {

@@ -246,10 +246,13 @@ func (s *Service) Calibrate(ctx context.Context, who Actor, pairs []CalibrationP
 	if rep.Bands != nil {
 		details += fmt.Sprintf(" band_high=%.4f band_low=%.4f", rep.Bands.High, rep.Bands.Low)
 	}
-	err = s.db.InsertCalibration(ctx, c, func(tx *store.Tx) error {
-		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionCalibration,
-			Target: fmt.Sprintf("calibration:%d", c.ID), Outcome: audit.OutcomeSuccess, Details: details})
-	})
+	// The store sets the row's target, "calibration:ID", from the new id.
+	entry, err := s.audit.Entry(audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionCalibration,
+		Outcome: audit.OutcomeSuccess, Details: details})
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.InsertCalibration(ctx, c, entry)
 	if err != nil {
 		return nil, storageError(err)
 	}

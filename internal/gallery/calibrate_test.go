@@ -64,7 +64,7 @@ func search(t *testing.T, svc *gallery.Service, sketch []byte, k int) *gallery.O
 
 func mustUser(t *testing.T, db *store.DB) {
 	t.Helper()
-	if err := db.CreateUser(context.Background(), &store.User{Username: admin.Username, PasswordHash: "!", Role: "admin"}); err != nil {
+	if err := db.CreateUser(context.Background(), &store.User{Username: admin.Username, PasswordHash: "!", Role: "admin"}, nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -111,11 +111,13 @@ func (s *Service) SetFaceBox(ctx context.Context, who Actor, id int64, box image
 		return nil, err
 	}
 	ne := s.newEmbedding(e)
-	err = s.db.SetFaceBox(ctx, id, box, ne, func(tx *store.Tx) error {
-		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceUpdate,
-			Target: fmt.Sprintf("reference:%d", id), Outcome: audit.OutcomeSuccess,
-			Details: fmt.Sprintf("face_box=%s model=%s", store.FormatBox(box), ne.ModelID)})
-	})
+	entry, err := s.audit.Entry(audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceUpdate,
+		Target: fmt.Sprintf("reference:%d", id), Outcome: audit.OutcomeSuccess,
+		Details: fmt.Sprintf("face_box=%s model=%s", store.FormatBox(box), ne.ModelID)})
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.SetFaceBox(ctx, id, box, ne, entry)
 	if store.IsNotFound(err) {
 		return nil, apperr.Errorf(apperr.ENOTFOUND, "Reference #%d does not exist.", id)
 	}

@@ -384,15 +384,16 @@ func (s *Service) Delete(ctx context.Context, who Actor, id int64) error {
 		}
 		return err
 	}
+	entry, err := s.audit.Entry(audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceDelete,
+		Target: fmt.Sprintf("reference:%d", id), Outcome: audit.OutcomeSuccess, Details: fmt.Sprintf("sha256=%s label=%q", ref.SHA256, ref.Label)})
+	if err != nil {
+		return err
+	}
 	if idx, _ := s.snapshot(); idx != nil {
 		idx.Remove(id)
 	}
 	s.hogs.drop(id)
-	auditDel := func(tx *store.Tx) error {
-		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceDelete,
-			Target: fmt.Sprintf("reference:%d", id), Outcome: audit.OutcomeSuccess, Details: fmt.Sprintf("sha256=%s label=%q", ref.SHA256, ref.Label)})
-	}
-	if err := s.db.DeleteReference(ctx, id, auditDel); err != nil {
+	if err := s.db.DeleteReference(ctx, id, entry); err != nil {
 		// Put it back: the row is still there.
 		if e := s.reloadOne(ctx, id); e != nil {
 			s.log.Error("restoring index entry", "reference", id, "err", e)

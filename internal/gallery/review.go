@@ -78,11 +78,13 @@ func (s *Service) Review(ctx context.Context, who Actor, searchID, subjectID int
 		return nil, closedError(searchID)
 	}
 	rv := &store.Review{SearchID: searchID, SubjectID: subjectID, Mark: mark, Note: note, ReviewedBy: who.Username}
-	_, err = s.db.PutReview(ctx, rv, func(tx *store.Tx) error {
-		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReviewMark,
-			Target: fmt.Sprintf("search:%d subject:%d", searchID, subjectID), Outcome: audit.OutcomeSuccess,
-			Details: fmt.Sprintf("case=%q mark=%s note=%q", sr.CaseNumber, mark, note)})
-	})
+	entry, err := s.audit.Entry(audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReviewMark,
+		Target: fmt.Sprintf("search:%d subject:%d", searchID, subjectID), Outcome: audit.OutcomeSuccess,
+		Details: fmt.Sprintf("case=%q mark=%s note=%q", sr.CaseNumber, mark, note)})
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.db.PutReview(ctx, rv, entry)
 	switch {
 	case errors.Is(err, store.ErrSearchClosed):
 		return nil, closedError(searchID)
@@ -113,11 +115,13 @@ func (s *Service) CloseSearch(ctx context.Context, who Actor, id int64, conclusi
 			unreviewed++
 		}
 	}
-	err = s.db.CloseSearch(ctx, id, who.Username, conclusion, func(tx *store.Tx) error {
-		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionSearchClose,
-			Target: fmt.Sprintf("search:%d", id), Outcome: audit.OutcomeSuccess,
-			Details: fmt.Sprintf("case=%q unreviewed=%d conclusion=%q", sr.CaseNumber, unreviewed, conclusion)})
-	})
+	entry, err := s.audit.Entry(audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionSearchClose,
+		Target: fmt.Sprintf("search:%d", id), Outcome: audit.OutcomeSuccess,
+		Details: fmt.Sprintf("case=%q unreviewed=%d conclusion=%q", sr.CaseNumber, unreviewed, conclusion)})
+	if err != nil {
+		return err
+	}
+	err = s.db.CloseSearch(ctx, id, who.Username, conclusion, entry)
 	switch {
 	case errors.Is(err, store.ErrSearchClosed):
 		return apperr.Errorf(apperr.ECONFLICT, "Search #%d is already closed.", id)
@@ -145,7 +149,7 @@ func (s *Service) ReopenSearch(ctx context.Context, who Actor, id int64) error {
 	if err != nil {
 		return err
 	}
-	err = s.db.ReopenSearchAudited(ctx, id, entry)
+	err = s.db.ReopenSearch(ctx, id, entry)
 	switch {
 	case errors.Is(err, store.ErrSearchOpen):
 		return apperr.Errorf(apperr.ECONFLICT, "Search #%d is not closed.", id)

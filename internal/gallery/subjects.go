@@ -298,10 +298,12 @@ func (s *Service) UpdateSubject(ctx context.Context, who Actor, id int64, name, 
 	if notes, err = cleanText("The notes", notes, maxNotes, true); err != nil {
 		return err
 	}
-	err = s.db.UpdateSubject(ctx, id, name, notes, func(tx *store.Tx) error {
-		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionSubjectUpdate,
-			Target: fmt.Sprintf("subject:%d", id), Outcome: audit.OutcomeSuccess, Details: fmt.Sprintf("name=%q", name)})
-	})
+	entry, err := s.audit.Entry(audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionSubjectUpdate,
+		Target: fmt.Sprintf("subject:%d", id), Outcome: audit.OutcomeSuccess, Details: fmt.Sprintf("name=%q", name)})
+	if err != nil {
+		return err
+	}
+	err = s.db.UpdateSubject(ctx, id, name, notes, entry)
 	if err != nil {
 		return subjectError(err, fmt.Sprintf("Person #%d", id))
 	}
@@ -312,11 +314,12 @@ func (s *Service) UpdateSubject(ctx context.Context, who Actor, id int64, name, 
 // MoveReference moves a photo to another person (audited); searches see
 // the change at once.
 func (s *Service) MoveReference(ctx context.Context, who Actor, ref, to int64) error {
-	var from int64
-	from, err := s.db.MoveReference(ctx, ref, to, func(tx *store.Tx) error {
-		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceMove,
-			Target: fmt.Sprintf("reference:%d", ref), Outcome: audit.OutcomeSuccess, Details: fmt.Sprintf("to=subject:%d", to)})
-	})
+	entry, err := s.audit.Entry(audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceMove,
+		Target: fmt.Sprintf("reference:%d", ref), Outcome: audit.OutcomeSuccess, Details: fmt.Sprintf("to=subject:%d", to)})
+	if err != nil {
+		return err
+	}
+	from, err := s.db.MoveReference(ctx, ref, to, entry)
 	if err != nil {
 		if store.IsNotFound(err) && from == 0 {
 			return apperr.Errorf(apperr.ENOTFOUND, "Reference #%d does not exist.", ref)
@@ -336,10 +339,12 @@ func (s *Service) MergeSubjects(ctx context.Context, who Actor, from, into int64
 	if from == into {
 		return apperr.Errorf(apperr.EINVALID, "A person cannot be merged into themselves.")
 	}
-	moved, err := s.db.MergeSubjects(ctx, from, into, func(tx *store.Tx) error {
-		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionSubjectMerge,
-			Target: fmt.Sprintf("subject:%d", from), Outcome: audit.OutcomeSuccess, Details: fmt.Sprintf("into=subject:%d", into)})
-	})
+	entry, err := s.audit.Entry(audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionSubjectMerge,
+		Target: fmt.Sprintf("subject:%d", from), Outcome: audit.OutcomeSuccess, Details: fmt.Sprintf("into=subject:%d", into)})
+	if err != nil {
+		return err
+	}
+	moved, err := s.db.MergeSubjects(ctx, from, into, entry)
 	if err != nil {
 		return subjectError(err, fmt.Sprintf("Person #%d or #%d", from, into))
 	}
@@ -363,11 +368,13 @@ func (s *Service) SetSubjectMetadata(ctx context.Context, who Actor, id int64, m
 	if err != nil {
 		return storageError(err)
 	}
-	err = s.db.UpdateSubjectMetadata(ctx, id, m, func(tx *store.Tx) error {
-		return s.audit.RecordTx(ctx, tx, audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionSubjectUpdate,
-			Target: fmt.Sprintf("subject:%d", id), Outcome: audit.OutcomeSuccess,
-			Details: fmt.Sprintf("description: %s (was %s)", DescribeMetadata(m), DescribeMetadata(old))})
-	})
+	entry, err := s.audit.Entry(audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionSubjectUpdate,
+		Target: fmt.Sprintf("subject:%d", id), Outcome: audit.OutcomeSuccess,
+		Details: fmt.Sprintf("description: %s (was %s)", DescribeMetadata(m), DescribeMetadata(old))})
+	if err != nil {
+		return err
+	}
+	err = s.db.UpdateSubjectMetadata(ctx, id, m, entry)
 	if err != nil {
 		return subjectError(err, fmt.Sprintf("Person #%d", id))
 	}

@@ -170,7 +170,7 @@ func TestReview(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, qualitytest.Encoder{ID: "fake@1"}, 0)
 	mustUser(t, f.db)
-	if err := f.db.CreateUser(ctx, &store.User{Username: "bob", PasswordHash: "!", Role: "officer"}); err != nil {
+	if err := f.db.CreateUser(ctx, &store.User{Username: "bob", PasswordHash: "!", Role: "officer"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	bobU, _ := f.db.UserByUsername(ctx, "bob")

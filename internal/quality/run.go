@@ -114,7 +114,7 @@ func Run(ctx context.Context, d *Dataset, o Options) (*Report, error) {
 	defer db.Close()
 	// Searches are recorded against a user, as in production.
 	u := &store.User{Username: "eval", PasswordHash: "!", Role: "officer"}
-	if err := db.CreateUser(ctx, u); err != nil {
+	if err := db.CreateUser(ctx, u, nil); err != nil {
 		return nil, err
 	}
 	who := gallery.Actor{UserID: u.ID, Username: u.Username, ClientIP: "127.0.0.1"}

@@ -54,11 +54,13 @@ func Purge(ctx context.Context, db *store.DB, files *gallery.Files, al *audit.Lo
 		unlock = u
 	}
 	defer unlock()
-	c, err := db.PurgeSearches(ctx, before, dryRun, func(tx *store.Tx, c store.PurgeCounts) error {
-		return al.RecordTx(ctx, tx, audit.Entry{Username: username, ClientIP: clientIP, Action: audit.ActionPurge,
-			Target: "searches before " + before.UTC().Format(time.RFC3339), Outcome: audit.OutcomeSuccess,
-			Details: fmt.Sprintf("searches=%d results=%d sketch_files=%d held_kept=%d", c.Searches, c.Results, len(c.Sketches), c.Held)})
-	})
+	// The store writes the counts into the row's details.
+	entry, err := al.Entry(audit.Entry{Username: username, ClientIP: clientIP, Action: audit.ActionPurge,
+		Target: "searches before " + before.UTC().Format(time.RFC3339), Outcome: audit.OutcomeSuccess})
+	if err != nil {
+		return res, err
+	}
+	c, err := db.PurgeSearches(ctx, before, dryRun, entry)
 	if err != nil {
 		return res, err
 	}

@@ -28,7 +28,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{db: db, files: &gallery.Files{Root: filepath.Join(t.TempDir(), "refs")}, al: &audit.Log{DB: db},
 		now: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
 	u := &store.User{Username: "bob", PasswordHash: "!", Role: "officer"}
-	if err := db.CreateUser(context.Background(), u); err != nil {
+	if err := db.CreateUser(context.Background(), u, nil); err != nil {
 		t.Fatal(err)
 	}
 	f.user = u.ID

@@ -23,9 +23,10 @@ type Calibration struct {
 	FusionNote string
 }
 
-// InsertCalibration stores c, then runs after, in one transaction; the
-// newest calibration of a model is the active one. c.ID is set before after runs.
-func (db *DB) InsertCalibration(ctx context.Context, c *Calibration, after TxHook) error {
+// InsertCalibration stores c and sets c.ID, with its audit row a (its
+// Target set to "calibration:ID"), in one transaction; the newest
+// calibration of a model is the active one.
+func (db *DB) InsertCalibration(ctx context.Context, c *Calibration, a *Audited) error {
 	c.CreatedAt = db.Now().Unix()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -38,7 +39,8 @@ func (db *DB) InsertCalibration(ctx context.Context, c *Calibration, after TxHoo
 	if err != nil {
 		return err
 	}
-	if err := runHook(tx, after); err != nil {
+	a.setTarget("calibration:%d", c.ID)
+	if err := a.appendTx(ctx, tx); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -108,8 +108,8 @@ func (db *DB) CountFaces(ctx context.Context, model string) (FaceCounts, error) 
 }
 
 // SetFaceBox stores the box an admin drew on a reference and the embedding
-// made from it, then runs after, in one transaction.
-func (db *DB) SetFaceBox(ctx context.Context, refID int64, box image.Rectangle, e *NewEmbedding, after TxHook) error {
+// made from it, with its audit row a, in one transaction.
+func (db *DB) SetFaceBox(ctx context.Context, refID int64, box image.Rectangle, e *NewEmbedding, a *Audited) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -126,7 +126,7 @@ func (db *DB) SetFaceBox(ctx context.Context, refID int64, box image.Rectangle, 
 	if err := putEmbedding(ctx, tx, refID, e, now); err != nil {
 		return err
 	}
-	if err := runHook(tx, after); err != nil {
+	if err := a.appendTx(ctx, tx); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -24,6 +24,10 @@ func testGalleryAggregates(t *testing.T) {
 		audited++
 		return AppendAuditTx(ctx, tx, &AuditRow{At: "t", Action: "x", Outcome: "success"}, func(*AuditRow) string { return "h" })
 	}
+	entry := func() *Audited {
+		audited++
+		return &Audited{Row: &AuditRow{At: "t", Action: "x", Outcome: "success"}, Seal: func(*AuditRow) string { return "h" }}
+	}
 
 	refs := make([]*Reference, 3)
 	for i := range refs {
@@ -75,7 +79,7 @@ func testGalleryAggregates(t *testing.T) {
 	})
 	t.Run("FusedVectors", func(t *testing.T) {
 		c := &Calibration{ModelID: "m", NPairs: 2, PhotoMean: []float32{1}, SketchMean: []float32{2}, Fusion: []byte{9}}
-		if err := db.InsertCalibration(ctx, c, hook); err != nil {
+		if err := db.InsertCalibration(ctx, c, entry()); err != nil {
 			t.Fatal(err)
 		}
 		got, err := db.LatestCalibration(ctx, "m")
@@ -112,7 +116,7 @@ func testGalleryAggregates(t *testing.T) {
 		if err != nil || len(got.Results) != 2 || !got.FaceFound || got.Results[0].Score != 0.9 {
 			t.Fatalf("search=%+v err=%v", got, err)
 		}
-		if err := db.SetSearchHold(ctx, s.ID, true, hook); err != nil {
+		if err := db.SetSearchHold(ctx, s.ID, true, entry()); err != nil {
 			t.Fatal(err)
 		}
 		if held, err := db.SearchHeld(ctx, s.ID); err != nil || !held {
@@ -130,18 +134,18 @@ func testGalleryAggregates(t *testing.T) {
 	})
 	t.Run("Tokens", func(t *testing.T) {
 		tok := &Token{Name: "Bot", Scopes: []string{"search"}, CreatedBy: "alice", CreatedAt: now.Unix()}
-		if err := db.CreateToken(ctx, tok, "hash", &User{Username: "token:bot", PasswordHash: "!", Role: "officer"}, hook); err != nil {
+		if err := db.CreateToken(ctx, tok, "hash", &User{Username: "token:bot", PasswordHash: "!", Role: "officer"}, entry()); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := db.TokenByName(ctx, "bot"); err != nil || got.ID != tok.ID {
 			t.Fatalf("token=%+v err=%v", got, err)
 		}
-		if err := db.RevokeToken(ctx, "BOT", now.Unix(), hook); err != nil {
+		if err := db.RevokeToken(ctx, "BOT", now.Unix(), entry()); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("DeleteAndAuditChain", func(t *testing.T) {
-		if err := db.DeleteReference(ctx, refs[1].ID, hook); err != nil {
+		if err := db.DeleteReference(ctx, refs[1].ID, entry()); err != nil {
 			t.Fatal(err)
 		}
 		var rows []AuditRow

@@ -70,9 +70,12 @@ func scanRef(sc interface{ Scan(...any) error }, extra ...any) (*Reference, erro
 	return r, nil
 }
 
-// TxHook runs inside a store transaction just before it commits; the
-// gallery uses it to write the audit row of a change in the same
-// transaction. nil hooks are skipped.
+// TxHook runs inside a store transaction just before it commits. It is
+// left only where the caller writes more than the change's audit row in
+// that transaction (a search's filter row, a reference's metadata, the
+// rename of a person who follows their only photo's label); a change
+// whose hook would only append its audit row takes an *Audited instead.
+// nil hooks are skipped.
 type TxHook func(tx *Tx) error
 
 func runHook(tx *Tx, h TxHook) error {
@@ -280,9 +283,9 @@ func (db *DB) UpdateReference(ctx context.Context, id int64, label, notes string
 }
 
 // DeleteReference removes the row (embeddings go with it: ON DELETE
-// CASCADE), then runs after, in one transaction.
-func (db *DB) DeleteReference(ctx context.Context, id int64, after TxHook) error {
-	return db.execOne(ctx, after, `DELETE FROM "references" WHERE id = ?`, id)
+// CASCADE), with its audit row a, in one transaction.
+func (db *DB) DeleteReference(ctx context.Context, id int64, a *Audited) error {
+	return db.execOne(ctx, a.hook(ctx), `DELETE FROM "references" WHERE id = ?`, id)
 }
 
 // execOne runs a statement that must affect exactly one row (else

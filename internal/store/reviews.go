@@ -39,10 +39,10 @@ func searchClosedTx(ctx context.Context, tx *Tx, id int64) (bool, error) {
 }
 
 // PutReview records (or changes) the mark on one candidate of an open
-// search and runs after, in one transaction. It returns the review it
+// search, with its audit row a, in one transaction. It returns the review it
 // replaced (nil: none). ErrSearchClosed when the search is closed,
 // ErrNotFound when there is no such search.
-func (db *DB) PutReview(ctx context.Context, r *Review, after TxHook) (*Review, error) {
+func (db *DB) PutReview(ctx context.Context, r *Review, a *Audited) (*Review, error) {
 	r.ReviewedAt = db.Now().Unix()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -69,7 +69,7 @@ func (db *DB) PutReview(ctx context.Context, r *Review, after TxHook) (*Review, 
 		r.SearchID, r.SubjectID, r.Mark, r.Note, r.ReviewedBy, r.ReviewedAt); err != nil {
 		return nil, err
 	}
-	if err := runHook(tx, after); err != nil {
+	if err := a.appendTx(ctx, tx); err != nil {
 		return nil, err
 	}
 	return prev, tx.Commit()
@@ -128,21 +128,22 @@ func (db *DB) ReviewCounts(ctx context.Context, searchIDs []int64) (map[int64]Re
 	return out, err
 }
 
-// CloseSearch closes the review of an open search with a conclusion and
-// runs after, in one transaction. ErrSearchClosed when it already is,
+// CloseSearch closes the review of an open search with a conclusion, with
+// its audit row a, in one transaction. ErrSearchClosed when it already is,
 // ErrNotFound when there is no such search.
-func (db *DB) CloseSearch(ctx context.Context, id int64, by, conclusion string, after TxHook) error {
-	return db.setClosed(ctx, id, true, by, conclusion, after)
+func (db *DB) CloseSearch(ctx context.Context, id int64, by, conclusion string, a *Audited) error {
+	return db.setClosed(ctx, id, true, by, conclusion, a)
 }
 
 // ReopenSearch reopens a closed search (its conclusion is kept in the
-// audit trail, not on the record) and runs after, in one transaction.
+// audit trail, not on the record), with its audit row a, in one
+// transaction.
 // ErrSearchOpen when it is not closed.
-func (db *DB) ReopenSearch(ctx context.Context, id int64, after TxHook) error {
-	return db.setClosed(ctx, id, false, "", "", after)
+func (db *DB) ReopenSearch(ctx context.Context, id int64, a *Audited) error {
+	return db.setClosed(ctx, id, false, "", "", a)
 }
 
-func (db *DB) setClosed(ctx context.Context, id int64, closing bool, by, conclusion string, after TxHook) error {
+func (db *DB) setClosed(ctx context.Context, id int64, closing bool, by, conclusion string, a *Audited) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -165,7 +166,7 @@ func (db *DB) setClosed(ctx context.Context, id int64, closing bool, by, conclus
 	if _, err := tx.ExecContext(ctx, `UPDATE searches SET closed_at = ?, closed_by = ?, conclusion = ? WHERE id = ?`, at, by, conclusion, id); err != nil {
 		return err
 	}
-	if err := runHook(tx, after); err != nil {
+	if err := a.appendTx(ctx, tx); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -224,9 +224,9 @@ func (db *DB) SketchPaths(ctx context.Context) (map[string]bool, error) {
 }
 
 // SetSearchHold sets or clears the legal hold of a search (a held search is
-// never purged) and runs after in the same transaction. ErrNotFound if
+// never purged), with its audit row a, in one transaction. ErrNotFound if
 // there is no such search.
-func (db *DB) SetSearchHold(ctx context.Context, id int64, hold bool, after TxHook) error {
+func (db *DB) SetSearchHold(ctx context.Context, id int64, hold bool, a *Audited) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -241,7 +241,7 @@ func (db *DB) SetSearchHold(ctx context.Context, id int64, hold bool, after TxHo
 	} else if n == 0 {
 		return ErrNotFound
 	}
-	if err := runHook(tx, after); err != nil {
+	if err := a.appendTx(ctx, tx); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -263,11 +263,13 @@ type PurgeCounts struct {
 }
 
 // PurgeSearches deletes every search created before `before` that is not
-// on hold, with its results, and runs after (the purge's audit row) in the
+// on hold, with its results, and appends the purge's audit row a (its
+// Details set to "searches=N results=N sketch_files=N held_kept=N") in the
 // same transaction. Audit rows are never touched. It returns the counts and
 // the sketch paths that no remaining search refers to, for the caller to
-// delete once the transaction has committed. dryRun counts and rolls back.
-func (db *DB) PurgeSearches(ctx context.Context, before time.Time, dryRun bool, after func(tx *Tx, c PurgeCounts) error) (PurgeCounts, error) {
+// delete once the transaction has committed. dryRun counts and rolls back
+// (and appends no row).
+func (db *DB) PurgeSearches(ctx context.Context, before time.Time, dryRun bool, a *Audited) (PurgeCounts, error) {
 	var c PurgeCounts
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -309,10 +311,9 @@ func (db *DB) PurgeSearches(ctx context.Context, before time.Time, dryRun bool, 
 	if _, err := tx.ExecContext(ctx, `DELETE FROM searches WHERE created_at < ? AND hold = 0`, cutoff); err != nil {
 		return c, err
 	}
-	if after != nil {
-		if err := after(tx, c); err != nil {
-			return c, err
-		}
+	a.setDetails("searches=%d results=%d sketch_files=%d held_kept=%d", c.Searches, c.Results, len(c.Sketches), c.Held)
+	if err := a.appendTx(ctx, tx); err != nil {
+		return c, err
 	}
 	return c, tx.Commit()
 }

@@ -57,25 +57,6 @@ func liveSubject(ctx context.Context, tx *Tx, id int64) error {
 	return nil
 }
 
-// CreateSubject inserts a subject (no photos yet) and runs after, in one
-// transaction.
-func (db *DB) CreateSubject(ctx context.Context, s *Subject, after TxHook) error {
-	now := db.Now().Unix()
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if s.ID, err = insertSubject(ctx, tx, s.Name, s.CreatedBy, now); err != nil {
-		return err
-	}
-	s.CreatedAt, s.UpdatedAt = now, now
-	if err := runHook(tx, after); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
 // SubjectByID returns a subject with its photo count, or ErrNotFound.
 func (db *DB) SubjectByID(ctx context.Context, id int64) (*Subject, error) {
 	var n int
@@ -201,17 +182,17 @@ func (db *DB) EnsureSubjects(ctx context.Context) (int, error) {
 	return len(todo), tx.Commit()
 }
 
-// UpdateSubject renames a subject and changes its notes, then runs after,
-// in one transaction. ErrNotFound if there is no such subject.
-func (db *DB) UpdateSubject(ctx context.Context, id int64, name, notes string, after TxHook) error {
-	return db.execOne(ctx, after, `UPDATE subjects SET name = ?, notes = ?, updated_at = ? WHERE id = ?`, name, notes, db.Now().Unix(), id)
+// UpdateSubject renames a subject and changes its notes, with its audit
+// row a, in one transaction. ErrNotFound if there is no such subject.
+func (db *DB) UpdateSubject(ctx context.Context, id int64, name, notes string, a *Audited) error {
+	return db.execOne(ctx, a.hook(ctx), `UPDATE subjects SET name = ?, notes = ?, updated_at = ? WHERE id = ?`, name, notes, db.Now().Unix(), id)
 }
 
-// MoveReference moves a photo to another (live) subject and runs after, in
-// one transaction. It returns the subject the photo came from.
+// MoveReference moves a photo to another (live) subject, with its audit
+// row a, in one transaction. It returns the subject the photo came from.
 // ErrNotFound when the reference or the subject does not exist,
 // ErrSubjectMerged when the target was merged away.
-func (db *DB) MoveReference(ctx context.Context, refID, to int64, after TxHook) (from int64, err error) {
+func (db *DB) MoveReference(ctx context.Context, refID, to int64, a *Audited) (from int64, err error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
@@ -226,16 +207,16 @@ func (db *DB) MoveReference(ctx context.Context, refID, to int64, after TxHook) 
 	if _, err := tx.ExecContext(ctx, `UPDATE "references" SET subject_id = ?, updated_at = ? WHERE id = ?`, to, db.Now().Unix(), refID); err != nil {
 		return from, err
 	}
-	if err := runHook(tx, after); err != nil {
+	if err := a.appendTx(ctx, tx); err != nil {
 		return from, err
 	}
 	return from, tx.Commit()
 }
 
 // MergeSubjects moves every photo of from to into, marks from as merged
-// into into (and so anything merged into from before), and runs after, in
-// one transaction. It returns the ids of the photos moved.
-func (db *DB) MergeSubjects(ctx context.Context, from, into int64, after TxHook) ([]int64, error) {
+// into into (and so anything merged into from before), with its audit row
+// a, in one transaction. It returns the ids of the photos moved.
+func (db *DB) MergeSubjects(ctx context.Context, from, into int64, a *Audited) ([]int64, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -270,7 +251,7 @@ func (db *DB) MergeSubjects(ctx context.Context, from, into int64, after TxHook)
 	if _, err := tx.ExecContext(ctx, `UPDATE subjects SET merged_into = ?, updated_at = ? WHERE id = ? OR merged_into = ?`, into, now, from, from); err != nil {
 		return nil, err
 	}
-	if err := runHook(tx, after); err != nil {
+	if err := a.appendTx(ctx, tx); err != nil {
 		return nil, err
 	}
 	return moved, tx.Commit()
@@ -315,11 +296,11 @@ func (db *DB) ListSubjects(ctx context.Context, like string, limit, offset int, 
 	return out, total, rows.Err()
 }
 
-// UpdateSubjectMetadata replaces a live subject's witness metadata and runs
-// after, in one transaction. ErrNotFound when there is no such subject,
+// UpdateSubjectMetadata replaces a live subject's witness metadata, with
+// its audit row a, in one transaction. ErrNotFound when there is no such subject,
 // ErrSubjectMerged when it was merged away (its photos have their new
 // person's metadata).
-func (db *DB) UpdateSubjectMetadata(ctx context.Context, id int64, m Metadata, after TxHook) error {
+func (db *DB) UpdateSubjectMetadata(ctx context.Context, id int64, m Metadata, a *Audited) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -334,7 +315,7 @@ func (db *DB) UpdateSubjectMetadata(ctx context.Context, id int64, m Metadata, a
 	if _, err := tx.ExecContext(ctx, `UPDATE subjects SET updated_at = ? WHERE id = ?`, db.Now().Unix(), id); err != nil {
 		return err
 	}
-	if err := runHook(tx, after); err != nil {
+	if err := a.appendTx(ctx, tx); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -152,10 +152,10 @@ func testSubjectsMergeMove(t *testing.T) {
 		t.Fatalf("subjects %d %d %d: each photo imported alone gets its own", sa, sb, sc)
 	}
 	t.Run("Move", func(t *testing.T) {
-		audited := false
-		from, err := db.MoveReference(ctx, b, sa, func(*Tx) error { audited = true; return nil })
-		if err != nil || from != sb || !audited || subj(b) != sa {
-			t.Fatalf("move: from=%d err=%v audited=%t now=%d", from, err, audited, subj(b))
+		entry := &Audited{Row: &AuditRow{At: "t", Action: "reference_move", Outcome: "success"}, Seal: func(*AuditRow) string { return "h" }}
+		from, err := db.MoveReference(ctx, b, sa, entry)
+		if err != nil || from != sb || entry.Row.ID == 0 || subj(b) != sa {
+			t.Fatalf("move: from=%d err=%v audit row=%d now=%d", from, err, entry.Row.ID, subj(b))
 		}
 	})
 	t.Run("Merge", func(t *testing.T) {

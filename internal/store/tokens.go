@@ -35,9 +35,9 @@ func scanToken(sc interface{ Scan(...any) error }) (*Token, error) {
 	return t, nil
 }
 
-// CreateToken inserts the token's user row and the token, then runs after,
-// in one transaction. t.ID and t.UserID are set.
-func (db *DB) CreateToken(ctx context.Context, t *Token, tokenHash string, u *User, after TxHook) error {
+// CreateToken inserts the token's user row and the token, with its audit
+// row a, in one transaction. t.ID and t.UserID are set.
+func (db *DB) CreateToken(ctx context.Context, t *Token, tokenHash string, u *User, a *Audited) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -59,7 +59,7 @@ func (db *DB) CreateToken(ctx context.Context, t *Token, tokenHash string, u *Us
 		}
 		return err
 	}
-	if err := runHook(tx, after); err != nil {
+	if err := a.appendTx(ctx, tx); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -102,9 +102,9 @@ func (db *DB) TouchToken(ctx context.Context, id, at int64, ip string) error {
 	return err
 }
 
-// RevokeToken marks the token revoked (if it is not already) and runs
-// after, in one transaction; ErrNotFound when there is no live token of
-// that name.
-func (db *DB) RevokeToken(ctx context.Context, name string, at int64, after TxHook) error {
-	return db.execOne(ctx, after, `UPDATE service_tokens SET revoked_at = ? WHERE name = ? AND revoked_at = 0`, at, name)
+// RevokeToken marks the token revoked (if it is not already), with its
+// audit row a, in one transaction; ErrNotFound when there is no live token
+// of that name.
+func (db *DB) RevokeToken(ctx context.Context, name string, at int64, a *Audited) error {
+	return db.execOne(ctx, a.hook(ctx), `UPDATE service_tokens SET revoked_at = ? WHERE name = ? AND revoked_at = 0`, at, name)
 }

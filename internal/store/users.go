@@ -62,10 +62,6 @@ func authScanUser(r authScanner, dest ...any) (*User, error) {
 	return &u, nil
 }
 
-// CreateUser inserts u and sets u.ID. Zero CreatedAt/PasswordChangedAt are
-// set from the clock. A duplicate username (case-insensitive) is ECONFLICT.
-func (db *DB) CreateUser(ctx context.Context, u *User) error { return db.CreateUserTx(ctx, u, nil) }
-
 // authIsUnique reports a unique constraint's refusal (ErrConflict).
 func authIsUnique(err error) bool { return errors.Is(err, ErrConflict) }
 
@@ -230,9 +226,11 @@ func (db *DB) authExecOne(ctx context.Context, query string, args ...any) error 
 	return nil
 }
 
-// CreateUserTx is CreateUser with after run in the same transaction (the
-// audit row of the creation): both are written, or neither.
-func (db *DB) CreateUserTx(ctx context.Context, u *User, after TxHook) error {
+// CreateUser inserts u and sets u.ID, with its audit row a, in one
+// transaction: both are written, or neither. Zero CreatedAt/PasswordChangedAt
+// are set from the clock. A duplicate username (case-insensitive) is
+// ECONFLICT.
+func (db *DB) CreateUser(ctx context.Context, u *User, a *Audited) error {
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = db.authNow().UTC().Truncate(time.Second)
 	}
@@ -254,43 +252,41 @@ func (db *DB) CreateUserTx(ctx context.Context, u *User, after TxHook) error {
 		}
 		return err
 	}
-	if err := runHook(tx, after); err != nil {
+	if err := a.appendTx(ctx, tx); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
-// SessionsHook runs inside a user transaction with the number of sessions
-// the change ended (for the audit row's details).
-type SessionsHook func(tx *Tx, sessionsEnded int64) error
-
 // ChangeUserPassword, in one transaction: stores the new hash (as
 // SetUserPasswordHash: generation bumped, counter and lock cleared), deletes
-// the user's sessions, and runs after. ErrNotFound if there is no such user.
-func (db *DB) ChangeUserPassword(ctx context.Context, id int64, hash string, changedAt time.Time, after SessionsHook) error {
+// the user's sessions, and appends the audit row a, its Details set to
+// "sessions ended: N". It returns N. ErrNotFound if there is no such user.
+func (db *DB) ChangeUserPassword(ctx context.Context, id int64, hash string, changedAt time.Time, a *Audited) (ended int64, err error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = 0,
 		session_gen = session_gen + 1 WHERE id = ?`, hash, changedAt.Unix(), id)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return err
+		return 0, err
 	} else if n == 0 {
-		return ErrNotFound
+		return 0, ErrNotFound
 	}
-	return db.endSessionsAndCommit(ctx, tx, id, after)
+	return db.endSessionsAndCommit(ctx, tx, id, a)
 }
 
 // DisableUser, in one transaction: disables id unless it is the last
 // enabled admin (see DisableUserUnlessLastAdmin), bumps its session
-// generation, deletes its sessions and runs after. false with a nil error:
-// it was the last enabled admin, nothing changed.
-func (db *DB) DisableUser(ctx context.Context, id int64, after SessionsHook) (bool, error) {
+// generation, deletes its sessions and appends the audit row a, its
+// Details set to "sessions ended: N". false with a nil error: it was the
+// last enabled admin, nothing changed (and no row).
+func (db *DB) DisableUser(ctx context.Context, id int64, a *Audited) (bool, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
@@ -319,28 +315,29 @@ func (db *DB) DisableUser(ctx context.Context, id int64, after SessionsHook) (bo
 		}
 		return false, nil
 	}
-	return true, db.endSessionsAndCommit(ctx, tx, id, after)
+	_, err = db.endSessionsAndCommit(ctx, tx, id, a)
+	return true, err
 }
 
-func (db *DB) endSessionsAndCommit(ctx context.Context, tx *Tx, id int64, after SessionsHook) error {
+func (db *DB) endSessionsAndCommit(ctx context.Context, tx *Tx, id int64, a *Audited) (int64, error) {
 	res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, id)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	ended, err := res.RowsAffected()
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if after != nil {
-		if err := after(tx, ended); err != nil {
-			return err
-		}
+	a.setDetails("sessions ended: %d", ended)
+	if err := a.appendTx(ctx, tx); err != nil {
+		return ended, err
 	}
-	return tx.Commit()
+	return ended, tx.Commit()
 }
 
-// EnableUser clears the disabled flag and runs after, in one transaction.
-func (db *DB) EnableUser(ctx context.Context, id int64, after TxHook) error {
+// EnableUser clears the disabled flag, with its audit row a, in one
+// transaction.
+func (db *DB) EnableUser(ctx context.Context, id int64, a *Audited) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -355,14 +352,14 @@ func (db *DB) EnableUser(ctx context.Context, id int64, after TxHook) error {
 	} else if n == 0 {
 		return ErrNotFound
 	}
-	if err := runHook(tx, after); err != nil {
+	if err := a.appendTx(ctx, tx); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
-// UnlockUser clears a user's login lock and failure count, then runs
-// after, in one transaction; ErrNotFound when there is no such user.
-func (db *DB) UnlockUser(ctx context.Context, id int64, after TxHook) error {
-	return db.execOne(ctx, after, `UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = ?`, id)
+// UnlockUser clears a user's login lock and failure count, with its audit
+// row a, in one transaction; ErrNotFound when there is no such user.
+func (db *DB) UnlockUser(ctx context.Context, id int64, a *Audited) error {
+	return db.execOne(ctx, a.hook(ctx), `UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = ?`, id)
 }

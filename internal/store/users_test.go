@@ -12,7 +12,7 @@ import (
 func authTestUser(t *testing.T, db *DB, name, role string) *User {
 	t.Helper()
 	u := &User{Username: name, PasswordHash: "$argon2id$x", Role: role}
-	if err := db.CreateUser(context.Background(), u); err != nil {
+	if err := db.CreateUser(context.Background(), u, nil); err != nil {
 		t.Fatal(err)
 	}
 	return u
@@ -44,7 +44,7 @@ func testUsers(t *testing.T) {
 		}
 	})
 	t.Run("ErrDuplicate", func(t *testing.T) {
-		err := db.CreateUser(ctx, &User{Username: "aLiCe", PasswordHash: "x", Role: "officer"})
+		err := db.CreateUser(ctx, &User{Username: "aLiCe", PasswordHash: "x", Role: "officer"}, nil)
 		if got, want := apperr.Code(err), apperr.ECONFLICT; got != want {
 			t.Fatalf("code=%q (%v), want %q", got, err, want)
 		}

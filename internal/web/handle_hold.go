@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 
@@ -44,10 +43,11 @@ func (s *Server) handleSearchHold(w http.ResponseWriter, r *http.Request) {
 	if hold {
 		outcome = "held"
 	}
-	err := s.db.SetSearchHold(r.Context(), id, hold, func(tx *store.Tx) error {
-		return s.audit.RecordTx(context.WithoutCancel(r.Context()), tx, audit.Entry{Username: a.Username, ClientIP: a.ClientIP,
-			Action: audit.ActionSearchHold, Target: "search:" + strconv.FormatInt(id, 10), Outcome: audit.OutcomeSuccess, Details: outcome})
-	})
+	entry, err := s.audit.Entry(audit.Entry{Username: a.Username, ClientIP: a.ClientIP,
+		Action: audit.ActionSearchHold, Target: "search:" + strconv.FormatInt(id, 10), Outcome: audit.OutcomeSuccess, Details: outcome})
+	if err == nil {
+		err = s.db.SetSearchHold(r.Context(), id, hold, entry)
+	}
 	if store.IsNotFound(err) {
 		failed(apperr.Errorf(apperr.ENOTFOUND, "Search #%d does not exist.", id))
 		return
