@@ -16,6 +16,6 @@ ALTER TABLE fused_vectors ALTER COLUMN vector SET STORAGE PLAIN;
 -- (in reference order, the order the start-up reads them). This holds an
 -- exclusive lock on the tables for a few seconds per 100k references: on an
 -- installation with a large gallery, upgrade one instance first and let the
--- others start once it has (DEPLOYMENT.md, "Upgrading").
+-- others start once it has (DEPLOYMENT.md, "Several instances", rolling restart).
 CLUSTER embeddings USING embeddings_pkey;
 CLUSTER fused_vectors USING fused_vectors_pkey;
