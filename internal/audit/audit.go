@@ -90,15 +90,22 @@ type Entry struct {
 
 // Log writes and reads the audit trail.
 type Log struct {
-	DB *store.DB
+	DB Store
 }
 
-func (l *Log) now() time.Time {
-	if l.DB.Now != nil {
-		return l.DB.Now()
-	}
-	return time.Now()
+// Store is where the Log keeps the trail: it appends sealed rows, reads
+// them back a page at a time or all in order (Verify), and stamps rows by
+// the store's clock. *store.DB implements it on SQLite and on PostgreSQL.
+type Store interface {
+	AppendAudit(ctx context.Context, r *store.AuditRow, seal func(*store.AuditRow) string) error
+	ListAudit(ctx context.Context, limit, offset int) ([]store.AuditRow, int, error)
+	EachAudit(ctx context.Context, fn func(*store.AuditRow) error) error
+	Clock() time.Time
 }
+
+var _ Store = (*store.DB)(nil)
+
+func (l *Log) now() time.Time { return l.DB.Clock() }
 
 // Record appends e with the current UTC time.
 func (l *Log) Record(ctx context.Context, e Entry) error {

@@ -102,7 +102,7 @@ var (
 
 // Service implements users, login and sessions.
 type Service struct {
-	DB          *store.DB
+	DB          Store
 	Audit       *audit.Log
 	Now         func() time.Time // nil: time.Now
 	IdleTimeout time.Duration    // 0: DefaultIdleTimeout

@@ -31,8 +31,23 @@ import (
 // several instances share the store; Root is then unused.
 type Files struct {
 	Root string
-	DB   *store.DB
+	DB   BlobStore
 }
+
+// BlobStore is the database's blobs table, where Files keeps its files on
+// PostgreSQL, and the advisory lock that stands in for the folder's flock.
+// *store.DB implements it.
+type BlobStore interface {
+	PutBlob(ctx context.Context, path string, data []byte) error
+	Blob(ctx context.Context, path string) (io.ReadSeekCloser, error)
+	BlobExists(ctx context.Context, path string) (bool, error)
+	DeleteBlob(ctx context.Context, path string) error
+	EachBlob(ctx context.Context, fn func(store.BlobInfo) error) error
+	BlobsShared(ctx context.Context) (unlock func(), err error)
+	BlobsExclusive(ctx context.Context) (unlock func(), err error)
+}
+
+var _ BlobStore = (*store.DB)(nil)
 
 // blobTimeout bounds one blob read or write on PostgreSQL.
 const blobTimeout = 30 * time.Second

@@ -39,10 +39,18 @@ func (r Result) String() string {
 		verb, r.Searches, r.Before.UTC().Format(time.RFC3339), r.Results, r.SketchFiles, r.Held)
 }
 
+// Store is where the searches are: Purge deletes the old ones, unheld, with
+// their audit row in the same transaction. *store.DB implements it.
+type Store interface {
+	PurgeSearches(ctx context.Context, before time.Time, dryRun bool, a *store.Audited) (store.PurgeCounts, error)
+}
+
+var _ Store = (*store.DB)(nil)
+
 // Purge deletes searches created before `before` (except held ones).
 // Sketch files are removed under the gallery's exclusive file lock, so a
 // search storing the same sketch at that moment waits and keeps its file.
-func Purge(ctx context.Context, db *store.DB, files *gallery.Files, al *audit.Log, log *slog.Logger,
+func Purge(ctx context.Context, db Store, files *gallery.Files, al *audit.Log, log *slog.Logger,
 	username, clientIP string, before time.Time, dryRun bool) (Result, error) {
 	res := Result{Before: before, DryRun: dryRun}
 	unlock := func() {}

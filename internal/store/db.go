@@ -197,6 +197,16 @@ func (db *DB) Close() error {
 	return db.DB.Close()
 }
 
+// Clock returns the time by the store's clock: Now, or time.Now when Now is
+// nil. Packages that hold the store behind an interface (audit) stamp their
+// rows with it, so a test that sets Now moves them too.
+func (db *DB) Clock() time.Time {
+	if db.Now != nil {
+		return db.Now()
+	}
+	return time.Now()
+}
+
 // IsPostgresURL reports whether dsn names a PostgreSQL database
 // (postgres:// or postgresql://) rather than a SQLite file.
 func IsPostgresURL(dsn string) bool {

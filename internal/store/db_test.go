@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestOpen(t *testing.T) {
@@ -77,5 +78,17 @@ func TestPingChecksBothPools(t *testing.T) {
 	db.DB.Close()
 	if err := db.Ping(ctx); err == nil {
 		t.Fatal("ping succeeded with the write pool closed")
+	}
+}
+
+func TestClock(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	db := &DB{Now: func() time.Time { return at }}
+	if got := db.Clock(); !got.Equal(at) {
+		t.Errorf("Clock() = %v with Now set, want %v", got, at)
+	}
+	db.Now = nil
+	if got := db.Clock(); time.Since(got) > time.Minute || time.Since(got) < 0 {
+		t.Errorf("Clock() = %v with Now nil, want about time.Now()", got)
 	}
 }

@@ -24,6 +24,16 @@ func NewRateCounter(db *DB, scope string) *RateCounter {
 	return &RateCounter{db: db, scope: scope, window: time.Minute}
 }
 
+// SharedRateCounter returns a RateCounter for scope when the database is
+// shared by several instances (PostgreSQL), and nil on SQLite, where one
+// process serves and an in-memory counter is the right one.
+func (db *DB) SharedRateCounter(scope string) *RateCounter {
+	if db.Dialect != Postgres {
+		return nil
+	}
+	return NewRateCounter(db, scope)
+}
+
 // Config is called by httprate with the limit and its window.
 func (c *RateCounter) Config(requestLimit int, windowLength time.Duration) { c.window = windowLength }
 

@@ -31,3 +31,14 @@ func TestRateCounterShared(t *testing.T) {
 		}
 	})
 }
+
+// The shared counter is PostgreSQL's; on SQLite the caller keeps its own.
+func TestSharedRateCounter(t *testing.T) {
+	if c := (&DB{Dialect: SQLite}).SharedRateCounter("login"); c != nil {
+		t.Errorf("SQLite: got a counter, want nil")
+	}
+	pg := &DB{Dialect: Postgres}
+	if c := pg.SharedRateCounter("login"); c == nil || c.db != pg || c.scope != "login" || c.window != time.Minute {
+		t.Errorf("PostgreSQL: got %+v, want a login counter on the DB", c)
+	}
+}

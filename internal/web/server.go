@@ -19,7 +19,6 @@ import (
 	"github.com/sketchmatch/sketchmatch/internal/auth"
 	"github.com/sketchmatch/sketchmatch/internal/config"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 	webfs "github.com/sketchmatch/sketchmatch/web"
 )
 
@@ -27,7 +26,7 @@ import (
 type Deps struct {
 	Config *config.Config
 	Logger *slog.Logger
-	DB     *store.DB
+	DB     Store
 	Auth   *auth.Service
 	Audit  *audit.Log
 	// Gallery is the reference gallery and search service. Without a
@@ -41,7 +40,7 @@ type Server struct {
 	api         *apiDoc // the OpenAPI document of /api/v1
 	cfg         *config.Config
 	log         *slog.Logger
-	db          *store.DB
+	db          Store
 	auth        *auth.Service
 	audit       *audit.Log
 	gallery     *gallery.Service
@@ -90,8 +89,8 @@ func (s *Server) Handler() http.Handler { return s.routes() }
 // proceed without the database anyway).
 func (s *Server) loginRateLimit() func(http.Handler) http.Handler {
 	var shared []httprate.Option
-	if s.db.Dialect == store.Postgres {
-		shared = append(shared, httprate.WithLimitCounter(store.NewRateCounter(s.db, "login")),
+	if c := s.db.SharedRateCounter("login"); c != nil {
+		shared = append(shared, httprate.WithLimitCounter(c),
 			httprate.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
 				s.log.Error("login rate limit: counting failed", "err", err, "request_id", requestIDFrom(r.Context()))
 				s.renderError(w, r, http.StatusServiceUnavailable, "")
