@@ -18,13 +18,29 @@ import (
 // `reindex`) is covered, and only at commit.
 const IndexChannel = "sketchmatch_index"
 
+// Announces reports whether the database announces committed changes to
+// every instance sharing it (PostgreSQL: notifications on IndexChannel,
+// which Listen follows). On SQLite it does not: one process serves.
+func (db *DB) Announces() bool { return db.Dialect == Postgres }
+
 // Listen calls fn with the payload of every notification on channel until
 // ctx ends. It keeps its own connection (outside the pool) and reconnects
 // after losing it, calling resync first each time it (re)connects: what was
 // announced while no one listened is lost, so the caller re-reads what it
 // follows. On SQLite it returns at once (one process, nothing to follow).
 func (db *DB) Listen(ctx context.Context, channel string, resync func(), fn func(payload string)) error {
-	if db.Dialect != Postgres {
+	return db.ListenReporting(ctx, channel, resync, fn, func(err error) {
+		if db.OnListenError != nil {
+			db.OnListenError(err)
+		}
+	})
+}
+
+// ListenReporting is Listen, telling onError (when not nil) why it lost
+// its connection each time before it reconnects: the caller's own report,
+// where OnListenError is one field for everything sharing the DB.
+func (db *DB) ListenReporting(ctx context.Context, channel string, resync func(), fn func(payload string), onError func(error)) error {
+	if !db.Announces() {
 		return nil
 	}
 	backoff := 100 * time.Millisecond
@@ -33,8 +49,8 @@ func (db *DB) Listen(ctx context.Context, channel string, resync func(), fn func
 		if ctx.Err() != nil {
 			break
 		}
-		if db.OnListenError != nil {
-			db.OnListenError(err)
+		if onError != nil {
+			onError(err)
 		}
 		select {
 		case <-ctx.Done():

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -77,4 +78,58 @@ func TestListenIndexChanges(t *testing.T) {
 		cancel()
 		<-done
 	})
+}
+
+// Only PostgreSQL announces changes to the instances sharing it.
+func TestAnnounces(t *testing.T) {
+	if (&DB{Dialect: SQLite}).Announces() {
+		t.Error("SQLite announces, want not")
+	}
+	if !(&DB{Dialect: Postgres}).Announces() {
+		t.Error("PostgreSQL does not announce, want it to")
+	}
+}
+
+// ListenReporting tells its caller, not OnListenError, why it lost the
+// connection, and keeps retrying until ctx ends; on SQLite it returns at
+// once.
+func TestListenReporting(t *testing.T) {
+	never := func() { t.Error("resync called") }
+	neverFn := func(p string) { t.Errorf("notified %q", p) }
+	if err := (&DB{Dialect: SQLite}).ListenReporting(context.Background(), IndexChannel, never, neverFn,
+		func(err error) { t.Errorf("SQLite reported %v", err) }); err != nil {
+		t.Fatal(err)
+	}
+
+	// A port that nothing listens on: every connection attempt fails.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	db := &DB{Dialect: Postgres, url: "postgres://u@" + addr + "/none?sslmode=disable&connect_timeout=5"}
+	db.OnListenError = func(err error) { t.Errorf("OnListenError called with %v", err) }
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var errs []error
+	done := make(chan error, 1)
+	go func() {
+		done <- db.ListenReporting(ctx, IndexChannel, never, neverFn, func(err error) {
+			if errs = append(errs, err); len(errs) == 2 {
+				cancel()
+			}
+		})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("ListenReporting did not return once ctx ended")
+	}
+	if len(errs) != 2 || errs[0] == nil || errs[1] == nil {
+		t.Fatalf("reported %v, want two connection errors", errs)
+	}
 }
