@@ -313,7 +313,7 @@ func (sf *scanFilter) noneKept() error {
 
 // record stores the filter with the search, inside the transaction that
 // records the search, and returns the words the audit row adds.
-func (sf *scanFilter) record(ctx context.Context, db *store.DB, tx *store.Tx, searchID int64) (string, error) {
+func (sf *scanFilter) record(ctx context.Context, db searchStore, tx *store.Tx, searchID int64) (string, error) {
 	if sf == nil {
 		return "", nil
 	}

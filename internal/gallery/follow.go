@@ -22,7 +22,7 @@ import (
 // A delete is safe even before its announcement arrives: search looks the
 // ranked ids up in the database and drops those that are gone.
 func (s *Service) Follow(ctx context.Context) {
-	if s.enc == nil || s.db.Dialect != store.Postgres {
+	if s.enc == nil || !s.db.Announces() {
 		return
 	}
 	model := s.enc.ModelID()
@@ -55,8 +55,7 @@ func (s *Service) Follow(ctx context.Context) {
 			}
 		}
 	}()
-	s.db.OnListenError = func(err error) { s.log.Warn("follow: lost the notification connection; reconnecting", "err", err) }
-	s.db.Listen(ctx, store.IndexChannel,
+	s.db.ListenReporting(ctx, store.IndexChannel,
 		func() {
 			if _, _, err := s.SyncIndex(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("follow: index sync", "err", err)
@@ -89,7 +88,8 @@ func (s *Service) Follow(ctx context.Context) {
 			if err != nil && ctx.Err() == nil {
 				s.log.Error("follow: applying a change", "change", payload, "err", err)
 			}
-		})
+		},
+		func(err error) { s.log.Warn("follow: lost the notification connection; reconnecting", "err", err) })
 }
 
 // follow brings one reference's index entry in line with the database.

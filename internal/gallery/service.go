@@ -42,7 +42,7 @@ type Actor struct {
 
 // Options configures a Service.
 type Options struct {
-	DB     *store.DB
+	DB     Store // *store.DB
 	Files  *Files
 	Audit  *audit.Log
 	Logger *slog.Logger
@@ -65,7 +65,7 @@ type Options struct {
 
 // Service owns the gallery and the index of the active model.
 type Service struct {
-	db      *store.DB
+	db      Store
 	files   *Files
 	audit   *audit.Log
 	log     *slog.Logger
