@@ -47,9 +47,6 @@ type DB struct {
 	url string
 	// blobLock is the instance's share of the blob store lock (blobs.go).
 	blobLock sharedBlobLock
-	// OnListenError, when set, is told why Listen lost its connection
-	// (it reconnects by itself).
-	OnListenError func(error)
 	// Now is the clock used for timestamps; tests replace it.
 	Now func() time.Time
 

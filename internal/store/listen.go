@@ -29,16 +29,11 @@ func (db *DB) Announces() bool { return db.Dialect == Postgres }
 // announced while no one listened is lost, so the caller re-reads what it
 // follows. On SQLite it returns at once (one process, nothing to follow).
 func (db *DB) Listen(ctx context.Context, channel string, resync func(), fn func(payload string)) error {
-	return db.ListenReporting(ctx, channel, resync, fn, func(err error) {
-		if db.OnListenError != nil {
-			db.OnListenError(err)
-		}
-	})
+	return db.ListenReporting(ctx, channel, resync, fn, nil)
 }
 
 // ListenReporting is Listen, telling onError (when not nil) why it lost
-// its connection each time before it reconnects: the caller's own report,
-// where OnListenError is one field for everything sharing the DB.
+// its connection each time before it reconnects.
 func (db *DB) ListenReporting(ctx context.Context, channel string, resync func(), fn func(payload string), onError func(error)) error {
 	if !db.Announces() {
 		return nil

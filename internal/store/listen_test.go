@@ -90,9 +90,8 @@ func TestAnnounces(t *testing.T) {
 	}
 }
 
-// ListenReporting tells its caller, not OnListenError, why it lost the
-// connection, and keeps retrying until ctx ends; on SQLite it returns at
-// once.
+// ListenReporting tells its caller why it lost the connection, and keeps
+// retrying until ctx ends; on SQLite it returns at once.
 func TestListenReporting(t *testing.T) {
 	never := func() { t.Error("resync called") }
 	neverFn := func(p string) { t.Errorf("notified %q", p) }
@@ -109,7 +108,6 @@ func TestListenReporting(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	db := &DB{Dialect: Postgres, url: "postgres://u@" + addr + "/none?sslmode=disable&connect_timeout=5"}
-	db.OnListenError = func(err error) { t.Errorf("OnListenError called with %v", err) }
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var errs []error
