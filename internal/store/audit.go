@@ -3,7 +3,8 @@ package store
 import (
 	"context"
 	"strings"
-	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // PostgreSQL advisory lock keys, one per thing serialised across
@@ -17,27 +18,6 @@ const (
 // AuditGenesisHash is the prev_hash of the first audit row.
 const AuditGenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
-// AuditRow is a row of the append-only, hash-chained audit_log table. At is
-// kept as the stored RFC 3339 string because the hash covers those exact bytes.
-type AuditRow struct {
-	ID       int64
-	At       string
-	Username string
-	ClientIP string
-	Action   string
-	Target   string
-	Outcome  string
-	Details  string
-	PrevHash string
-	Hash     string
-}
-
-// Time parses At (zero time if it does not parse).
-func (r *AuditRow) Time() time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, r.At)
-	return t
-}
-
 // AppendAudit appends r to the chain. In one transaction (BEGIN IMMEDIATE,
 // from the DSN's _txlock, so it holds the write lock from the start and two
 // appends cannot read the same last hash) it sets r.PrevHash to the hash of
@@ -46,7 +26,7 @@ func (r *AuditRow) Time() time.Time {
 // it out of this package keeps the store free of the chain's format.
 //
 // There is deliberately no method that updates or deletes audit rows.
-func (db *DB) AppendAudit(ctx context.Context, r *AuditRow, seal func(*AuditRow) string) error {
+func (db *DB) AppendAudit(ctx context.Context, r *domain.AuditRow, seal func(*domain.AuditRow) string) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -64,13 +44,13 @@ func (db *DB) AppendAudit(ctx context.Context, r *AuditRow, seal func(*AuditRow)
 // serialises appends. On PostgreSQL (READ COMMITTED, several instances) a
 // transaction-scoped advisory lock does the same: it is held until commit,
 // so the next append reads this row's hash.
-func AppendAuditTx(ctx context.Context, tx *Tx, r *AuditRow, seal func(*AuditRow) string) error {
+func AppendAuditTx(ctx context.Context, tx *Tx, r *domain.AuditRow, seal func(*domain.AuditRow) string) error {
 	if err := tx.lock(ctx, auditLockKey); err != nil {
 		return err
 	}
 	prev := AuditGenesisHash
 	err := tx.QueryRowContext(ctx, `SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&prev)
-	if err != nil && !IsNotFound(err) {
+	if err != nil && !domain.IsNotFound(err) {
 		return err
 	}
 	r.PrevHash = prev
@@ -89,33 +69,25 @@ func AppendAuditTx(ctx context.Context, tx *Tx, r *AuditRow, seal func(*AuditRow
 
 const authAuditCols = `id, at, username, client_ip, action, target, outcome, details, prev_hash, hash`
 
-func authScanAudit(r authScanner) (AuditRow, error) {
-	var a AuditRow
+func authScanAudit(r authScanner) (domain.AuditRow, error) {
+	var a domain.AuditRow
 	err := r.Scan(&a.ID, &a.At, &a.Username, &a.ClientIP, &a.Action, &a.Target, &a.Outcome, &a.Details, &a.PrevHash, &a.Hash)
 	return a, err
 }
 
 // ListAudit returns one page of the log, newest first, and the total count.
-func (db *DB) ListAudit(ctx context.Context, limit, offset int) ([]AuditRow, int, error) {
-	return db.ListAuditFiltered(ctx, AuditFilter{}, limit, offset)
+func (db *DB) ListAudit(ctx context.Context, limit, offset int) ([]domain.AuditRow, int, error) {
+	return db.ListAuditFiltered(ctx, domain.AuditFilter{}, limit, offset)
 }
 
 // EachAudit calls fn for every audit row in id order (oldest first). fn must
 // not write to the database. An error from fn stops the walk and is returned.
-func (db *DB) EachAudit(ctx context.Context, fn func(*AuditRow) error) error {
-	return db.EachAuditFiltered(ctx, AuditFilter{}, fn)
+func (db *DB) EachAudit(ctx context.Context, fn func(*domain.AuditRow) error) error {
+	return db.EachAuditFiltered(ctx, domain.AuditFilter{}, fn)
 }
 
-// AuditFilter narrows the audit trail: every set field must match.
-type AuditFilter struct {
-	Username string // exact (case-insensitive)
-	Action   string // exact
-	Outcome  string // exact
-	From, To string // RFC 3339 UTC bounds on "at" (inclusive from, exclusive to); "" = open
-	BeforeID int64  // only rows with a smaller id (a page's cursor); 0 = none
-}
-
-func (f AuditFilter) where() (string, []any) {
+// auditWhere is the WHERE clause (with its arguments) of filter f.
+func auditWhere(f domain.AuditFilter) (string, []any) {
 	var conds []string
 	var args []any
 	if f.Username != "" {
@@ -143,8 +115,8 @@ func (f AuditFilter) where() (string, []any) {
 }
 
 // ListAuditFiltered is ListAudit with a filter.
-func (db *DB) ListAuditFiltered(ctx context.Context, f AuditFilter, limit, offset int) ([]AuditRow, int, error) {
-	where, args := f.where()
+func (db *DB) ListAuditFiltered(ctx context.Context, f domain.AuditFilter, limit, offset int) ([]domain.AuditRow, int, error) {
+	where, args := auditWhere(f)
 	var total int
 	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log`+where, args...).Scan(&total); err != nil {
 		return nil, 0, err
@@ -154,7 +126,7 @@ func (db *DB) ListAuditFiltered(ctx context.Context, f AuditFilter, limit, offse
 		return nil, 0, err
 	}
 	defer rows.Close()
-	var out []AuditRow
+	var out []domain.AuditRow
 	for rows.Next() {
 		a, err := authScanAudit(rows)
 		if err != nil {
@@ -162,15 +134,15 @@ func (db *DB) ListAuditFiltered(ctx context.Context, f AuditFilter, limit, offse
 		}
 		out = append(out, a)
 	}
-	return out, total, rows.Err()
+	return out, total, translate(rows.Err())
 }
 
 // EachAuditFiltered calls fn for every row matching f, oldest first.
-func (db *DB) EachAuditFiltered(ctx context.Context, f AuditFilter, fn func(*AuditRow) error) error {
+func (db *DB) EachAuditFiltered(ctx context.Context, f domain.AuditFilter, fn func(*domain.AuditRow) error) error {
 	// A read-only query on one connection is a consistent WAL snapshot for
 	// as long as the statement is open; no transaction (which would take the
 	// write lock under _txlock=immediate) is needed.
-	where, args := f.where()
+	where, args := auditWhere(f)
 	rows, err := db.QueryContext(ctx, `SELECT `+authAuditCols+` FROM audit_log`+where+` ORDER BY id`, args...)
 	if err != nil {
 		return err
@@ -185,5 +157,5 @@ func (db *DB) EachAuditFiltered(ctx context.Context, f AuditFilter, fn func(*Aud
 			return err
 		}
 	}
-	return rows.Err()
+	return translate(rows.Err())
 }

@@ -2,8 +2,9 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // Audited is the audit row a change commits with, and the seal that chains
@@ -22,13 +23,9 @@ import (
 //   - InsertCalibration: Target = "calibration:ID", the new calibration's id
 //   - PurgeSearches: Details = "searches=N results=N sketch_files=N held_kept=N"
 type Audited struct {
-	Row  *AuditRow
-	Seal func(*AuditRow) string
+	Row  *domain.AuditRow
+	Seal func(*domain.AuditRow) string
 }
-
-// ErrAuditAppend wraps the error of an audit row that could not be
-// appended; the change it described was rolled back with it.
-var ErrAuditAppend = errors.New("audit: append")
 
 // appendTx appends the row inside tx, the change's transaction.
 func (a *Audited) appendTx(ctx context.Context, tx *Tx) error {
@@ -36,7 +33,7 @@ func (a *Audited) appendTx(ctx context.Context, tx *Tx) error {
 		return nil
 	}
 	if err := AppendAuditTx(ctx, tx, a.Row, a.Seal); err != nil {
-		return fmt.Errorf("%w %s: %w", ErrAuditAppend, a.Row.Action, err)
+		return fmt.Errorf("%w %s: %w", domain.ErrAuditAppend, a.Row.Action, err)
 	}
 	return nil
 }

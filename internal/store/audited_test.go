@@ -8,6 +8,8 @@ import (
 	"image"
 	"testing"
 	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // auditedFixture is what every case of TestAudited starts from: an officer
@@ -15,10 +17,10 @@ import (
 // each with their own subject, an open and a closed search, and a live
 // token.
 type auditedFixture struct {
-	bob, dave     *User
+	bob, dave     *domain.User
 	ref, ref2     int64 // photos of subject and subject2
 	subj, subj2   int64
-	open, closed  *Search
+	open, closed  *domain.Search
 	tokenName     string
 	sessionsOfBob int
 }
@@ -30,14 +32,14 @@ func newAuditedFixture(t *testing.T, db *DB) *auditedFixture {
 	authTestUser(t, db, "alice", "admin")
 	f.bob = authTestUser(t, db, "bob", "officer")
 	now := db.Now()
-	f.dave = &User{Username: "dave", PasswordHash: "!", Role: "officer", Disabled: true}
+	f.dave = &domain.User{Username: "dave", PasswordHash: "!", Role: "officer", Disabled: true}
 	if err := db.CreateUser(ctx, f.dave, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.ExecContext(ctx, `UPDATE users SET failed_logins = 5, locked_until = ? WHERE id = ?`, now.Add(time.Hour).Unix(), f.dave.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.InsertSession(ctx, &Session{TokenHash: "bobs-session", UserID: f.bob.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+	if err := db.InsertSession(ctx, &domain.Session{TokenHash: "bobs-session", UserID: f.bob.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	f.ref, f.ref2 = insertRef(t, db, "a"), insertRef(t, db, "b")
@@ -51,10 +53,10 @@ func newAuditedFixture(t *testing.T, db *DB) *auditedFixture {
 		}
 		*p.subj = r.SubjectID
 	}
-	f.open = &Search{UserID: f.bob.ID, Username: "bob", SketchSHA256: "s1", SketchPath: "s1.png", ModelID: "m", K: 1,
-		Results: []SearchResult{{Rank: 1, ReferenceID: f.ref, SubjectID: f.subj, Label: "a", Score: 0.9}}}
-	f.closed = &Search{UserID: f.bob.ID, Username: "bob", SketchSHA256: "s2", SketchPath: "s2.png", ModelID: "m", K: 1}
-	for _, s := range []*Search{f.open, f.closed} {
+	f.open = &domain.Search{UserID: f.bob.ID, Username: "bob", SketchSHA256: "s1", SketchPath: "s1.png", ModelID: "m", K: 1,
+		Results: []domain.SearchResult{{Rank: 1, ReferenceID: f.ref, SubjectID: f.subj, Label: "a", Score: 0.9}}}
+	f.closed = &domain.Search{UserID: f.bob.ID, Username: "bob", SketchSHA256: "s2", SketchPath: "s2.png", ModelID: "m", K: 1}
+	for _, s := range []*domain.Search{f.open, f.closed} {
 		if err := db.InsertSearch(ctx, s, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -62,8 +64,8 @@ func newAuditedFixture(t *testing.T, db *DB) *auditedFixture {
 	if err := db.CloseSearch(ctx, f.closed.ID, "bob", "done", nil); err != nil {
 		t.Fatal(err)
 	}
-	tok := &Token{Name: f.tokenName, Scopes: []string{"search"}, CreatedBy: "alice", CreatedAt: now.Unix()}
-	if err := db.CreateToken(ctx, tok, "hash", &User{Username: "token:" + f.tokenName, PasswordHash: "!", Role: "officer"}, nil); err != nil {
+	tok := &domain.Token{Name: f.tokenName, Scopes: []string{"search"}, CreatedBy: "alice", CreatedAt: now.Unix()}
+	if err := db.CreateToken(ctx, tok, "hash", &domain.User{Username: "token:" + f.tokenName, PasswordHash: "!", Role: "officer"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -87,7 +89,7 @@ func failAuditAppends(t *testing.T, db *DB) {
 	}
 }
 
-func testSeal(r *AuditRow) string {
+func testSeal(r *domain.AuditRow) string {
 	return fmt.Sprintf("%x", sha256.Sum256([]byte(r.PrevHash+"|"+r.At+"|"+r.Action+"|"+r.Target+"|"+r.Details)))
 }
 
@@ -111,22 +113,22 @@ func testAudited(t *testing.T) {
 		missing func(db *DB, a *Audited) error
 		want    error
 		// filled, when set, checks the fields the store fills in.
-		filled func(t *testing.T, db *DB, f *auditedFixture, r *AuditRow)
+		filled func(t *testing.T, db *DB, f *auditedFixture, r *domain.AuditRow)
 	}{
 		{name: "PutReview",
 			change: func(db *DB, f *auditedFixture, a *Audited) error {
-				_, err := db.PutReview(ctx, &Review{SearchID: f.open.ID, SubjectID: f.subj, Mark: MarkPossible, ReviewedBy: "bob"}, a)
+				_, err := db.PutReview(ctx, &domain.Review{SearchID: f.open.ID, SubjectID: f.subj, Mark: domain.MarkPossible, ReviewedBy: "bob"}, a)
 				return err
 			},
 			done: func(db *DB, f *auditedFixture) bool {
 				rv, err := db.ReviewsOf(ctx, f.open.ID)
-				return err == nil && rv[f.subj].Mark == MarkPossible
+				return err == nil && rv[f.subj].Mark == domain.MarkPossible
 			},
 			missing: func(db *DB, a *Audited) error {
-				_, err := db.PutReview(ctx, &Review{SearchID: 999, SubjectID: 1, Mark: MarkPossible}, a)
+				_, err := db.PutReview(ctx, &domain.Review{SearchID: 999, SubjectID: 1, Mark: domain.MarkPossible}, a)
 				return err
 			},
-			want: ErrNotFound},
+			want: domain.ErrNotFound},
 		{name: "CloseSearch",
 			change: func(db *DB, f *auditedFixture, a *Audited) error {
 				return db.CloseSearch(ctx, f.open.ID, "bob", "no match", a)
@@ -136,7 +138,7 @@ func testAudited(t *testing.T) {
 				return err == nil && s.ClosedAt != 0
 			},
 			missing: func(db *DB, a *Audited) error { return db.CloseSearch(ctx, 999, "bob", "x", a) },
-			want:    ErrNotFound},
+			want:    domain.ErrNotFound},
 		{name: "ReopenSearch",
 			change: func(db *DB, f *auditedFixture, a *Audited) error { return db.ReopenSearch(ctx, f.closed.ID, a) },
 			done: func(db *DB, f *auditedFixture) bool {
@@ -144,7 +146,7 @@ func testAudited(t *testing.T) {
 				return err == nil && s.ClosedAt == 0
 			},
 			missing: func(db *DB, a *Audited) error { return db.ReopenSearch(ctx, 999, a) },
-			want:    ErrNotFound},
+			want:    domain.ErrNotFound},
 		{name: "SetSearchHold",
 			change: func(db *DB, f *auditedFixture, a *Audited) error { return db.SetSearchHold(ctx, f.open.ID, true, a) },
 			done: func(db *DB, f *auditedFixture) bool {
@@ -152,27 +154,27 @@ func testAudited(t *testing.T) {
 				return err == nil && held
 			},
 			missing: func(db *DB, a *Audited) error { return db.SetSearchHold(ctx, 999, true, a) },
-			want:    ErrNotFound},
+			want:    domain.ErrNotFound},
 		{name: "SetFaceBox",
 			change: func(db *DB, f *auditedFixture, a *Audited) error {
-				return db.SetFaceBox(ctx, f.ref, image.Rect(1, 2, 30, 40), &NewEmbedding{ModelID: "m", Vector: []float32{1}, FaceFound: true}, a)
+				return db.SetFaceBox(ctx, f.ref, image.Rect(1, 2, 30, 40), &domain.NewEmbedding{ModelID: "m", Vector: []float32{1}, FaceFound: true}, a)
 			},
 			done: func(db *DB, f *auditedFixture) bool {
 				r, err := db.ReferenceByID(ctx, f.ref)
 				return err == nil && r.ManualBox == image.Rect(1, 2, 30, 40)
 			},
 			missing: func(db *DB, a *Audited) error {
-				return db.SetFaceBox(ctx, 999, image.Rect(1, 2, 30, 40), &NewEmbedding{ModelID: "m", Vector: []float32{1}}, a)
+				return db.SetFaceBox(ctx, 999, image.Rect(1, 2, 30, 40), &domain.NewEmbedding{ModelID: "m", Vector: []float32{1}}, a)
 			},
-			want: ErrNotFound},
+			want: domain.ErrNotFound},
 		{name: "DeleteReference",
 			change: func(db *DB, f *auditedFixture, a *Audited) error { return db.DeleteReference(ctx, f.ref2, a) },
 			done: func(db *DB, f *auditedFixture) bool {
 				_, err := db.ReferenceByID(ctx, f.ref2)
-				return IsNotFound(err)
+				return domain.IsNotFound(err)
 			},
 			missing: func(db *DB, a *Audited) error { return db.DeleteReference(ctx, 999, a) },
-			want:    ErrNotFound},
+			want:    domain.ErrNotFound},
 		{name: "UpdateSubject",
 			change: func(db *DB, f *auditedFixture, a *Audited) error {
 				return db.UpdateSubject(ctx, f.subj, "R-0001", "", a)
@@ -182,7 +184,7 @@ func testAudited(t *testing.T) {
 				return err == nil && s.Name == "R-0001"
 			},
 			missing: func(db *DB, a *Audited) error { return db.UpdateSubject(ctx, 999, "x", "", a) },
-			want:    ErrNotFound},
+			want:    domain.ErrNotFound},
 		{name: "MoveReference",
 			change: func(db *DB, f *auditedFixture, a *Audited) error {
 				_, err := db.MoveReference(ctx, f.ref2, f.subj, a)
@@ -196,7 +198,7 @@ func testAudited(t *testing.T) {
 				_, err := db.MoveReference(ctx, 999, 1, a)
 				return err
 			},
-			want: ErrNotFound},
+			want: domain.ErrNotFound},
 		{name: "MergeSubjects",
 			change: func(db *DB, f *auditedFixture, a *Audited) error {
 				_, err := db.MergeSubjects(ctx, f.subj2, f.subj, a)
@@ -210,29 +212,31 @@ func testAudited(t *testing.T) {
 				_, err := db.MergeSubjects(ctx, 998, 999, a)
 				return err
 			},
-			want: ErrNotFound},
+			want: domain.ErrNotFound},
 		{name: "UpdateSubjectMetadata",
 			change: func(db *DB, f *auditedFixture, a *Audited) error {
-				return db.UpdateSubjectMetadata(ctx, f.subj, Metadata{Sex: "female", BirthYear: 1980}, a)
+				return db.UpdateSubjectMetadata(ctx, f.subj, domain.Metadata{Sex: "female", BirthYear: 1980}, a)
 			},
 			done: func(db *DB, f *auditedFixture) bool {
 				m, err := db.SubjectMetadata(ctx, f.subj)
 				return err == nil && m.Sex == "female" && m.BirthYear == 1980
 			},
-			missing: func(db *DB, a *Audited) error { return db.UpdateSubjectMetadata(ctx, 999, Metadata{Sex: "male"}, a) },
-			want:    ErrNotFound},
+			missing: func(db *DB, a *Audited) error {
+				return db.UpdateSubjectMetadata(ctx, 999, domain.Metadata{Sex: "male"}, a)
+			},
+			want: domain.ErrNotFound},
 		{name: "CreateUser",
 			change: func(db *DB, f *auditedFixture, a *Audited) error {
-				return db.CreateUser(ctx, &User{Username: "carol", PasswordHash: "!", Role: "officer"}, a)
+				return db.CreateUser(ctx, &domain.User{Username: "carol", PasswordHash: "!", Role: "officer"}, a)
 			},
 			done: func(db *DB, f *auditedFixture) bool {
 				_, err := db.UserByUsername(ctx, "carol")
 				return err == nil
 			},
 			missing: func(db *DB, a *Audited) error { // taken, rather
-				return db.CreateUser(ctx, &User{Username: "BOB", PasswordHash: "!", Role: "officer"}, a)
+				return db.CreateUser(ctx, &domain.User{Username: "BOB", PasswordHash: "!", Role: "officer"}, a)
 			},
-			want: ErrConflict},
+			want: domain.ErrConflict},
 		{name: "ChangeUserPassword",
 			change: func(db *DB, f *auditedFixture, a *Audited) error {
 				n, err := db.ChangeUserPassword(ctx, f.bob.ID, "new-hash", db.Now(), a)
@@ -249,8 +253,8 @@ func testAudited(t *testing.T) {
 				_, err := db.ChangeUserPassword(ctx, 999, "x", time.Now(), a)
 				return err
 			},
-			want: ErrNotFound,
-			filled: func(t *testing.T, db *DB, f *auditedFixture, r *AuditRow) {
+			want: domain.ErrNotFound,
+			filled: func(t *testing.T, db *DB, f *auditedFixture, r *domain.AuditRow) {
 				if want := fmt.Sprintf("sessions ended: %d", f.sessionsOfBob); r.Details != want || r.Target != "x" {
 					t.Fatalf("audit row %+v, want details %q", r, want)
 				}
@@ -271,8 +275,8 @@ func testAudited(t *testing.T) {
 				_, err := db.DisableUser(ctx, 999, a)
 				return err
 			},
-			want: ErrNotFound,
-			filled: func(t *testing.T, db *DB, f *auditedFixture, r *AuditRow) {
+			want: domain.ErrNotFound,
+			filled: func(t *testing.T, db *DB, f *auditedFixture, r *domain.AuditRow) {
 				if want := fmt.Sprintf("sessions ended: %d", f.sessionsOfBob); r.Details != want || r.Target != "x" {
 					t.Fatalf("audit row %+v, want details %q", r, want)
 				}
@@ -284,7 +288,7 @@ func testAudited(t *testing.T) {
 				return err == nil && !u.Disabled
 			},
 			missing: func(db *DB, a *Audited) error { return db.EnableUser(ctx, 999, a) },
-			want:    ErrNotFound},
+			want:    domain.ErrNotFound},
 		{name: "UnlockUser",
 			change: func(db *DB, f *auditedFixture, a *Audited) error { return db.UnlockUser(ctx, f.dave.ID, a) },
 			done: func(db *DB, f *auditedFixture) bool {
@@ -292,19 +296,19 @@ func testAudited(t *testing.T) {
 				return err == nil && u.LockedUntil.IsZero() && u.FailedLogins == 0
 			},
 			missing: func(db *DB, a *Audited) error { return db.UnlockUser(ctx, 999, a) },
-			want:    ErrNotFound},
+			want:    domain.ErrNotFound},
 		{name: "CreateToken",
 			change: func(db *DB, f *auditedFixture, a *Audited) error {
-				tok := &Token{Name: "bot2", Scopes: []string{"search"}, CreatedBy: "alice", CreatedAt: db.Now().Unix()}
-				return db.CreateToken(ctx, tok, "hash2", &User{Username: "token:bot2", PasswordHash: "!", Role: "officer"}, a)
+				tok := &domain.Token{Name: "bot2", Scopes: []string{"search"}, CreatedBy: "alice", CreatedAt: db.Now().Unix()}
+				return db.CreateToken(ctx, tok, "hash2", &domain.User{Username: "token:bot2", PasswordHash: "!", Role: "officer"}, a)
 			},
 			done: func(db *DB, f *auditedFixture) bool {
 				_, err := db.TokenByName(ctx, "bot2")
 				return err == nil
 			},
 			missing: func(db *DB, a *Audited) error { // taken, rather
-				tok := &Token{Name: "bot", Scopes: []string{"search"}, CreatedBy: "alice"}
-				return db.CreateToken(ctx, tok, "hash3", &User{Username: "token:bot", PasswordHash: "!", Role: "officer"}, a)
+				tok := &domain.Token{Name: "bot", Scopes: []string{"search"}, CreatedBy: "alice"}
+				return db.CreateToken(ctx, tok, "hash3", &domain.User{Username: "token:bot", PasswordHash: "!", Role: "officer"}, a)
 			},
 			want: errTaken},
 		{name: "RevokeToken",
@@ -316,16 +320,16 @@ func testAudited(t *testing.T) {
 				return err == nil && tok.RevokedAt != 0
 			},
 			missing: func(db *DB, a *Audited) error { return db.RevokeToken(ctx, "nobody", 1, a) },
-			want:    ErrNotFound},
+			want:    domain.ErrNotFound},
 		{name: "InsertCalibration",
 			change: func(db *DB, f *auditedFixture, a *Audited) error {
-				return db.InsertCalibration(ctx, &Calibration{ModelID: "m", NPairs: 2, PhotoMean: []float32{1}, SketchMean: []float32{2}}, a)
+				return db.InsertCalibration(ctx, &domain.Calibration{ModelID: "m", NPairs: 2, PhotoMean: []float32{1}, SketchMean: []float32{2}}, a)
 			},
 			done: func(db *DB, f *auditedFixture) bool {
 				_, err := db.LatestCalibration(ctx, "m")
 				return err == nil
 			},
-			filled: func(t *testing.T, db *DB, f *auditedFixture, r *AuditRow) {
+			filled: func(t *testing.T, db *DB, f *auditedFixture, r *domain.AuditRow) {
 				c, err := db.LatestCalibration(ctx, "m")
 				if err != nil {
 					t.Fatal(err)
@@ -341,9 +345,9 @@ func testAudited(t *testing.T) {
 			},
 			done: func(db *DB, f *auditedFixture) bool {
 				_, err := db.SearchByID(ctx, f.open.ID)
-				return IsNotFound(err)
+				return domain.IsNotFound(err)
 			},
-			filled: func(t *testing.T, db *DB, f *auditedFixture, r *AuditRow) {
+			filled: func(t *testing.T, db *DB, f *auditedFixture, r *domain.AuditRow) {
 				if want := "searches=2 results=1 sketch_files=2 held_kept=0"; r.Details != want || r.Target != "x" {
 					t.Fatalf("audit row %+v, want details %q", r, want)
 				}
@@ -357,12 +361,12 @@ func testAudited(t *testing.T) {
 			f := newAuditedFixture(t, db)
 			failAuditAppends(t, db)
 			entry := func(action string) *Audited {
-				return &Audited{Row: &AuditRow{At: "2026-01-02T03:04:05Z", Username: "alice", ClientIP: "192.0.2.1",
+				return &Audited{Row: &domain.AuditRow{At: "2026-01-02T03:04:05Z", Username: "alice", ClientIP: "192.0.2.1",
 					Action: action, Target: "x", Outcome: "success", Details: "d"}, Seal: testSeal}
 			}
-			rows := func() []AuditRow {
-				var out []AuditRow
-				if err := db.EachAudit(ctx, func(r *AuditRow) error { out = append(out, *r); return nil }); err != nil {
+			rows := func() []domain.AuditRow {
+				var out []domain.AuditRow
+				if err := db.EachAudit(ctx, func(r *domain.AuditRow) error { out = append(out, *r); return nil }); err != nil {
 					t.Fatal(err)
 				}
 				return out
@@ -378,7 +382,7 @@ func testAudited(t *testing.T) {
 			}
 
 			err := tc.change(db, f, entry("boom"))
-			if !errors.Is(err, ErrAuditAppend) {
+			if !errors.Is(err, domain.ErrAuditAppend) {
 				t.Fatalf("change with a refused audit row: %v, want ErrAuditAppend", err)
 			}
 			if tc.done(db, f) {
@@ -426,7 +430,7 @@ func testAuditedNoRow(t *testing.T) {
 	if err := db.SetSearchHold(ctx, f.open.ID, true, &Audited{}); err != nil {
 		t.Fatal(err)
 	}
-	a := &Audited{Row: &AuditRow{At: "t", Action: "purge", Outcome: "success"}, Seal: testSeal}
+	a := &Audited{Row: &domain.AuditRow{At: "t", Action: "purge", Outcome: "success"}, Seal: testSeal}
 	if c, err := db.PurgeSearches(ctx, time.Now().Add(time.Hour), true, a); err != nil || c.Searches != 1 || c.Held != 1 {
 		t.Fatalf("dry run: %+v, %v", c, err)
 	}
@@ -434,7 +438,7 @@ func testAuditedNoRow(t *testing.T) {
 		t.Fatalf("the dry run purged: %v", err)
 	}
 	n := 0
-	if err := db.EachAudit(ctx, func(*AuditRow) error { n++; return nil }); err != nil || n != 0 {
+	if err := db.EachAudit(ctx, func(*domain.AuditRow) error { n++; return nil }); err != nil || n != 0 {
 		t.Fatalf("%d audit rows, err %v", n, err)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/pgtest"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // Scale-out measurements (issue #10), run on demand:
@@ -55,7 +57,7 @@ func postgresScale(t *testing.T, n int) {
 				VALUES (?, 'image/jpeg', 1, 1, 1, 'p', 't', 0, 0) RETURNING id`, fmt.Sprint("sha", i)).Scan(&id); err != nil {
 				t.Fatal(err)
 			}
-			if err := putEmbedding(ctx, tx, id, &NewEmbedding{ModelID: "m", Vector: vec, FaceFound: true, HOG: hogBytes}, 0); err != nil {
+			if err := putEmbedding(ctx, tx, id, &domain.NewEmbedding{ModelID: "m", Vector: vec, FaceFound: true, HOG: hogBytes}, 0); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -74,7 +76,7 @@ func postgresScale(t *testing.T, n int) {
 	for round := 0; round < 2; round++ {
 		start := time.Now()
 		got := 0
-		if err := db.EachEmbedding(ctx, "m", dim, func(*StoredEmbedding) error { got++; return nil }); err != nil || got != n {
+		if err := db.EachEmbedding(ctx, "m", dim, func(*domain.StoredEmbedding) error { got++; return nil }); err != nil || got != n {
 			t.Fatalf("read %d err=%v", got, err)
 		}
 		t.Logf("start-up read of %d vectors (round %d): %v", n, round+1, time.Since(start))
@@ -99,9 +101,9 @@ func postgresScale(t *testing.T, n int) {
 	<-ready
 	var delays []time.Duration
 	for i := 0; i < 200; i++ {
-		r := &Reference{SHA256: fmt.Sprint("new", i), ContentType: "image/jpeg", StoredPath: "p", ThumbPath: "t"}
+		r := &domain.Reference{SHA256: fmt.Sprint("new", i), ContentType: "image/jpeg", StoredPath: "p", ThumbPath: "t"}
 		start := time.Now()
-		if err := db.InsertReference(ctx, r, &NewEmbedding{ModelID: "m", Vector: vec, FaceFound: true}, nil); err != nil {
+		if err := db.InsertReference(ctx, r, &domain.NewEmbedding{ModelID: "m", Vector: vec, FaceFound: true}, nil); err != nil {
 			t.Fatal(err)
 		}
 		committed := time.Now()

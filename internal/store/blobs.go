@@ -10,6 +10,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // Blobs: on PostgreSQL the reference photos, thumbnails and search sketches
@@ -53,7 +55,7 @@ func (nopCloser) Close() error { return nil }
 func (db *DB) BlobExists(ctx context.Context, path string) (bool, error) {
 	var one int
 	err := db.QueryRowContext(ctx, `SELECT 1 FROM blobs WHERE path = ?`, path).Scan(&one)
-	if IsNotFound(err) {
+	if domain.IsNotFound(err) {
 		return false, nil
 	}
 	return err == nil, err
@@ -65,22 +67,15 @@ func (db *DB) DeleteBlob(ctx context.Context, path string) error {
 	return err
 }
 
-// BlobInfo is a blob's path and the SHA-256 of its bytes.
-type BlobInfo struct {
-	Path   string
-	SHA256 string
-	Size   int64
-}
-
 // EachBlob calls fn for every blob's path and hash, in path order.
-func (db *DB) EachBlob(ctx context.Context, fn func(BlobInfo) error) error {
+func (db *DB) EachBlob(ctx context.Context, fn func(domain.BlobInfo) error) error {
 	rows, err := db.QueryContext(ctx, `SELECT path, sha256, size_bytes FROM blobs ORDER BY path`)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var b BlobInfo
+		var b domain.BlobInfo
 		if err := rows.Scan(&b.Path, &b.SHA256, &b.Size); err != nil {
 			return err
 		}
@@ -161,7 +156,7 @@ func (db *DB) advisoryLock(ctx context.Context, lock, unlock string) (func(), er
 	}
 	if ok, isBool := got.(bool); isBool && !ok {
 		conn.Close()
-		return nil, &storeError{kind: ErrBusy, err: errors.New("the blob store's lock is held by another instance")}
+		return nil, &storeError{kind: domain.ErrBusy, err: errors.New("the blob store's lock is held by another instance")}
 	}
 	return func() {
 		// A fresh context: the request's may be done, and the lock must go.

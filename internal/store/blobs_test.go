@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/sketchmatch/sketchmatch/internal/pgtest"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // Blobs live in the database on PostgreSQL only.
@@ -33,11 +35,11 @@ func TestBlobs(t *testing.T) {
 		if b, _ := io.ReadAll(r); string(b) != "one" {
 			t.Fatalf("blob=%q", b)
 		}
-		if _, err := db.Blob(ctx, "ab/y.jpg"); !errors.Is(err, ErrNotFound) {
+		if _, err := db.Blob(ctx, "ab/y.jpg"); !errors.Is(err, domain.ErrNotFound) {
 			t.Fatalf("err=%v, want ErrNotFound", err)
 		}
-		var infos []BlobInfo
-		db.EachBlob(ctx, func(b BlobInfo) error { infos = append(infos, b); return nil })
+		var infos []domain.BlobInfo
+		db.EachBlob(ctx, func(b domain.BlobInfo) error { infos = append(infos, b); return nil })
 		if len(infos) != 1 || infos[0].SHA256 != "7692c3ad3540bb803c020b3aee66cd8887123234ea0c6e7143c0add73ff431ed" || infos[0].Size != 3 {
 			t.Fatalf("blobs=%+v", infos)
 		}
@@ -60,11 +62,11 @@ func TestBlobs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := other.BlobsExclusive(ctx); !errors.Is(err, ErrBusy) {
+		if _, err := other.BlobsExclusive(ctx); !errors.Is(err, domain.ErrBusy) {
 			t.Fatalf("exclusive while shared: err=%v, want ErrBusy", err)
 		}
 		unlockShared()
-		if _, err := other.BlobsExclusive(ctx); !errors.Is(err, ErrBusy) {
+		if _, err := other.BlobsExclusive(ctx); !errors.Is(err, domain.ErrBusy) {
 			t.Fatalf("exclusive while one write is still in flight: err=%v, want ErrBusy", err)
 		}
 		again()
@@ -72,7 +74,7 @@ func TestBlobs(t *testing.T) {
 		if err != nil {
 			t.Fatalf("exclusive after the writes: %v", err)
 		}
-		if _, err := db.BlobsExclusive(ctx); !errors.Is(err, ErrBusy) {
+		if _, err := db.BlobsExclusive(ctx); !errors.Is(err, domain.ErrBusy) {
 			t.Fatalf("second exclusive: err=%v, want ErrBusy", err)
 		}
 		unlock()

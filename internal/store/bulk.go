@@ -4,14 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-)
 
-// NewReferenceWithEmbedding is one row of a bulk insert: a reference and,
-// when Embedding is non-nil, its embedding.
-type NewReferenceWithEmbedding struct {
-	Reference *Reference
-	Embedding *NewEmbedding
-}
+	"github.com/sketchmatch/sketchmatch/internal/domain"
+)
 
 // InsertReferences inserts many references (and their embeddings) in one
 // transaction, then runs after in it: the batch is written whole or not at
@@ -24,7 +19,7 @@ type NewReferenceWithEmbedding struct {
 // It is the bulk path for seeding and imports: one transaction and one
 // round trip per row and table, with no per-row re-check of cached fused
 // vectors (a new reference has none).
-func (db *DB) InsertReferences(ctx context.Context, refs []NewReferenceWithEmbedding, after TxHook) error {
+func (db *DB) InsertReferences(ctx context.Context, refs []domain.NewReferenceWithEmbedding, after TxHook) error {
 	if len(refs) == 0 {
 		return runHookAlone(ctx, db, after)
 	}
@@ -98,7 +93,7 @@ func (db *DB) DominantModel(ctx context.Context, want string) (model string, dim
 		args = append(args, want)
 	}
 	err = db.QueryRowContext(ctx, q, args...).Scan(&model, &dim)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, domain.ErrNotFound) {
 		return "", 0, err
 	}
 	return model, dim, err

@@ -5,17 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 func TestInsertReferences(t *testing.T) { forEachBackend(t, testInsertReferences) }
 
-func bulkRow(i int, withEmb bool) NewReferenceWithEmbedding {
+func bulkRow(i int, withEmb bool) domain.NewReferenceWithEmbedding {
 	sha := fmt.Sprintf("%064x", i+1)
-	r := &Reference{SHA256: sha, Label: fmt.Sprintf("bulk-%d", i), ContentType: "image/jpeg", SizeBytes: 10, Width: 16, Height: 16,
+	r := &domain.Reference{SHA256: sha, Label: fmt.Sprintf("bulk-%d", i), ContentType: "image/jpeg", SizeBytes: 10, Width: 16, Height: 16,
 		StoredPath: sha[:2] + "/" + sha + ".jpg", ThumbPath: "thumbs/" + sha[:2] + "/" + sha + ".jpg", CreatedBy: "seed"}
-	n := NewReferenceWithEmbedding{Reference: r}
+	n := domain.NewReferenceWithEmbedding{Reference: r}
 	if withEmb {
-		n.Embedding = &NewEmbedding{ModelID: "m1", Vector: []float32{float32(i), 1, 0, 0}, FaceFound: true, HOG: []byte{1, 2}}
+		n.Embedding = &domain.NewEmbedding{ModelID: "m1", Vector: []float32{float32(i), 1, 0, 0}, FaceFound: true, HOG: []byte{1, 2}}
 	}
 	return n
 }
@@ -24,20 +26,20 @@ func testInsertReferences(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
 
-	if _, _, err := db.DominantModel(ctx, ""); !errors.Is(err, ErrNotFound) {
+	if _, _, err := db.DominantModel(ctx, ""); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("DominantModel on an empty gallery: %v, want ErrNotFound", err)
 	}
 
 	// A batch whose hook fails writes nothing.
 	boom := errors.New("boom")
-	if err := db.InsertReferences(ctx, []NewReferenceWithEmbedding{bulkRow(0, true)}, func(*Tx) error { return boom }); !errors.Is(err, boom) {
+	if err := db.InsertReferences(ctx, []domain.NewReferenceWithEmbedding{bulkRow(0, true)}, func(*Tx) error { return boom }); !errors.Is(err, boom) {
 		t.Fatalf("hook error: %v", err)
 	}
 	if total, _, _ := db.CountReferences(ctx, "m1"); total != 0 {
 		t.Fatalf("a failed batch left %d references", total)
 	}
 
-	rows := []NewReferenceWithEmbedding{bulkRow(0, true), bulkRow(1, true), bulkRow(2, false)}
+	rows := []domain.NewReferenceWithEmbedding{bulkRow(0, true), bulkRow(1, true), bulkRow(2, false)}
 	hooked := false
 	if err := db.InsertReferences(ctx, rows, func(tx *Tx) error {
 		hooked = true
@@ -79,7 +81,7 @@ func testInsertReferences(t *testing.T) {
 		t.Fatalf("CountReferences = %d, %d, %v; want 3, 2", total, embedded, err)
 	}
 	var vecs []float32
-	if err := db.EachEmbedding(ctx, "m1", 4, func(e *StoredEmbedding) error {
+	if err := db.EachEmbedding(ctx, "m1", 4, func(e *domain.StoredEmbedding) error {
 		vecs = append(vecs, e.Vector[0])
 		return nil
 	}); err != nil {
@@ -91,7 +93,7 @@ func testInsertReferences(t *testing.T) {
 	if m, dim, err := db.DominantModel(ctx, ""); err != nil || m != "m1" || dim != 4 {
 		t.Fatalf("DominantModel = %q, %d, %v", m, dim, err)
 	}
-	if _, _, err := db.DominantModel(ctx, "other"); !errors.Is(err, ErrNotFound) {
+	if _, _, err := db.DominantModel(ctx, "other"); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("DominantModel(other): %v, want ErrNotFound", err)
 	}
 
@@ -99,13 +101,13 @@ func testInsertReferences(t *testing.T) {
 	// whole batch.
 	join := bulkRow(3, true)
 	join.Reference.SubjectID = rows[0].Reference.SubjectID
-	if err := db.InsertReferences(ctx, []NewReferenceWithEmbedding{join, bulkRow(1, true)}, nil); !errors.Is(err, ErrConflict) {
+	if err := db.InsertReferences(ctx, []domain.NewReferenceWithEmbedding{join, bulkRow(1, true)}, nil); !errors.Is(err, domain.ErrConflict) {
 		t.Fatalf("duplicate sha: %v, want ErrConflict", err)
 	}
 	if total, _, _ := db.CountReferences(ctx, "m1"); total != 3 {
 		t.Fatalf("a refused batch left rows: %d references", total)
 	}
-	if err := db.InsertReferences(ctx, []NewReferenceWithEmbedding{join}, nil); err != nil {
+	if err := db.InsertReferences(ctx, []domain.NewReferenceWithEmbedding{join}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if refs, err := db.ReferencesOfSubject(ctx, rows[0].Reference.SubjectID); err != nil || len(refs) != 2 {
@@ -113,7 +115,7 @@ func testInsertReferences(t *testing.T) {
 	}
 	missing := bulkRow(4, false)
 	missing.Reference.SubjectID = 999999
-	if err := db.InsertReferences(ctx, []NewReferenceWithEmbedding{missing}, nil); !errors.Is(err, ErrNotFound) {
+	if err := db.InsertReferences(ctx, []domain.NewReferenceWithEmbedding{missing}, nil); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("unknown subject: %v, want ErrNotFound", err)
 	}
 }

@@ -2,31 +2,14 @@ package store
 
 import (
 	"context"
-)
 
-// Calibration is a per-modality centring (mean photo and mean sketch
-// embedding) for one model, with the score bands derived from it.
-type Calibration struct {
-	ID         int64
-	ModelID    string
-	CreatedAt  int64
-	CreatedBy  string
-	Source     string
-	NPairs     int
-	PhotoMean  []float32
-	SketchMean []float32
-	Bands      string // JSON
-	// Fusion is the fused-search model (internal/fusion, binary); nil
-	// when the calibration only centres. FusionNote says what calibrate
-	// chose and why.
-	Fusion     []byte
-	FusionNote string
-}
+	"github.com/sketchmatch/sketchmatch/internal/domain"
+)
 
 // InsertCalibration stores c and sets c.ID, with its audit row a (its
 // Target set to "calibration:ID"), in one transaction; the newest
 // calibration of a model is the active one.
-func (db *DB) InsertCalibration(ctx context.Context, c *Calibration, a *Audited) error {
+func (db *DB) InsertCalibration(ctx context.Context, c *domain.Calibration, a *Audited) error {
 	c.CreatedAt = db.Now().Unix()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -48,8 +31,8 @@ func (db *DB) InsertCalibration(ctx context.Context, c *Calibration, a *Audited)
 
 // LatestCalibration returns the newest calibration made for model, or
 // ErrNotFound. A calibration of another model is never returned.
-func (db *DB) LatestCalibration(ctx context.Context, model string) (*Calibration, error) {
-	c := &Calibration{}
+func (db *DB) LatestCalibration(ctx context.Context, model string) (*domain.Calibration, error) {
+	c := &domain.Calibration{}
 	var pm, sm []byte
 	err := db.QueryRowContext(ctx, `SELECT id, model_id, created_at, created_by, source, n_pairs, photo_mean, sketch_mean, bands, fusion, fusion_note
 		FROM calibrations WHERE model_id = ? ORDER BY id DESC LIMIT 1`, model).
@@ -61,18 +44,8 @@ func (db *DB) LatestCalibration(ctx context.Context, model string) (*Calibration
 	return c, nil
 }
 
-// EvalReport is a stored `sketchmatch eval` result.
-type EvalReport struct {
-	ID        int64
-	ModelID   string
-	CreatedAt int64
-	Summary   string
-	Report    string // JSON
-	PlotPNG   []byte
-}
-
 // InsertEvalReport stores r.
-func (db *DB) InsertEvalReport(ctx context.Context, r *EvalReport) error {
+func (db *DB) InsertEvalReport(ctx context.Context, r *domain.EvalReport) error {
 	r.CreatedAt = db.Now().Unix()
 	err := db.QueryRowContext(ctx, `INSERT INTO eval_reports (model_id, created_at, summary, report, plot_png) VALUES (?, ?, ?, ?, ?) RETURNING id`,
 		r.ModelID, r.CreatedAt, r.Summary, r.Report, r.PlotPNG).Scan(&r.ID)
@@ -83,8 +56,8 @@ func (db *DB) InsertEvalReport(ctx context.Context, r *EvalReport) error {
 }
 
 // LatestEvalReport returns the newest report for model, or ErrNotFound.
-func (db *DB) LatestEvalReport(ctx context.Context, model string) (*EvalReport, error) {
-	r := &EvalReport{}
+func (db *DB) LatestEvalReport(ctx context.Context, model string) (*domain.EvalReport, error) {
+	r := &domain.EvalReport{}
 	err := db.QueryRowContext(ctx, `SELECT id, model_id, created_at, summary, report, plot_png FROM eval_reports WHERE model_id = ? ORDER BY id DESC LIMIT 1`, model).
 		Scan(&r.ID, &r.ModelID, &r.CreatedAt, &r.Summary, &r.Report, &r.PlotPNG)
 	return r, err

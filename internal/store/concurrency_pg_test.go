@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/sketchmatch/sketchmatch/internal/pgtest"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // Appends from several instances (DB handles) at once keep one linear
@@ -19,7 +21,7 @@ func TestAuditAppendsFromSeveralInstances(t *testing.T) {
 		ctx := context.Background()
 		first := MustOpenDB(t)
 		dbs := []*DB{first, MustOpenDB2(t, first), MustOpenDB2(t, first)}
-		seal := func(r *AuditRow) string {
+		seal := func(r *domain.AuditRow) string {
 			h := sha256.Sum256([]byte(r.PrevHash + r.At + r.Action))
 			return hex.EncodeToString(h[:])
 		}
@@ -30,7 +32,7 @@ func TestAuditAppendsFromSeveralInstances(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					for k := 0; k < 10; k++ {
-						r := &AuditRow{At: fmt.Sprint(i, w, k), Action: "x", Outcome: "success"}
+						r := &domain.AuditRow{At: fmt.Sprint(i, w, k), Action: "x", Outcome: "success"}
 						if err := db.AppendAudit(ctx, r, seal); err != nil {
 							t.Error(err)
 							return
@@ -41,7 +43,7 @@ func TestAuditAppendsFromSeveralInstances(t *testing.T) {
 		}
 		wg.Wait()
 		prev, n := AuditGenesisHash, 0
-		first.EachAudit(ctx, func(r *AuditRow) error {
+		first.EachAudit(ctx, func(r *domain.AuditRow) error {
 			if r.PrevHash != prev || seal(r) != r.Hash {
 				t.Fatalf("row %d does not link to the row before it", r.ID)
 			}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // CopiedTables are the tables `sketchmatch migrate` copies from SQLite to
@@ -243,7 +245,7 @@ func (db *DB) BeginCopy(ctx context.Context, source string) (CopyState, error) {
 		return CopyFinished, nil
 	case err == nil:
 		return CopyResume, nil
-	case !IsNotFound(err):
+	case !domain.IsNotFound(err):
 		return 0, err
 	}
 	for _, t := range []string{"users", "references", "audit_log", "searches"} {

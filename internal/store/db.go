@@ -389,7 +389,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		applied[v] = true
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err := translate(rows.Err()); err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
 	for _, name := range names {

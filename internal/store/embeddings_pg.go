@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // eachEmbeddingPG is EachEmbedding on PostgreSQL, in the table's own order:
@@ -15,7 +17,7 @@ import (
 // go by id). It reads through pgx itself rather than database/sql, so the
 // rows come in binary and are decoded from pgx's read buffer without an
 // allocation per row.
-func (db *DB) eachEmbeddingPG(ctx context.Context, model string, dim int, fn func(*StoredEmbedding) error) error {
+func (db *DB) eachEmbeddingPG(ctx context.Context, model string, dim int, fn func(*domain.StoredEmbedding) error) error {
 	conn, err := db.DB.Conn(ctx)
 	if err != nil {
 		return translate(err)
@@ -33,7 +35,7 @@ func (db *DB) eachEmbeddingPG(ctx context.Context, model string, dim int, fn fun
 			return err
 		}
 		defer rows.Close()
-		e := StoredEmbedding{Vector: make([]float32, dim), FaceFound: true}
+		e := domain.StoredEmbedding{Vector: make([]float32, dim), FaceFound: true}
 		for rows.Next() {
 			raw := rows.RawValues() // valid until the next Next
 			if len(raw) != 2 || len(raw[0]) != 8 {
@@ -48,7 +50,7 @@ func (db *DB) eachEmbeddingPG(ctx context.Context, model string, dim int, fn fun
 				return err
 			}
 		}
-		return rows.Err()
+		return translate(rows.Err())
 	})
 	// A connection a failed read left unusable is closed by pgx, and
 	// database/sql then drops it from the pool (stdlib's IsValid).

@@ -4,19 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-)
 
-// FusionInput is one reference's row for a fused index load: its cached
-// fused vector under the calibration when there is one, else the
-// descriptors to compute it from.
-type FusionInput struct {
-	ReferenceID int64
-	Vector      []float32 // encoder vector
-	Fused       []byte    // cached fused vector (EncodeVector), nil when absent
-	HOG         []byte    // float16 descriptors, read only when Fused is nil
-	HOGWide     []byte
-	// The byte slices are only valid during the callback.
-}
+	"github.com/sketchmatch/sketchmatch/internal/domain"
+)
 
 // EachFusionInput streams every searchable embedding (face found or
 // marked) of model with dimension dim in
@@ -24,7 +14,7 @@ type FusionInput struct {
 // The descriptors are read only for rows without a cached vector. The
 // *FusionInput and its slices are reused between calls: fn must copy what
 // it keeps.
-func (db *DB) EachFusionInput(ctx context.Context, model string, dim int, calID int64, fn func(*FusionInput) error) error {
+func (db *DB) EachFusionInput(ctx context.Context, model string, dim int, calID int64, fn func(*domain.FusionInput) error) error {
 	rows, err := db.QueryContext(ctx, `SELECT e.reference_id, e.vector, f.vector,
 		CASE WHEN f.vector IS NULL THEN e.hog END, CASE WHEN f.vector IS NULL THEN e.hog_wide END
 		FROM embeddings e LEFT JOIN fused_vectors f ON f.reference_id = e.reference_id AND f.calibration_id = ?
@@ -33,7 +23,7 @@ func (db *DB) EachFusionInput(ctx context.Context, model string, dim int, calID 
 		return err
 	}
 	defer rows.Close()
-	in := FusionInput{Vector: make([]float32, dim)}
+	in := domain.FusionInput{Vector: make([]float32, dim)}
 	var vec, fused, tight, wide sql.RawBytes // valid until the next Next
 	for rows.Next() {
 		if err := rows.Scan(&in.ReferenceID, &vec, &fused, &tight, &wide); err != nil {
@@ -48,18 +38,12 @@ func (db *DB) EachFusionInput(ctx context.Context, model string, dim int, calID 
 			return err
 		}
 	}
-	return rows.Err()
-}
-
-// FusedVector is one reference's index row under a calibration.
-type FusedVector struct {
-	ReferenceID int64
-	Vector      []float32
+	return translate(rows.Err())
 }
 
 // PutFusedVectors caches fused vectors under calibration calID and drops
 // those of older calibrations. A reference deleted meanwhile is skipped.
-func (db *DB) PutFusedVectors(ctx context.Context, calID int64, vs []FusedVector) error {
+func (db *DB) PutFusedVectors(ctx context.Context, calID int64, vs []domain.FusedVector) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

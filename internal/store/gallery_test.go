@@ -6,6 +6,8 @@ import (
 	"image"
 	"testing"
 	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // The gallery's aggregates (references, embeddings, fused vectors,
@@ -22,32 +24,32 @@ func testGalleryAggregates(t *testing.T) {
 	var audited int
 	hook := func(tx *Tx) error {
 		audited++
-		return AppendAuditTx(ctx, tx, &AuditRow{At: "t", Action: "x", Outcome: "success"}, func(*AuditRow) string { return "h" })
+		return AppendAuditTx(ctx, tx, &domain.AuditRow{At: "t", Action: "x", Outcome: "success"}, func(*domain.AuditRow) string { return "h" })
 	}
 	entry := func() *Audited {
 		audited++
-		return &Audited{Row: &AuditRow{At: "t", Action: "x", Outcome: "success"}, Seal: func(*AuditRow) string { return "h" }}
+		return &Audited{Row: &domain.AuditRow{At: "t", Action: "x", Outcome: "success"}, Seal: func(*domain.AuditRow) string { return "h" }}
 	}
 
-	refs := make([]*Reference, 3)
+	refs := make([]*domain.Reference, 3)
 	for i := range refs {
-		refs[i] = &Reference{SHA256: string(rune('a'+i)) + "sha", Label: []string{"Alpha", "beta", "Gamma"}[i], ContentType: "image/jpeg", SizeBytes: 10, Width: 4, Height: 4, StoredPath: "p" + string(rune('a'+i)), ThumbPath: "t" + string(rune('a'+i))}
-		emb := &NewEmbedding{ModelID: "m", Vector: []float32{1, 0, float32(i)}, FaceFound: i != 2, HOG: []byte{1, 2}, HOGWide: []byte{3}, Face: &FaceRecord{Found: i != 2, Faces: 1, Box: image.Rect(0, 0, 2, 2)}}
+		refs[i] = &domain.Reference{SHA256: string(rune('a'+i)) + "sha", Label: []string{"Alpha", "beta", "Gamma"}[i], ContentType: "image/jpeg", SizeBytes: 10, Width: 4, Height: 4, StoredPath: "p" + string(rune('a'+i)), ThumbPath: "t" + string(rune('a'+i))}
+		emb := &domain.NewEmbedding{ModelID: "m", Vector: []float32{1, 0, float32(i)}, FaceFound: i != 2, HOG: []byte{1, 2}, HOGWide: []byte{3}, Face: &domain.FaceRecord{Found: i != 2, Faces: 1, Box: image.Rect(0, 0, 2, 2)}}
 		if err := db.InsertReference(ctx, refs[i], emb, hook); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t.Run("ErrConflict", func(t *testing.T) {
-		err := db.InsertReference(ctx, &Reference{SHA256: "asha", ContentType: "x", StoredPath: "p", ThumbPath: "t"}, nil, nil)
-		if !errors.Is(err, ErrConflict) {
+		err := db.InsertReference(ctx, &domain.Reference{SHA256: "asha", ContentType: "x", StoredPath: "p", ThumbPath: "t"}, nil, nil)
+		if !errors.Is(err, domain.ErrConflict) {
 			t.Fatalf("err=%v, want ErrConflict", err)
 		}
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
-		if _, err := db.ReferenceByID(ctx, 999); !errors.Is(err, ErrNotFound) {
+		if _, err := db.ReferenceByID(ctx, 999); !errors.Is(err, domain.ErrNotFound) {
 			t.Fatalf("err=%v, want ErrNotFound", err)
 		}
-		if err := db.DeleteReference(ctx, 999, nil); !errors.Is(err, ErrNotFound) {
+		if err := db.DeleteReference(ctx, 999, nil); !errors.Is(err, domain.ErrNotFound) {
 			t.Fatalf("err=%v, want ErrNotFound", err)
 		}
 	})
@@ -69,7 +71,7 @@ func testGalleryAggregates(t *testing.T) {
 			t.Fatalf("searchable=%v err=%v", ids, err)
 		}
 		var seen int
-		if err := db.EachEmbedding(ctx, "m", 3, func(e *StoredEmbedding) error { seen++; return nil }); err != nil || seen != 2 {
+		if err := db.EachEmbedding(ctx, "m", 3, func(e *domain.StoredEmbedding) error { seen++; return nil }); err != nil || seen != 2 {
 			t.Fatalf("each=%d err=%v", seen, err)
 		}
 		byID, err := db.ReferencesByIDs(ctx, []int64{refs[0].ID, refs[2].ID})
@@ -78,7 +80,7 @@ func testGalleryAggregates(t *testing.T) {
 		}
 	})
 	t.Run("FusedVectors", func(t *testing.T) {
-		c := &Calibration{ModelID: "m", NPairs: 2, PhotoMean: []float32{1}, SketchMean: []float32{2}, Fusion: []byte{9}}
+		c := &domain.Calibration{ModelID: "m", NPairs: 2, PhotoMean: []float32{1}, SketchMean: []float32{2}, Fusion: []byte{9}}
 		if err := db.InsertCalibration(ctx, c, entry()); err != nil {
 			t.Fatal(err)
 		}
@@ -86,14 +88,14 @@ func testGalleryAggregates(t *testing.T) {
 		if err != nil || got.ID != c.ID || got.Fusion[0] != 9 {
 			t.Fatalf("calibration=%+v err=%v", got, err)
 		}
-		if err := db.PutFusedVectors(ctx, c.ID, []FusedVector{{refs[0].ID, []float32{0.5}}, {999, []float32{1}}}); err != nil {
+		if err := db.PutFusedVectors(ctx, c.ID, []domain.FusedVector{{ReferenceID: refs[0].ID, Vector: []float32{0.5}}, {ReferenceID: 999, Vector: []float32{1}}}); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.PutFusedVectors(ctx, c.ID, []FusedVector{{refs[0].ID, []float32{0.25}}}); err != nil {
+		if err := db.PutFusedVectors(ctx, c.ID, []domain.FusedVector{{ReferenceID: refs[0].ID, Vector: []float32{0.25}}}); err != nil {
 			t.Fatal(err)
 		}
 		var fused int
-		err = db.EachFusionInput(ctx, "m", 3, c.ID, func(in *FusionInput) error {
+		err = db.EachFusionInput(ctx, "m", 3, c.ID, func(in *domain.FusionInput) error {
 			if in.Fused != nil {
 				fused++
 				if v := DecodeVector(in.Fused); v[0] != 0.25 {
@@ -107,8 +109,8 @@ func testGalleryAggregates(t *testing.T) {
 		}
 	})
 	t.Run("SearchesAndPurge", func(t *testing.T) {
-		s := &Search{UserID: bob.ID, Username: "bob", SketchSHA256: "s", SketchPath: "sk", ModelID: "m", K: 2, FaceFound: true,
-			Results: []SearchResult{{Rank: 1, ReferenceID: refs[0].ID, Label: "Alpha", Score: 0.9, Band: "strong"}, {Rank: 2, ReferenceID: refs[1].ID, Label: "beta", Score: 0.5}}}
+		s := &domain.Search{UserID: bob.ID, Username: "bob", SketchSHA256: "s", SketchPath: "sk", ModelID: "m", K: 2, FaceFound: true,
+			Results: []domain.SearchResult{{Rank: 1, ReferenceID: refs[0].ID, Label: "Alpha", Score: 0.9, Band: "strong"}, {Rank: 2, ReferenceID: refs[1].ID, Label: "beta", Score: 0.5}}}
 		if err := db.InsertSearch(ctx, s, hook); err != nil {
 			t.Fatal(err)
 		}
@@ -133,8 +135,8 @@ func testGalleryAggregates(t *testing.T) {
 		}
 	})
 	t.Run("Tokens", func(t *testing.T) {
-		tok := &Token{Name: "Bot", Scopes: []string{"search"}, CreatedBy: "alice", CreatedAt: now.Unix()}
-		if err := db.CreateToken(ctx, tok, "hash", &User{Username: "token:bot", PasswordHash: "!", Role: "officer"}, entry()); err != nil {
+		tok := &domain.Token{Name: "Bot", Scopes: []string{"search"}, CreatedBy: "alice", CreatedAt: now.Unix()}
+		if err := db.CreateToken(ctx, tok, "hash", &domain.User{Username: "token:bot", PasswordHash: "!", Role: "officer"}, entry()); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := db.TokenByName(ctx, "bot"); err != nil || got.ID != tok.ID {
@@ -148,8 +150,8 @@ func testGalleryAggregates(t *testing.T) {
 		if err := db.DeleteReference(ctx, refs[1].ID, entry()); err != nil {
 			t.Fatal(err)
 		}
-		var rows []AuditRow
-		db.EachAudit(ctx, func(r *AuditRow) error { rows = append(rows, *r); return nil })
+		var rows []domain.AuditRow
+		db.EachAudit(ctx, func(r *domain.AuditRow) error { rows = append(rows, *r); return nil })
 		if len(rows) != audited {
 			t.Fatalf("audit rows=%d, want %d", len(rows), audited)
 		}
@@ -158,7 +160,7 @@ func testGalleryAggregates(t *testing.T) {
 				t.Fatalf("ids not increasing: %d after %d", rows[i].ID, rows[i-1].ID)
 			}
 		}
-		if list, total, err := db.ListAuditFiltered(ctx, AuditFilter{Username: ""}, 2, 0); err != nil || total != audited || len(list) != 2 {
+		if list, total, err := db.ListAuditFiltered(ctx, domain.AuditFilter{Username: ""}, 2, 0); err != nil || total != audited || len(list) != 2 {
 			t.Fatalf("list=%d total=%d err=%v", len(list), total, err)
 		}
 	})

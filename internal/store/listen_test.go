@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/pgtest"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // Committed embedding and calibration changes are announced on
@@ -29,11 +31,11 @@ func TestListenIndexChanges(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("Listen did not connect")
 		}
-		r := &Reference{SHA256: "s", ContentType: "image/jpeg", StoredPath: "p", ThumbPath: "t"}
-		if err := db.InsertReference(ctx, r, &NewEmbedding{ModelID: "m", Vector: []float32{1}, FaceFound: true}, nil); err != nil {
+		r := &domain.Reference{SHA256: "s", ContentType: "image/jpeg", StoredPath: "p", ThumbPath: "t"}
+		if err := db.InsertReference(ctx, r, &domain.NewEmbedding{ModelID: "m", Vector: []float32{1}, FaceFound: true}, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.InsertCalibration(ctx, &Calibration{ModelID: "m", PhotoMean: []float32{1}, SketchMean: []float32{1}}, nil); err != nil {
+		if err := db.InsertCalibration(ctx, &domain.Calibration{ModelID: "m", PhotoMean: []float32{1}, SketchMean: []float32{1}}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.DeleteReference(ctx, r.ID, nil); err != nil {
@@ -52,9 +54,9 @@ func TestListenIndexChanges(t *testing.T) {
 		}
 		// People (issue 16): a photo moved to another person, and witness
 		// metadata written (now the person's).
-		a := &Reference{SHA256: "a", ContentType: "image/jpeg", StoredPath: "pa", ThumbPath: "ta"}
-		b := &Reference{SHA256: "b", ContentType: "image/jpeg", StoredPath: "pb", ThumbPath: "tb"}
-		for _, r := range []*Reference{a, b} {
+		a := &domain.Reference{SHA256: "a", ContentType: "image/jpeg", StoredPath: "pa", ThumbPath: "ta"}
+		b := &domain.Reference{SHA256: "b", ContentType: "image/jpeg", StoredPath: "pb", ThumbPath: "tb"}
+		for _, r := range []*domain.Reference{a, b} {
 			if err := db.InsertReference(ctx, r, nil, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -62,7 +64,7 @@ func TestListenIndexChanges(t *testing.T) {
 		if _, err := db.MoveReference(ctx, b.ID, a.SubjectID, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.UpdateMetadata(ctx, a.ID, nil, Metadata{Sex: "male"}, nil); err != nil {
+		if err := db.UpdateMetadata(ctx, a.ID, nil, domain.Metadata{Sex: "male"}, nil); err != nil {
 			t.Fatal(err)
 		}
 		for _, want := range []string{"S:" + itoa64(b.ID) + ":", "M:" + itoa64(a.SubjectID) + ":"} {

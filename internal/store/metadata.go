@@ -4,24 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
-
-// Metadata is what a witness can describe of a person (a subject; every
-// photo of the person has it). The zero value (and a subject without a
-// row) means "unknown" for every field. Calls that take a reference id
-// read or write the metadata of that photo's subject.
-// Validation and normalisation live in internal/gallery; the store keeps
-// what it is given.
-type Metadata struct {
-	Sex       string   // "female", "male" or "unknown" ("" is read as unknown)
-	BirthYear int      // 0 = unknown
-	Tags      []string // normalised: lower case, sorted, no duplicates, no commas
-}
-
-// IsZero reports whether nothing is known.
-func (m Metadata) IsZero() bool {
-	return (m.Sex == "" || m.Sex == "unknown") && m.BirthYear == 0 && len(m.Tags) == 0
-}
 
 func joinTags(tags []string) string { return strings.Join(tags, ",") }
 
@@ -33,8 +18,8 @@ func SplitTags(s string) []string {
 	return strings.Split(s, ",")
 }
 
-func scanMeta(sc interface{ Scan(...any) error }, id *int64) (Metadata, error) {
-	var m Metadata
+func scanMeta(sc interface{ Scan(...any) error }, id *int64) (domain.Metadata, error) {
+	var m domain.Metadata
 	var year sql.NullInt64
 	var tags string
 	if err := sc.Scan(id, &m.Sex, &year, &tags); err != nil {
@@ -47,7 +32,7 @@ func scanMeta(sc interface{ Scan(...any) error }, id *int64) (Metadata, error) {
 // PutMetadataTx stores (or replaces) the metadata of a reference's subject
 // inside tx (the gallery calls it from the TxHook of an insert or an
 // update, so the change, the reference and the audit row commit together).
-func (db *DB) PutMetadataTx(ctx context.Context, tx *Tx, refID int64, m Metadata) error {
+func (db *DB) PutMetadataTx(ctx context.Context, tx *Tx, refID int64, m domain.Metadata) error {
 	var subject int64
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(subject_id, 0) FROM "references" WHERE id = ?`, refID).Scan(&subject); err != nil {
 		return err
@@ -56,7 +41,7 @@ func (db *DB) PutMetadataTx(ctx context.Context, tx *Tx, refID int64, m Metadata
 }
 
 // PutSubjectMetadataTx stores (or replaces) a subject's metadata inside tx.
-func (db *DB) PutSubjectMetadataTx(ctx context.Context, tx *Tx, subjectID int64, m Metadata) error {
+func (db *DB) PutSubjectMetadataTx(ctx context.Context, tx *Tx, subjectID int64, m domain.Metadata) error {
 	sex := m.Sex
 	if sex == "" {
 		sex = "unknown"
@@ -78,28 +63,28 @@ const metaByRef = `SELECT r.id, m.sex, m.birth_year, m.tags FROM "references" r 
 
 // MetadataByID returns the metadata of a reference's subject (the zero
 // Metadata when it has none).
-func (db *DB) MetadataByID(ctx context.Context, refID int64) (Metadata, error) {
+func (db *DB) MetadataByID(ctx context.Context, refID int64) (domain.Metadata, error) {
 	var id int64
 	m, err := scanMeta(db.QueryRowContext(ctx, metaByRef+` WHERE r.id = ?`, refID), &id)
-	if IsNotFound(err) {
-		return Metadata{}, nil
+	if domain.IsNotFound(err) {
+		return domain.Metadata{}, nil
 	}
 	return m, err
 }
 
 // SubjectMetadata returns a subject's metadata (zero when none).
-func (db *DB) SubjectMetadata(ctx context.Context, subjectID int64) (Metadata, error) {
+func (db *DB) SubjectMetadata(ctx context.Context, subjectID int64) (domain.Metadata, error) {
 	var id int64
 	m, err := scanMeta(db.QueryRowContext(ctx, `SELECT subject_id, sex, birth_year, tags FROM subject_metadata WHERE subject_id = ?`, subjectID), &id)
-	if IsNotFound(err) {
-		return Metadata{}, nil
+	if domain.IsNotFound(err) {
+		return domain.Metadata{}, nil
 	}
 	return m, err
 }
 
 // MetadataByIDs returns the metadata of those of ids that have any.
-func (db *DB) MetadataByIDs(ctx context.Context, ids []int64) (map[int64]Metadata, error) {
-	out := make(map[int64]Metadata, len(ids))
+func (db *DB) MetadataByIDs(ctx context.Context, ids []int64) (map[int64]domain.Metadata, error) {
+	out := make(map[int64]domain.Metadata, len(ids))
 	err := db.eachByIDs(ctx, metaByRef+` WHERE r.id IN (%s)`, nil, ids,
 		func(rows *sql.Rows) error {
 			var id int64
@@ -126,7 +111,7 @@ func (db *DB) MetadataVersion(ctx context.Context) (int64, error) {
 // rows: a write in between makes the copy newer than the version says, so
 // the next MetadataVersion check reloads it again (harmless), never the
 // other way round.
-func (db *DB) EachMetadata(ctx context.Context, fn func(refID int64, m Metadata) error) (int64, error) {
+func (db *DB) EachMetadata(ctx context.Context, fn func(refID int64, m domain.Metadata) error) (int64, error) {
 	version, err := db.MetadataVersion(ctx)
 	if err != nil {
 		return 0, err
@@ -146,31 +131,24 @@ func (db *DB) EachMetadata(ctx context.Context, fn func(refID int64, m Metadata)
 			return 0, err
 		}
 	}
-	return version, rows.Err()
-}
-
-// SearchFilter is the witness filter a search ran with.
-type SearchFilter struct {
-	Spec        string // JSON
-	Description string
-	Kept, Total int
+	return version, translate(rows.Err())
 }
 
 // PutSearchFilterTx records a search's filter inside the transaction that
 // records the search (from InsertSearch's TxHook).
-func (db *DB) PutSearchFilterTx(ctx context.Context, tx *Tx, searchID int64, f SearchFilter) error {
+func (db *DB) PutSearchFilterTx(ctx context.Context, tx *Tx, searchID int64, f domain.SearchFilter) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO search_filters (search_id, spec, description, kept, total) VALUES (?, ?, ?, ?, ?)`,
 		searchID, f.Spec, f.Description, f.Kept, f.Total)
 	return err
 }
 
 // SearchFilters returns the filters of those of the searches that had one.
-func (db *DB) SearchFilters(ctx context.Context, ids []int64) (map[int64]SearchFilter, error) {
-	out := make(map[int64]SearchFilter, len(ids))
+func (db *DB) SearchFilters(ctx context.Context, ids []int64) (map[int64]domain.SearchFilter, error) {
+	out := make(map[int64]domain.SearchFilter, len(ids))
 	err := db.eachByIDs(ctx, `SELECT search_id, spec, description, kept, total FROM search_filters WHERE search_id IN (%s)`, nil, ids,
 		func(rows *sql.Rows) error {
 			var id int64
-			var f SearchFilter
+			var f domain.SearchFilter
 			if err := rows.Scan(&id, &f.Spec, &f.Description, &f.Kept, &f.Total); err != nil {
 				return err
 			}
@@ -183,7 +161,7 @@ func (db *DB) SearchFilters(ctx context.Context, ids []int64) (map[int64]SearchF
 // UpdateMetadata replaces a reference's metadata, and its label when label
 // is not nil, then runs after, in one transaction; ErrNotFound when the
 // reference does not exist.
-func (db *DB) UpdateMetadata(ctx context.Context, refID int64, label *string, m Metadata, after TxHook) error {
+func (db *DB) UpdateMetadata(ctx context.Context, refID int64, label *string, m domain.Metadata, after TxHook) error {
 	hook := func(tx *Tx) error {
 		if err := db.PutMetadataTx(ctx, tx, refID, m); err != nil {
 			return err

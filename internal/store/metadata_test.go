@@ -5,18 +5,20 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 func insertRef(t *testing.T, db *DB, sha string) int64 {
 	t.Helper()
-	r := &Reference{SHA256: sha, ContentType: "image/jpeg", StoredPath: sha + ".jpg", ThumbPath: sha + ".thumb.jpg"}
+	r := &domain.Reference{SHA256: sha, ContentType: "image/jpeg", StoredPath: sha + ".jpg", ThumbPath: sha + ".thumb.jpg"}
 	if err := db.InsertReference(context.Background(), r, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	return r.ID
 }
 
-func putMeta(t *testing.T, db *DB, id int64, m Metadata) {
+func putMeta(t *testing.T, db *DB, id int64, m domain.Metadata) {
 	t.Helper()
 	ctx := context.Background()
 	tx, err := db.BeginTx(ctx, nil)
@@ -44,11 +46,11 @@ func testMetadata(t *testing.T) {
 	if m, err := db.MetadataByID(ctx, a); err != nil || !m.IsZero() {
 		t.Fatalf("no row: %+v %v", m, err)
 	}
-	want := Metadata{Sex: "female", BirthYear: 1984, Tags: []string{"beard", "scar left cheek"}}
+	want := domain.Metadata{Sex: "female", BirthYear: 1984, Tags: []string{"beard", "scar left cheek"}}
 	putMeta(t, db, a, want)
 	v1, _ := db.MetadataVersion(ctx)
-	putMeta(t, db, b, Metadata{Sex: "male"})
-	putMeta(t, db, b, Metadata{})
+	putMeta(t, db, b, domain.Metadata{Sex: "male"})
+	putMeta(t, db, b, domain.Metadata{})
 	v2, _ := db.MetadataVersion(ctx)
 	if v1 == 0 || v2 <= v1 {
 		t.Fatalf("versions %d then %d: must grow with every write", v1, v2)
@@ -59,8 +61,8 @@ func testMetadata(t *testing.T) {
 	if got, _ := db.MetadataByID(ctx, b); !got.IsZero() || got.Sex != "unknown" {
 		t.Fatalf("cleared metadata read back as %+v", got)
 	}
-	all := map[int64]Metadata{}
-	v, err := db.EachMetadata(ctx, func(id int64, m Metadata) error { all[id] = m; return nil })
+	all := map[int64]domain.Metadata{}
+	v, err := db.EachMetadata(ctx, func(id int64, m domain.Metadata) error { all[id] = m; return nil })
 	if err != nil || v != v2 || len(all) != 2 {
 		t.Fatalf("EachMetadata: version %d (want %d), %d rows, %v", v, v2, len(all), err)
 	}
@@ -71,7 +73,7 @@ func testMetadata(t *testing.T) {
 	t.Run("ErrBadSexRefusedBySchema", func(t *testing.T) {
 		tx, _ := db.BeginTx(ctx, nil)
 		defer tx.Rollback()
-		if err := db.PutMetadataTx(ctx, tx, a, Metadata{Sex: "other"}); err == nil {
+		if err := db.PutMetadataTx(ctx, tx, a, domain.Metadata{Sex: "other"}); err == nil {
 			t.Fatal("sex 'other' stored")
 		}
 	})
@@ -99,8 +101,8 @@ func testSearchFilterRow(t *testing.T) {
 	if _, err := db.ExecContext(ctx, `INSERT INTO users (username, password_hash, role, created_at, password_changed_at) VALUES ('bob', 'x', 'officer', 0, 0)`); err != nil {
 		t.Fatal(err)
 	}
-	s := &Search{UserID: 1, Username: "bob", SketchSHA256: "s", SketchPath: "s.jpg", ModelID: "m", K: 5}
-	f := SearchFilter{Spec: `{"sex":"female"}`, Description: "sex female", Kept: 3, Total: 10}
+	s := &domain.Search{UserID: 1, Username: "bob", SketchSHA256: "s", SketchPath: "s.jpg", ModelID: "m", K: 5}
+	f := domain.SearchFilter{Spec: `{"sex":"female"}`, Description: "sex female", Kept: 3, Total: 10}
 	err := db.InsertSearch(ctx, s, func(tx *Tx) error { return db.PutSearchFilterTx(ctx, tx, s.ID, f) })
 	if err != nil {
 		t.Fatal(err)

@@ -5,68 +5,26 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"fmt"
-	"image"
 	"math"
 	"strings"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
-
-// Reference is a gallery photo.
-type Reference struct {
-	ID           int64
-	SHA256       string
-	Label        string
-	Notes        string
-	OriginalName string
-	ContentType  string
-	SizeBytes    int64
-	Width        int
-	Height       int
-	StoredPath   string
-	ThumbPath    string
-	CreatedBy    string
-	CreatedAt    int64
-	UpdatedAt    int64
-	// ManualBox is a face box drawn by an admin (empty: use detection).
-	ManualBox image.Rectangle
-	// SubjectID is the person the photo belongs to. InsertReference with
-	// SubjectID 0 creates a new subject named SubjectName (or, when that is
-	// empty, the label) in the same transaction.
-	SubjectID   int64
-	SubjectName string
-	// CapturedOn is the photo's capture date (YYYY-MM-DD, "" = unknown).
-	CapturedOn string
-	// HasEmbedding and Face are filled by ListReferences for the model it
-	// is asked about (Face nil: not embedded yet).
-	HasEmbedding bool
-	Face         *FaceRecord
-}
-
-// NewEmbedding is the vector stored with a new reference.
-type NewEmbedding struct {
-	ModelID   string
-	Vector    []float32
-	FaceFound bool
-	HOG       []byte
-	HOGWide   []byte // HOG of the wide aligned crop (float16), may be nil
-	// Face is the face-quality record (nil: stored as unchecked, which
-	// reindex redoes). FaceFound must equal Face.Found when both are set.
-	Face *FaceRecord
-}
 
 // refColsR is refCols for a table aliased r.
 const refColsR = `r.id, r.sha256, r.label, r.notes, r.original_name, r.content_type, r.size_bytes, r.width, r.height, r.stored_path, r.thumb_path, r.created_by, r.created_at, r.updated_at, r.face_box, COALESCE(r.subject_id, 0), r.captured_on`
 
 const refCols = `id, sha256, label, notes, original_name, content_type, size_bytes, width, height, stored_path, thumb_path, created_by, created_at, updated_at, face_box, COALESCE(subject_id, 0), captured_on`
 
-func scanRef(sc interface{ Scan(...any) error }, extra ...any) (*Reference, error) {
-	r := &Reference{}
+func scanRef(sc interface{ Scan(...any) error }, extra ...any) (*domain.Reference, error) {
+	r := &domain.Reference{}
 	var box string
 	dest := append([]any{&r.ID, &r.SHA256, &r.Label, &r.Notes, &r.OriginalName, &r.ContentType, &r.SizeBytes,
 		&r.Width, &r.Height, &r.StoredPath, &r.ThumbPath, &r.CreatedBy, &r.CreatedAt, &r.UpdatedAt, &box, &r.SubjectID, &r.CapturedOn}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}
-	r.ManualBox, _ = ParseBox(box)
+	r.ManualBox, _ = domain.ParseBox(box)
 	return r, nil
 }
 
@@ -88,7 +46,7 @@ func runHook(tx *Tx, h TxHook) error {
 // InsertReference inserts r and, when emb is non-nil, its embedding, then
 // runs after, in one transaction: a reference is never half-written. r.ID is
 // set before after runs.
-func (db *DB) InsertReference(ctx context.Context, r *Reference, emb *NewEmbedding, after TxHook) error {
+func (db *DB) InsertReference(ctx context.Context, r *domain.Reference, emb *domain.NewEmbedding, after TxHook) error {
 	now := db.Now().Unix()
 	r.CreatedAt, r.UpdatedAt = now, now
 	tx, err := db.BeginTx(ctx, nil)
@@ -125,7 +83,7 @@ func (db *DB) InsertReference(ctx context.Context, r *Reference, emb *NewEmbeddi
 	return tx.Commit()
 }
 
-func putEmbedding(ctx context.Context, tx *Tx, refID int64, e *NewEmbedding, now int64) error {
+func putEmbedding(ctx context.Context, tx *Tx, refID int64, e *domain.NewEmbedding, now int64) error {
 	if err := insertEmbedding(ctx, tx, refID, e, now); err != nil {
 		return err
 	}
@@ -136,10 +94,10 @@ func putEmbedding(ctx context.Context, tx *Tx, refID int64, e *NewEmbedding, now
 
 // insertEmbedding writes (or replaces) the embedding row only; putEmbedding
 // also drops the reference's cached fused vector.
-func insertEmbedding(ctx context.Context, tx *Tx, refID int64, e *NewEmbedding, now int64) error {
+func insertEmbedding(ctx context.Context, tx *Tx, refID int64, e *domain.NewEmbedding, now int64) error {
 	f := e.Face
 	if f == nil {
-		f = &FaceRecord{Found: e.FaceFound}
+		f = &domain.FaceRecord{Found: e.FaceFound}
 	}
 	var faces sql.NullInt64
 	if e.Face != nil {
@@ -154,13 +112,13 @@ func insertEmbedding(ctx context.Context, tx *Tx, refID int64, e *NewEmbedding, 
 		face_manual = excluded.face_manual, interocular_px = excluded.interocular_px, sharpness = excluded.sharpness,
 		yaw_deg = excluded.yaw_deg`,
 		refID, e.ModelID, len(e.Vector), EncodeVector(e.Vector), e.FaceFound, e.HOG, e.HOGWide, now,
-		faces, f.Confidence, FormatBox(f.Box), f.Manual, f.InterocularPx, f.Sharpness, f.YawDeg)
+		faces, f.Confidence, domain.FormatBox(f.Box), f.Manual, f.InterocularPx, f.Sharpness, f.YawDeg)
 	return err
 }
 
 // PutEmbedding stores (or replaces) the embedding of a reference for a model.
 // It fails with not-found semantics (foreign key) if the reference is gone.
-func (db *DB) PutEmbedding(ctx context.Context, refID int64, e *NewEmbedding) error {
+func (db *DB) PutEmbedding(ctx context.Context, refID int64, e *domain.NewEmbedding) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -173,29 +131,29 @@ func (db *DB) PutEmbedding(ctx context.Context, refID int64, e *NewEmbedding) er
 }
 
 // ReferenceByID returns the reference or ErrNotFound.
-func (db *DB) ReferenceByID(ctx context.Context, id int64) (*Reference, error) {
+func (db *DB) ReferenceByID(ctx context.Context, id int64) (*domain.Reference, error) {
 	return scanRef(db.QueryRowContext(ctx, `SELECT `+refCols+` FROM "references" WHERE id = ?`, id))
 }
 
 // ReferenceBySHA returns the reference with that content hash or ErrNotFound.
-func (db *DB) ReferenceBySHA(ctx context.Context, sha string) (*Reference, error) {
+func (db *DB) ReferenceBySHA(ctx context.Context, sha string) (*domain.Reference, error) {
 	return scanRef(db.QueryRowContext(ctx, `SELECT `+refCols+` FROM "references" WHERE sha256 = ?`, sha))
 }
 
 // ListReferences pages through the gallery (newest first), optionally
 // filtered by a label substring, marking which have an embedding for model.
-func (db *DB) ListReferences(ctx context.Context, model, labelLike string, limit, offset int) ([]*Reference, int, error) {
+func (db *DB) ListReferences(ctx context.Context, model, labelLike string, limit, offset int) ([]*domain.Reference, int, error) {
 	return db.listReferences(ctx, model, labelLike, limit, offset, 0)
 }
 
 // ListReferencesBefore is ListReferences for cursor pages: the newest
 // references with an id below beforeID (0: from the newest). total counts
 // every match, not only those below the cursor.
-func (db *DB) ListReferencesBefore(ctx context.Context, model, labelLike string, limit int, beforeID int64) ([]*Reference, int, error) {
+func (db *DB) ListReferencesBefore(ctx context.Context, model, labelLike string, limit int, beforeID int64) ([]*domain.Reference, int, error) {
 	return db.listReferences(ctx, model, labelLike, limit, 0, beforeID)
 }
 
-func (db *DB) listReferences(ctx context.Context, model, labelLike string, limit, offset int, beforeID int64) ([]*Reference, int, error) {
+func (db *DB) listReferences(ctx context.Context, model, labelLike string, limit, offset int, beforeID int64) ([]*domain.Reference, int, error) {
 	where, args := "", []any{}
 	if labelLike != "" {
 		where = ` WHERE lower(r.label) LIKE lower(?) ESCAPE '\'`
@@ -221,7 +179,7 @@ func (db *DB) listReferences(ctx context.Context, model, labelLike string, limit
 		return nil, 0, err
 	}
 	defer rows.Close()
-	var out []*Reference
+	var out []*domain.Reference
 	for rows.Next() {
 		var fs faceScan
 		r, err := scanRef(rows, fs.dest()...)
@@ -232,12 +190,12 @@ func (db *DB) listReferences(ctx context.Context, model, labelLike string, limit
 		r.HasEmbedding = r.Face != nil
 		out = append(out, r)
 	}
-	return out, total, rows.Err()
+	return out, total, translate(rows.Err())
 }
 
 // ReferencesByIDs returns the references with the given ids, keyed by id.
-func (db *DB) ReferencesByIDs(ctx context.Context, ids []int64) (map[int64]*Reference, error) {
-	out := make(map[int64]*Reference, len(ids))
+func (db *DB) ReferencesByIDs(ctx context.Context, ids []int64) (map[int64]*domain.Reference, error) {
+	out := make(map[int64]*domain.Reference, len(ids))
 	err := db.eachByIDs(ctx, `SELECT `+refCols+` FROM "references" WHERE id IN (%s)`, nil, ids, func(rows *sql.Rows) error {
 		r, err := scanRef(rows)
 		if err == nil {
@@ -270,7 +228,7 @@ func (db *DB) eachByIDs(ctx context.Context, query string, lead []any, ids []int
 			}
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := translate(rows.Err()); err != nil {
 			return err
 		}
 	}
@@ -301,7 +259,7 @@ func (db *DB) execOne(ctx context.Context, after TxHook, query string, args ...a
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
+		return domain.ErrNotFound
 	}
 	if err := runHook(tx, after); err != nil {
 		return err
@@ -331,7 +289,7 @@ func (db *DB) CountWithoutEmbedding(ctx context.Context, model string) (int, err
 // ReferencesWithoutEmbedding returns up to limit references lacking an
 // embedding for model, or with one made before face records existed,
 // oldest first.
-func (db *DB) ReferencesWithoutEmbedding(ctx context.Context, model string, limit int) ([]*Reference, error) {
+func (db *DB) ReferencesWithoutEmbedding(ctx context.Context, model string, limit int) ([]*domain.Reference, error) {
 	rows, err := db.QueryContext(ctx, `SELECT `+refCols+` FROM "references" r
 		WHERE `+needsEmbedding+`
 		ORDER BY id LIMIT ?`, model, limit)
@@ -339,7 +297,7 @@ func (db *DB) ReferencesWithoutEmbedding(ctx context.Context, model string, limi
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*Reference
+	var out []*domain.Reference
 	for rows.Next() {
 		r, err := scanRef(rows)
 		if err != nil {
@@ -347,7 +305,7 @@ func (db *DB) ReferencesWithoutEmbedding(ctx context.Context, model string, limi
 		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	return out, translate(rows.Err())
 }
 
 // StoredPaths returns every photo and thumbnail path the references table
@@ -367,22 +325,14 @@ func (db *DB) StoredPaths(ctx context.Context) (map[string]int64, error) {
 		}
 		out[p], out[t] = id, id
 	}
-	return out, rows.Err()
-}
-
-// StoredEmbedding is one row of the embeddings cache (without the HOG
-// descriptor, which only the re-ranker reads, for its candidates: see HOGs).
-type StoredEmbedding struct {
-	ReferenceID int64
-	Vector      []float32
-	FaceFound   bool
+	return out, translate(rows.Err())
 }
 
 // EachEmbedding streams every searchable embedding (face found or marked)
 // of model with the given dimension (start-up load of the index), in
 // reference id order on SQLite and in no particular order on PostgreSQL. The *StoredEmbedding and
 // its Vector are reused between calls: fn must copy what it keeps.
-func (db *DB) EachEmbedding(ctx context.Context, model string, dim int, fn func(*StoredEmbedding) error) error {
+func (db *DB) EachEmbedding(ctx context.Context, model string, dim int, fn func(*domain.StoredEmbedding) error) error {
 	if db.Dialect == Postgres {
 		return db.eachEmbeddingPG(ctx, model, dim, fn)
 	}
@@ -391,7 +341,7 @@ func (db *DB) EachEmbedding(ctx context.Context, model string, dim int, fn func(
 		return err
 	}
 	defer rows.Close()
-	e := StoredEmbedding{Vector: make([]float32, dim)}
+	e := domain.StoredEmbedding{Vector: make([]float32, dim)}
 	var blob sql.RawBytes // valid until the next Next; decoded at once
 	for rows.Next() {
 		if err := rows.Scan(&e.ReferenceID, &blob, &e.FaceFound); err != nil {
@@ -405,7 +355,7 @@ func (db *DB) EachEmbedding(ctx context.Context, model string, dim int, fn func(
 			return err
 		}
 	}
-	return rows.Err()
+	return translate(rows.Err())
 }
 
 // EncodeVector is the little-endian float32 blob format of embeddings.
@@ -465,7 +415,7 @@ func (db *DB) SearchableIDs(ctx context.Context, model string) (map[int64]bool, 
 		}
 		out[id] = true
 	}
-	return out, rows.Err()
+	return out, translate(rows.Err())
 }
 
 // SearchableVector returns one reference's stored vector for model, or

@@ -3,33 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"strings"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
-
-// Review is an officer's mark on one candidate person of a search.
-type Review struct {
-	SearchID   int64
-	SubjectID  int64
-	Mark       string // excluded, possible or referred
-	Note       string
-	ReviewedBy string
-	ReviewedAt int64
-}
-
-// Review marks.
-const (
-	MarkExcluded = "excluded"
-	MarkPossible = "possible"
-	MarkReferred = "referred"
-)
-
-// ErrSearchClosed: the search's review is closed; it is read-only until an
-// admin reopens it.
-var ErrSearchClosed = errors.New("search closed")
-
-// ErrSearchOpen: reopening a search that is not closed.
-var ErrSearchOpen = errors.New("search not closed")
 
 // searchClosedTx reads whether a search is closed (ErrNotFound: no such search).
 func searchClosedTx(ctx context.Context, tx *Tx, id int64) (bool, error) {
@@ -42,7 +19,7 @@ func searchClosedTx(ctx context.Context, tx *Tx, id int64) (bool, error) {
 // search, with its audit row a, in one transaction. It returns the review it
 // replaced (nil: none). ErrSearchClosed when the search is closed,
 // ErrNotFound when there is no such search.
-func (db *DB) PutReview(ctx context.Context, r *Review, a *Audited) (*Review, error) {
+func (db *DB) PutReview(ctx context.Context, r *domain.Review, a *Audited) (*domain.Review, error) {
 	r.ReviewedAt = db.Now().Unix()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -52,12 +29,12 @@ func (db *DB) PutReview(ctx context.Context, r *Review, a *Audited) (*Review, er
 	if closed, err := searchClosedTx(ctx, tx, r.SearchID); err != nil {
 		return nil, err
 	} else if closed {
-		return nil, ErrSearchClosed
+		return nil, domain.ErrSearchClosed
 	}
-	prev := &Review{SearchID: r.SearchID, SubjectID: r.SubjectID}
+	prev := &domain.Review{SearchID: r.SearchID, SubjectID: r.SubjectID}
 	err = tx.QueryRowContext(ctx, `SELECT mark, note, reviewed_by, reviewed_at FROM search_reviews WHERE search_id = ? AND subject_id = ?`,
 		r.SearchID, r.SubjectID).Scan(&prev.Mark, &prev.Note, &prev.ReviewedBy, &prev.ReviewedAt)
-	if IsNotFound(err) {
+	if domain.IsNotFound(err) {
 		prev = nil
 	} else if err != nil {
 		return nil, err
@@ -76,35 +53,27 @@ func (db *DB) PutReview(ctx context.Context, r *Review, a *Audited) (*Review, er
 }
 
 // ReviewsOf returns a search's review marks by subject id.
-func (db *DB) ReviewsOf(ctx context.Context, searchID int64) (map[int64]Review, error) {
+func (db *DB) ReviewsOf(ctx context.Context, searchID int64) (map[int64]domain.Review, error) {
 	rows, err := db.QueryContext(ctx, `SELECT search_id, subject_id, mark, note, reviewed_by, reviewed_at FROM search_reviews WHERE search_id = ?`, searchID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[int64]Review{}
+	out := map[int64]domain.Review{}
 	for rows.Next() {
-		var r Review
+		var r domain.Review
 		if err := rows.Scan(&r.SearchID, &r.SubjectID, &r.Mark, &r.Note, &r.ReviewedBy, &r.ReviewedAt); err != nil {
 			return nil, err
 		}
 		out[r.SubjectID] = r
 	}
-	return out, rows.Err()
+	return out, translate(rows.Err())
 }
-
-// ReviewCount is how many candidates of a search carry each mark.
-type ReviewCount struct {
-	Excluded, Possible, Referred int
-}
-
-// Reviewed is the number of candidates marked.
-func (c ReviewCount) Reviewed() int { return c.Excluded + c.Possible + c.Referred }
 
 // ReviewCounts returns the review counts of the given searches (searches
 // without a mark are absent).
-func (db *DB) ReviewCounts(ctx context.Context, searchIDs []int64) (map[int64]ReviewCount, error) {
-	out := make(map[int64]ReviewCount, len(searchIDs))
+func (db *DB) ReviewCounts(ctx context.Context, searchIDs []int64) (map[int64]domain.ReviewCount, error) {
+	out := make(map[int64]domain.ReviewCount, len(searchIDs))
 	err := db.eachByIDs(ctx, `SELECT search_id, mark, COUNT(*) FROM search_reviews WHERE search_id IN (%s) GROUP BY search_id, mark`, nil, searchIDs,
 		func(rows *sql.Rows) error {
 			var id int64
@@ -115,11 +84,11 @@ func (db *DB) ReviewCounts(ctx context.Context, searchIDs []int64) (map[int64]Re
 			}
 			c := out[id]
 			switch mark {
-			case MarkExcluded:
+			case domain.MarkExcluded:
 				c.Excluded = n
-			case MarkPossible:
+			case domain.MarkPossible:
 				c.Possible = n
-			case MarkReferred:
+			case domain.MarkReferred:
 				c.Referred = n
 			}
 			out[id] = c
@@ -155,9 +124,9 @@ func (db *DB) setClosed(ctx context.Context, id int64, closing bool, by, conclus
 	}
 	switch {
 	case closing && closed:
-		return ErrSearchClosed
+		return domain.ErrSearchClosed
 	case !closing && !closed:
-		return ErrSearchOpen
+		return domain.ErrSearchOpen
 	}
 	var at int64
 	if closing {
@@ -183,7 +152,7 @@ const (
 
 // ListSearchesByReview pages through every search (newest first) in a
 // review state (ReviewAny, ReviewOpen, ReviewClosed, ReviewReferred).
-func (db *DB) ListSearchesByReview(ctx context.Context, state string, limit, offset int) ([]*Search, int, error) {
+func (db *DB) ListSearchesByReview(ctx context.Context, state string, limit, offset int) ([]*domain.Search, int, error) {
 	var conds []string
 	switch state {
 	case ReviewOpen:
@@ -206,7 +175,7 @@ func (db *DB) ListSearchesByReview(ctx context.Context, state string, limit, off
 		return nil, 0, err
 	}
 	defer rows.Close()
-	var out []*Search
+	var out []*domain.Search
 	for rows.Next() {
 		s, err := scanSearch(rows)
 		if err != nil {
@@ -214,5 +183,5 @@ func (db *DB) ListSearchesByReview(ctx context.Context, state string, limit, off
 		}
 		out = append(out, s)
 	}
-	return out, total, rows.Err()
+	return out, total, translate(rows.Err())
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/sketchmatch/sketchmatch/internal/pgtest"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // The least-privilege setup of DEPLOYMENT.md, "Several instances": an
@@ -37,7 +39,7 @@ func TestLeastPrivilegeRole(t *testing.T) {
 			t.Fatalf("open as the app role: %v", err)
 		}
 		defer app.Close()
-		if err := app.AppendAudit(ctx, &AuditRow{At: "t", Action: "x", Outcome: "success"}, func(*AuditRow) string { return "h" }); err != nil {
+		if err := app.AppendAudit(ctx, &domain.AuditRow{At: "t", Action: "x", Outcome: "success"}, func(*domain.AuditRow) string { return "h" }); err != nil {
 			t.Fatalf("audit append as the app role: %v", err)
 		}
 		if err := app.PutBlob(ctx, "ab/x.jpg", []byte("x")); err != nil {

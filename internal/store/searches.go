@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // FormatIDs is the stored form of a list of ids ("3,1,7").
@@ -28,64 +30,10 @@ func ParseIDs(s string) []int64 {
 	return out
 }
 
-// Search is one recorded search.
-type Search struct {
-	ID            int64
-	UserID        int64
-	Username      string
-	CaseNumber    string
-	SketchSHA256  string
-	SketchPath    string
-	ModelID       string
-	CalibrationID int64 // the calibration the search was centred with; 0 = none
-	HOGWeight     float64
-	K             int
-	FaceFound     bool
-	// FaceSource says how the sketch's face was found: FaceDetected,
-	// FaceManual (FaceBox drawn by the officer) or FaceNone (searched on a
-	// centred crop: no confidence band). "" for searches recorded before.
-	FaceSource  string
-	FaceBox     string
-	GallerySize int
-	// Hold: on legal hold, never purged by retention.
-	Hold       bool
-	DurationMS float64
-	// ClosedAt is when the officer closed the review (0: open); a closed
-	// search is read-only except for an admin reopen.
-	ClosedAt   int64
-	ClosedBy   string
-	Conclusion string
-	CreatedAt  int64
-	Results    []SearchResult
-}
-
-// SearchResult is one ranked candidate of a search.
-type SearchResult struct {
-	Rank        int
-	ReferenceID int64
-	Label       string
-	Score       float64
-	Band        string
-	// The person ranked (issue 16): ReferenceID is their best photo,
-	// ReferenceIDs all their photos that were ranked, best first.
-	// SubjectID is 0 for a row recorded before subjects whose reference
-	// was deleted before the migration.
-	SubjectID    int64
-	SubjectName  string
-	ReferenceIDs []int64
-}
-
-// Values of Search.FaceSource.
-const (
-	FaceDetected = "detected"
-	FaceManual   = "manual"
-	FaceNone     = "none"
-)
-
 const searchCols = `id, user_id, username, case_number, sketch_sha256, sketch_path, model_id, calibration_id, hog_weight, k, face_found, face_source, face_box, gallery_size, hold, duration_ms, created_at, closed_at, closed_by, conclusion`
 
-func scanSearch(sc interface{ Scan(...any) error }) (*Search, error) {
-	s := &Search{}
+func scanSearch(sc interface{ Scan(...any) error }) (*domain.Search, error) {
+	s := &domain.Search{}
 	var cal sql.NullInt64 // NULL: no calibration
 	err := sc.Scan(&s.ID, &s.UserID, &s.Username, &s.CaseNumber, &s.SketchSHA256, &s.SketchPath, &s.ModelID,
 		&cal, &s.HOGWeight, &s.K, &s.FaceFound, &s.FaceSource, &s.FaceBox, &s.GallerySize, &s.Hold, &s.DurationMS, &s.CreatedAt, &s.ClosedAt, &s.ClosedBy, &s.Conclusion)
@@ -95,7 +43,7 @@ func scanSearch(sc interface{ Scan(...any) error }) (*Search, error) {
 
 // InsertSearch records s and its results, then runs after, in one
 // transaction; s.ID is set before after runs.
-func (db *DB) InsertSearch(ctx context.Context, s *Search, after TxHook) error {
+func (db *DB) InsertSearch(ctx context.Context, s *domain.Search, after TxHook) error {
 	s.CreatedAt = db.Now().Unix()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -129,7 +77,7 @@ func (db *DB) InsertSearch(ctx context.Context, s *Search, after TxHook) error {
 }
 
 // SearchByID returns a search with its results, or ErrNotFound.
-func (db *DB) SearchByID(ctx context.Context, id int64) (*Search, error) {
+func (db *DB) SearchByID(ctx context.Context, id int64) (*domain.Search, error) {
 	s, err := scanSearch(db.QueryRowContext(ctx, `SELECT `+searchCols+` FROM searches WHERE id = ?`, id))
 	if err != nil {
 		return nil, err
@@ -140,7 +88,7 @@ func (db *DB) SearchByID(ctx context.Context, id int64) (*Search, error) {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var r SearchResult
+		var r domain.SearchResult
 		var ref sql.NullInt64
 		var refIDs string
 		if err := rows.Scan(&r.Rank, &ref, &r.Label, &r.Score, &r.Band, &r.SubjectID, &r.SubjectName, &refIDs); err != nil {
@@ -153,18 +101,18 @@ func (db *DB) SearchByID(ctx context.Context, id int64) (*Search, error) {
 		}
 		s.Results = append(s.Results, r)
 	}
-	return s, rows.Err()
+	return s, translate(rows.Err())
 }
 
 // ListSearches pages through history, newest first. userID 0 means all
 // users; caseNumber "" means any case.
-func (db *DB) ListSearches(ctx context.Context, userID int64, caseNumber string, limit, offset int) ([]*Search, int, error) {
+func (db *DB) ListSearches(ctx context.Context, userID int64, caseNumber string, limit, offset int) ([]*domain.Search, int, error) {
 	return db.ListSearchesBetween(ctx, userID, caseNumber, 0, 0, limit, offset)
 }
 
 // ListSearchesBetween is ListSearches limited to searches made at or after
 // from and before to (unix seconds; 0 = open).
-func (db *DB) ListSearchesBetween(ctx context.Context, userID int64, caseNumber string, from, to int64, limit, offset int) ([]*Search, int, error) {
+func (db *DB) ListSearchesBetween(ctx context.Context, userID int64, caseNumber string, from, to int64, limit, offset int) ([]*domain.Search, int, error) {
 	// Only the filters in use go into the WHERE clause, so SQLite can use
 	// the (user_id, id) and case_number indexes.
 	var conds []string
@@ -194,7 +142,7 @@ func (db *DB) ListSearchesBetween(ctx context.Context, userID int64, caseNumber 
 		return nil, 0, err
 	}
 	defer rows.Close()
-	var out []*Search
+	var out []*domain.Search
 	for rows.Next() {
 		s, err := scanSearch(rows)
 		if err != nil {
@@ -202,7 +150,7 @@ func (db *DB) ListSearchesBetween(ctx context.Context, userID int64, caseNumber 
 		}
 		out = append(out, s)
 	}
-	return out, total, rows.Err()
+	return out, total, translate(rows.Err())
 }
 
 // SketchPaths returns every stored sketch path (for the consistency check).
@@ -220,7 +168,7 @@ func (db *DB) SketchPaths(ctx context.Context) (map[string]bool, error) {
 		}
 		out[p] = true
 	}
-	return out, rows.Err()
+	return out, translate(rows.Err())
 }
 
 // SetSearchHold sets or clears the legal hold of a search (a held search is
@@ -239,7 +187,7 @@ func (db *DB) SetSearchHold(ctx context.Context, id int64, hold bool, a *Audited
 	if n, err := res.RowsAffected(); err != nil {
 		return err
 	} else if n == 0 {
-		return ErrNotFound
+		return domain.ErrNotFound
 	}
 	if err := a.appendTx(ctx, tx); err != nil {
 		return err
@@ -254,14 +202,6 @@ func (db *DB) SearchHeld(ctx context.Context, id int64) (bool, error) {
 	return hold, err
 }
 
-// PurgeCounts is what PurgeSearches removed (or would remove).
-type PurgeCounts struct {
-	Searches int64
-	Results  int64
-	Held     int64    // old enough, kept by a legal hold
-	Sketches []string // sketch files no remaining search uses (to delete)
-}
-
 // PurgeSearches deletes every search created before `before` that is not
 // on hold, with its results, and appends the purge's audit row a (its
 // Details set to "searches=N results=N sketch_files=N held_kept=N") in the
@@ -269,8 +209,8 @@ type PurgeCounts struct {
 // the sketch paths that no remaining search refers to, for the caller to
 // delete once the transaction has committed. dryRun counts and rolls back
 // (and appends no row).
-func (db *DB) PurgeSearches(ctx context.Context, before time.Time, dryRun bool, a *Audited) (PurgeCounts, error) {
-	var c PurgeCounts
+func (db *DB) PurgeSearches(ctx context.Context, before time.Time, dryRun bool, a *Audited) (domain.PurgeCounts, error) {
+	var c domain.PurgeCounts
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return c, err
@@ -299,7 +239,7 @@ func (db *DB) PurgeSearches(ctx context.Context, before time.Time, dryRun bool, 
 		c.Sketches = append(c.Sketches, p)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err := translate(rows.Err()); err != nil {
 		return c, err
 	}
 	if dryRun {

@@ -3,26 +3,13 @@ package store
 import (
 	"context"
 	"time"
-)
 
-// Session is a row of the sessions table. TokenHash is the hex SHA-256 of the
-// random cookie token; the token itself is never stored.
-type Session struct {
-	TokenHash  string
-	UserID     int64
-	CreatedAt  time.Time
-	LastSeenAt time.Time
-	ExpiresAt  time.Time // absolute lifetime
-	ClientIP   string
-	UserAgent  string
-	// UserGen is the user's session generation read when the login began;
-	// the session is valid only while it equals users.session_gen.
-	UserGen int64
-}
+	"github.com/sketchmatch/sketchmatch/internal/domain"
+)
 
 // InsertSession stores s. A token hash collision (never expected from a
 // 256-bit random token) is an error, never an overwrite.
-func (db *DB) InsertSession(ctx context.Context, s *Session) error {
+func (db *DB) InsertSession(ctx context.Context, s *domain.Session) error {
 	_, err := db.ExecContext(ctx, `INSERT INTO sessions
 		(token_hash, user_id, created_at, last_seen_at, expires_at, client_ip, user_agent, user_gen)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -32,8 +19,8 @@ func (db *DB) InsertSession(ctx context.Context, s *Session) error {
 
 // SessionByTokenHash returns the session and its user in one query, or an
 // error matching IsNotFound.
-func (db *DB) SessionByTokenHash(ctx context.Context, tokenHash string) (*Session, *User, error) {
-	var s Session
+func (db *DB) SessionByTokenHash(ctx context.Context, tokenHash string) (*domain.Session, *domain.User, error) {
+	var s domain.Session
 	var created, seen, expires int64
 	u, err := authScanUser(db.QueryRowContext(ctx, `SELECT `+authUserCols+`,
 		s.token_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.client_ip, s.user_agent, s.user_gen

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 func TestSessions(t *testing.T) { forEachBackend(t, testSessions) }
@@ -16,7 +18,7 @@ func testSessions(t *testing.T) {
 	t0 := time.Date(2025, 1, 1, 8, 0, 0, 0, time.UTC)
 	insert := func(hash string, userID int64, created time.Time) {
 		t.Helper()
-		s := &Session{TokenHash: hash, UserID: userID, CreatedAt: created, LastSeenAt: created,
+		s := &domain.Session{TokenHash: hash, UserID: userID, CreatedAt: created, LastSeenAt: created,
 			ExpiresAt: created.Add(12 * time.Hour), ClientIP: "10.1.1.1", UserAgent: "ua"}
 		if err := db.InsertSession(ctx, s); err != nil {
 			t.Fatal(err)
@@ -34,12 +36,12 @@ func testSessions(t *testing.T) {
 		if s.UserID != u.ID || su.Username != "dave" || !s.CreatedAt.Equal(t0) || !s.ExpiresAt.Equal(t0.Add(12*time.Hour)) || s.ClientIP != "10.1.1.1" || s.UserAgent != "ua" {
 			t.Fatalf("session=%+v user=%+v", s, su)
 		}
-		if _, _, err := db.SessionByTokenHash(ctx, "nope"); !IsNotFound(err) {
+		if _, _, err := db.SessionByTokenHash(ctx, "nope"); !domain.IsNotFound(err) {
 			t.Fatalf("err=%v", err)
 		}
 	})
 	t.Run("ErrDuplicateHash", func(t *testing.T) {
-		if err := db.InsertSession(ctx, &Session{TokenHash: "h1", UserID: other.ID}); err == nil {
+		if err := db.InsertSession(ctx, &domain.Session{TokenHash: "h1", UserID: other.ID}); err == nil {
 			t.Fatal("duplicate token hash overwrote a session")
 		}
 	})

@@ -3,36 +3,15 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"strings"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
-
-// Subject is one person of the gallery: a display name or record number
-// and one or more reference photos (issue 16).
-type Subject struct {
-	ID    int64
-	Name  string
-	Notes string
-	// MergedInto is the subject an admin merged this one into (0: live).
-	// A merged subject keeps its row so that searches recorded before the
-	// merge still name it.
-	MergedInto int64
-	CreatedBy  string
-	CreatedAt  int64
-	UpdatedAt  int64
-	Photos     int // references of the subject (filled by SubjectByID and ListSubjects)
-	// FirstPhoto is the subject's oldest photo (0: none; filled by
-	// ListSubjects), shown as its thumbnail in lists.
-	FirstPhoto int64
-}
-
-// ErrSubjectMerged: the subject was merged into another and takes no photos.
-var ErrSubjectMerged = errors.New("subject merged into another")
 
 const subjectCols = `s.id, s.name, s.notes, COALESCE(s.merged_into, 0), s.created_by, s.created_at, s.updated_at`
 
-func scanSubject(sc interface{ Scan(...any) error }, extra ...any) (*Subject, error) {
-	s := &Subject{}
+func scanSubject(sc interface{ Scan(...any) error }, extra ...any) (*domain.Subject, error) {
+	s := &domain.Subject{}
 	dest := append([]any{&s.ID, &s.Name, &s.Notes, &s.MergedInto, &s.CreatedBy, &s.CreatedAt, &s.UpdatedAt}, extra...)
 	return s, sc.Scan(dest...)
 }
@@ -52,13 +31,13 @@ func liveSubject(ctx context.Context, tx *Tx, id int64) error {
 		return err
 	}
 	if merged.Valid {
-		return ErrSubjectMerged
+		return domain.ErrSubjectMerged
 	}
 	return nil
 }
 
 // SubjectByID returns a subject with its photo count, or ErrNotFound.
-func (db *DB) SubjectByID(ctx context.Context, id int64) (*Subject, error) {
+func (db *DB) SubjectByID(ctx context.Context, id int64) (*domain.Subject, error) {
 	var n int
 	s, err := scanSubject(db.QueryRowContext(ctx, `SELECT `+subjectCols+`,
 		(SELECT COUNT(*) FROM "references" r WHERE r.subject_id = s.id) FROM subjects s WHERE s.id = ?`, id), &n)
@@ -86,13 +65,13 @@ func (db *DB) SubjectIDsByName(ctx context.Context, name string) ([]int64, error
 		}
 		out = append(out, id)
 	}
-	return out, rows.Err()
+	return out, translate(rows.Err())
 }
 
 // SubjectsByIDs returns the subjects with the given ids (merged ones too),
 // keyed by id.
-func (db *DB) SubjectsByIDs(ctx context.Context, ids []int64) (map[int64]*Subject, error) {
-	out := make(map[int64]*Subject, len(ids))
+func (db *DB) SubjectsByIDs(ctx context.Context, ids []int64) (map[int64]*domain.Subject, error) {
+	out := make(map[int64]*domain.Subject, len(ids))
 	err := db.eachByIDs(ctx, `SELECT `+subjectCols+` FROM subjects s WHERE s.id IN (%s)`, nil, ids, func(rows *sql.Rows) error {
 		s, err := scanSubject(rows)
 		if err == nil {
@@ -104,13 +83,13 @@ func (db *DB) SubjectsByIDs(ctx context.Context, ids []int64) (map[int64]*Subjec
 }
 
 // ReferencesOfSubject returns a subject's photos, oldest first.
-func (db *DB) ReferencesOfSubject(ctx context.Context, id int64) ([]*Reference, error) {
+func (db *DB) ReferencesOfSubject(ctx context.Context, id int64) ([]*domain.Reference, error) {
 	rows, err := db.QueryContext(ctx, `SELECT `+refCols+` FROM "references" WHERE subject_id = ? ORDER BY id`, id)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*Reference
+	var out []*domain.Reference
 	for rows.Next() {
 		r, err := scanRef(rows)
 		if err != nil {
@@ -118,7 +97,7 @@ func (db *DB) ReferencesOfSubject(ctx context.Context, id int64) ([]*Reference, 
 		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	return out, translate(rows.Err())
 }
 
 // EachReferenceSubject streams (reference id, subject id) for every
@@ -136,7 +115,7 @@ func (db *DB) EachReferenceSubject(ctx context.Context, fn func(refID, subjectID
 		}
 		fn(r, s)
 	}
-	return rows.Err()
+	return translate(rows.Err())
 }
 
 // EnsureSubjects gives every reference without a subject (rows written by
@@ -166,7 +145,7 @@ func (db *DB) EnsureSubjects(ctx context.Context) (int, error) {
 		todo = append(todo, o)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil || len(todo) == 0 {
+	if err := translate(rows.Err()); err != nil || len(todo) == 0 {
 		return 0, err
 	}
 	now := db.Now().Unix()
@@ -241,7 +220,7 @@ func (db *DB) MergeSubjects(ctx context.Context, from, into int64, a *Audited) (
 		moved = append(moved, id)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err := translate(rows.Err()); err != nil {
 		return nil, err
 	}
 	now := db.Now().Unix()
@@ -261,7 +240,7 @@ func (db *DB) MergeSubjects(ctx context.Context, from, into int64, a *Audited) (
 // contains like ("" = all), with their photo counts and first photos.
 // beforeID > 0 continues below that id (cursor pages); total counts every
 // match, not only those below the cursor.
-func (db *DB) ListSubjects(ctx context.Context, like string, limit, offset int, beforeID int64) ([]*Subject, int, error) {
+func (db *DB) ListSubjects(ctx context.Context, like string, limit, offset int, beforeID int64) ([]*domain.Subject, int, error) {
 	where, args := ` WHERE s.merged_into IS NULL`, []any{}
 	if like != "" {
 		where += ` AND lower(s.name) LIKE lower(?) ESCAPE '\'`
@@ -282,7 +261,7 @@ func (db *DB) ListSubjects(ctx context.Context, like string, limit, offset int, 
 		return nil, 0, err
 	}
 	defer rows.Close()
-	var out []*Subject
+	var out []*domain.Subject
 	for rows.Next() {
 		var n int
 		var first int64
@@ -293,14 +272,14 @@ func (db *DB) ListSubjects(ctx context.Context, like string, limit, offset int, 
 		s.Photos, s.FirstPhoto = n, first
 		out = append(out, s)
 	}
-	return out, total, rows.Err()
+	return out, total, translate(rows.Err())
 }
 
 // UpdateSubjectMetadata replaces a live subject's witness metadata, with
 // its audit row a, in one transaction. ErrNotFound when there is no such subject,
 // ErrSubjectMerged when it was merged away (its photos have their new
 // person's metadata).
-func (db *DB) UpdateSubjectMetadata(ctx context.Context, id int64, m Metadata, a *Audited) error {
+func (db *DB) UpdateSubjectMetadata(ctx context.Context, id int64, m domain.Metadata, a *Audited) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -332,7 +311,7 @@ func (db *DB) RenameSoleSubjectTx(ctx context.Context, tx *Tx, refID int64, was,
 		WHERE id = (SELECT subject_id FROM "references" WHERE id = ?) AND name = ? AND merged_into IS NULL
 		AND (SELECT COUNT(*) FROM "references" r WHERE r.subject_id = subjects.id) = 1 RETURNING id`,
 		name, db.Now().Unix(), refID, was).Scan(&id)
-	if IsNotFound(err) {
+	if domain.IsNotFound(err) {
 		return 0, nil
 	}
 	return id, err

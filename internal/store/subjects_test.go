@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // openAt opens a database with only the migrations numbered below upTo
@@ -92,7 +94,7 @@ func TestSubjectsMigration(t *testing.T) {
 	})
 	t.Run("IndexContentUnchanged", func(t *testing.T) {
 		var ids []int64
-		err := db.EachEmbedding(ctx, "m", 2, func(e *StoredEmbedding) error {
+		err := db.EachEmbedding(ctx, "m", 2, func(e *domain.StoredEmbedding) error {
 			ids = append(ids, e.ReferenceID)
 			if e.Vector[0] != 1 || e.Vector[1] != 0 {
 				t.Fatalf("vector %v", e.Vector)
@@ -111,7 +113,7 @@ func TestSubjectsMigration(t *testing.T) {
 		if s.ClosedAt != 0 || len(s.Results) != 3 {
 			t.Fatalf("search %+v", s)
 		}
-		want := []SearchResult{
+		want := []domain.SearchResult{
 			{Rank: 1, ReferenceID: 3, Label: "L3", Score: 0.5, SubjectID: 3, SubjectName: "L3", ReferenceIDs: []int64{3}},
 			{Rank: 2, ReferenceID: 1, Label: "L1", Score: 0.5, SubjectID: 1, SubjectName: "L1", ReferenceIDs: []int64{1}},
 			{Rank: 3, ReferenceID: 2, Label: "L2", Score: 0.5, ReferenceIDs: []int64{2}}, // deleted before: no subject
@@ -121,7 +123,7 @@ func TestSubjectsMigration(t *testing.T) {
 		}
 	})
 	t.Run("NewSubjectsDoNotReuseIDs", func(t *testing.T) {
-		r := &Reference{SHA256: "new", ContentType: "image/jpeg", StoredPath: "n", ThumbPath: "n", Label: "photo label", SubjectName: "R-9"}
+		r := &domain.Reference{SHA256: "new", ContentType: "image/jpeg", StoredPath: "n", ThumbPath: "n", Label: "photo label", SubjectName: "R-9"}
 		if err := db.InsertReference(ctx, r, nil, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +154,7 @@ func testSubjectsMergeMove(t *testing.T) {
 		t.Fatalf("subjects %d %d %d: each photo imported alone gets its own", sa, sb, sc)
 	}
 	t.Run("Move", func(t *testing.T) {
-		entry := &Audited{Row: &AuditRow{At: "t", Action: "reference_move", Outcome: "success"}, Seal: func(*AuditRow) string { return "h" }}
+		entry := &Audited{Row: &domain.AuditRow{At: "t", Action: "reference_move", Outcome: "success"}, Seal: func(*domain.AuditRow) string { return "h" }}
 		from, err := db.MoveReference(ctx, b, sa, entry)
 		if err != nil || from != sb || entry.Row.ID == 0 || subj(b) != sa {
 			t.Fatalf("move: from=%d err=%v audit row=%d now=%d", from, err, entry.Row.ID, subj(b))
@@ -172,10 +174,10 @@ func testSubjectsMergeMove(t *testing.T) {
 		}
 		// sb was emptied by the move but is still live; merge it too and
 		// check that chains point at the survivor.
-		if _, err := db.MergeSubjects(ctx, sb, sa, nil); !errors.Is(err, ErrSubjectMerged) {
+		if _, err := db.MergeSubjects(ctx, sb, sa, nil); !errors.Is(err, domain.ErrSubjectMerged) {
 			t.Fatalf("merge into a merged subject: %v", err)
 		}
-		if _, err := db.MoveReference(ctx, a, sa, nil); !errors.Is(err, ErrSubjectMerged) {
+		if _, err := db.MoveReference(ctx, a, sa, nil); !errors.Is(err, domain.ErrSubjectMerged) {
 			t.Fatalf("move to a merged subject: %v", err)
 		}
 		list, total, err := db.ListSubjects(ctx, "", 10, 0, 0)
@@ -225,8 +227,8 @@ func testReviews(t *testing.T) {
 	if _, err := db.ExecContext(ctx, `INSERT INTO users (id, username, password_hash, role, created_at, password_changed_at) VALUES (1, 'bob', 'x', 'officer', 0, 0)`); err != nil {
 		t.Fatal(err)
 	}
-	s := &Search{UserID: 1, Username: "bob", SketchSHA256: "s", SketchPath: "s", ModelID: "m", K: 2,
-		Results: []SearchResult{{Rank: 1, ReferenceID: 5, SubjectID: 7, SubjectName: "P", ReferenceIDs: []int64{5, 6}}}}
+	s := &domain.Search{UserID: 1, Username: "bob", SketchSHA256: "s", SketchPath: "s", ModelID: "m", K: 2,
+		Results: []domain.SearchResult{{Rank: 1, ReferenceID: 5, SubjectID: 7, SubjectName: "P", ReferenceIDs: []int64{5, 6}}}}
 	if err := db.InsertSearch(ctx, s, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -234,19 +236,19 @@ func testReviews(t *testing.T) {
 	if !reflect.DeepEqual(got.Results[0].ReferenceIDs, []int64{5, 6}) || got.Results[0].SubjectID != 7 {
 		t.Fatalf("result %+v", got.Results[0])
 	}
-	prev, err := db.PutReview(ctx, &Review{SearchID: s.ID, SubjectID: 7, Mark: MarkPossible, Note: "same scar", ReviewedBy: "bob"}, nil)
+	prev, err := db.PutReview(ctx, &domain.Review{SearchID: s.ID, SubjectID: 7, Mark: domain.MarkPossible, Note: "same scar", ReviewedBy: "bob"}, nil)
 	if err != nil || prev != nil {
 		t.Fatalf("first mark: %v %v", prev, err)
 	}
-	prev, err = db.PutReview(ctx, &Review{SearchID: s.ID, SubjectID: 7, Mark: MarkReferred, ReviewedBy: "bob"}, nil)
-	if err != nil || prev == nil || prev.Mark != MarkPossible || prev.Note != "same scar" {
+	prev, err = db.PutReview(ctx, &domain.Review{SearchID: s.ID, SubjectID: 7, Mark: domain.MarkReferred, ReviewedBy: "bob"}, nil)
+	if err != nil || prev == nil || prev.Mark != domain.MarkPossible || prev.Note != "same scar" {
 		t.Fatalf("change: %+v %v", prev, err)
 	}
-	if _, err := db.PutReview(ctx, &Review{SearchID: 999, SubjectID: 7, Mark: MarkReferred}, nil); !IsNotFound(err) {
+	if _, err := db.PutReview(ctx, &domain.Review{SearchID: 999, SubjectID: 7, Mark: domain.MarkReferred}, nil); !domain.IsNotFound(err) {
 		t.Fatalf("no such search: %v", err)
 	}
 	counts, _ := db.ReviewCounts(ctx, []int64{s.ID})
-	if counts[s.ID] != (ReviewCount{Referred: 1}) {
+	if counts[s.ID] != (domain.ReviewCount{Referred: 1}) {
 		t.Fatalf("counts %+v", counts)
 	}
 	if list, n, _ := db.ListSearchesByReview(ctx, ReviewReferred, 10, 0); n != 1 || list[0].ID != s.ID {
@@ -255,10 +257,10 @@ func testReviews(t *testing.T) {
 	if err := db.CloseSearch(ctx, s.ID, "bob", "no match", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CloseSearch(ctx, s.ID, "bob", "again", nil); !errors.Is(err, ErrSearchClosed) {
+	if err := db.CloseSearch(ctx, s.ID, "bob", "again", nil); !errors.Is(err, domain.ErrSearchClosed) {
 		t.Fatalf("close twice: %v", err)
 	}
-	if _, err := db.PutReview(ctx, &Review{SearchID: s.ID, SubjectID: 7, Mark: MarkExcluded, ReviewedBy: "bob"}, nil); !errors.Is(err, ErrSearchClosed) {
+	if _, err := db.PutReview(ctx, &domain.Review{SearchID: s.ID, SubjectID: 7, Mark: domain.MarkExcluded, ReviewedBy: "bob"}, nil); !errors.Is(err, domain.ErrSearchClosed) {
 		t.Fatalf("mark on a closed search: %v", err)
 	}
 	got, _ = db.SearchByID(ctx, s.ID)
@@ -271,10 +273,10 @@ func testReviews(t *testing.T) {
 	if err := db.ReopenSearch(ctx, s.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.ReopenSearch(ctx, s.ID, nil); !errors.Is(err, ErrSearchOpen) {
+	if err := db.ReopenSearch(ctx, s.ID, nil); !errors.Is(err, domain.ErrSearchOpen) {
 		t.Fatalf("reopen an open search: %v", err)
 	}
-	if v, _ := db.ReviewsOf(ctx, s.ID); v[7].Mark != MarkReferred {
+	if v, _ := db.ReviewsOf(ctx, s.ID); v[7].Mark != domain.MarkReferred {
 		t.Fatalf("reviews %+v", v)
 	}
 	t.Run("PurgeTakesTheReviews", func(t *testing.T) {
@@ -310,7 +312,7 @@ func TestMetadataMovesToSubjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	want := Metadata{Sex: "male", BirthYear: 1980, Tags: []string{"beard"}}
+	want := domain.Metadata{Sex: "male", BirthYear: 1980, Tags: []string{"beard"}}
 	if m, _ := db.SubjectMetadata(ctx, 1); !reflect.DeepEqual(m, want) {
 		t.Fatalf("subject 1 metadata %+v", m)
 	}
@@ -332,7 +334,7 @@ func testRenameSoleSubject(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	a, b, c := insertRef(t, db, "a"), insertRef(t, db, "b"), insertRef(t, db, "c")
-	subj := func(ref int64) *Subject {
+	subj := func(ref int64) *domain.Subject {
 		r, err := db.ReferenceByID(ctx, ref)
 		if err != nil {
 			t.Fatal(err)

@@ -5,26 +5,14 @@ import (
 	"strings"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
-)
 
-// Token is a service token (without its secret).
-type Token struct {
-	ID         int64
-	Name       string
-	UserID     int64 // the token's own user row
-	Scopes     []string
-	CreatedBy  string
-	CreatedAt  int64
-	ExpiresAt  int64 // 0 = never
-	LastUsedAt int64
-	LastUsedIP string
-	RevokedAt  int64
-}
+	"github.com/sketchmatch/sketchmatch/internal/domain"
+)
 
 const tokenCols = `id, name, user_id, scopes, created_by, created_at, expires_at, last_used_at, last_used_ip, revoked_at`
 
-func scanToken(sc interface{ Scan(...any) error }) (*Token, error) {
-	t := &Token{}
+func scanToken(sc interface{ Scan(...any) error }) (*domain.Token, error) {
+	t := &domain.Token{}
 	var scopes string
 	if err := sc.Scan(&t.ID, &t.Name, &t.UserID, &scopes, &t.CreatedBy, &t.CreatedAt, &t.ExpiresAt, &t.LastUsedAt, &t.LastUsedIP, &t.RevokedAt); err != nil {
 		return nil, err
@@ -37,7 +25,7 @@ func scanToken(sc interface{ Scan(...any) error }) (*Token, error) {
 
 // CreateToken inserts the token's user row and the token, with its audit
 // row a, in one transaction. t.ID and t.UserID are set.
-func (db *DB) CreateToken(ctx context.Context, t *Token, tokenHash string, u *User, a *Audited) error {
+func (db *DB) CreateToken(ctx context.Context, t *domain.Token, tokenHash string, u *domain.User, a *Audited) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -69,23 +57,23 @@ func (db *DB) CreateToken(ctx context.Context, t *Token, tokenHash string, u *Us
 var errTaken = apperr.Errorf(apperr.ECONFLICT, "A token of that name already exists (names stay taken after a revoke, so the audit trail stays unambiguous).")
 
 // TokenByHash returns the token with that secret hash, or ErrNotFound.
-func (db *DB) TokenByHash(ctx context.Context, hash string) (*Token, error) {
+func (db *DB) TokenByHash(ctx context.Context, hash string) (*domain.Token, error) {
 	return scanToken(db.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM service_tokens WHERE token_hash = ?`, hash))
 }
 
 // TokenByName returns the token of that name, or ErrNotFound.
-func (db *DB) TokenByName(ctx context.Context, name string) (*Token, error) {
+func (db *DB) TokenByName(ctx context.Context, name string) (*domain.Token, error) {
 	return scanToken(db.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM service_tokens WHERE name = ?`, name))
 }
 
 // ListTokens returns every token, newest first.
-func (db *DB) ListTokens(ctx context.Context) ([]*Token, error) {
+func (db *DB) ListTokens(ctx context.Context) ([]*domain.Token, error) {
 	rows, err := db.QueryContext(ctx, `SELECT `+tokenCols+` FROM service_tokens ORDER BY id DESC`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*Token
+	var out []*domain.Token
 	for rows.Next() {
 		t, err := scanToken(rows)
 		if err != nil {
@@ -93,7 +81,7 @@ func (db *DB) ListTokens(ctx context.Context) ([]*Token, error) {
 		}
 		out = append(out, t)
 	}
-	return out, rows.Err()
+	return out, translate(rows.Err())
 }
 
 // TouchToken records a use.

@@ -6,24 +6,9 @@ import (
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
-)
 
-// User is a row of the users table. PasswordHash is the argon2id PHC string;
-// it never leaves internal/auth.
-type User struct {
-	ID                int64
-	Username          string
-	PasswordHash      string
-	Role              string
-	Disabled          bool
-	FailedLogins      int
-	LockedUntil       time.Time // zero when not locked
-	CreatedAt         time.Time
-	PasswordChangedAt time.Time
-	// SessionGen is bumped by every password change and disable; sessions
-	// of an older generation are void.
-	SessionGen int64
-}
+	"github.com/sketchmatch/sketchmatch/internal/domain"
+)
 
 // Times are stored as unix seconds; 0 means "unset" for locked_until.
 func authUnix(t time.Time) int64 {
@@ -51,8 +36,8 @@ const authUserCols = `u.id, u.username, u.password_hash, u.role, u.disabled, u.f
 
 type authScanner interface{ Scan(dest ...any) error }
 
-func authScanUser(r authScanner, dest ...any) (*User, error) {
-	var u User
+func authScanUser(r authScanner, dest ...any) (*domain.User, error) {
+	var u domain.User
 	var locked, created, changed int64
 	all := append([]any{&u.ID, &u.Username, &u.PasswordHash, &u.Role, &u.Disabled, &u.FailedLogins, &locked, &created, &changed, &u.SessionGen}, dest...)
 	if err := r.Scan(all...); err != nil {
@@ -63,27 +48,27 @@ func authScanUser(r authScanner, dest ...any) (*User, error) {
 }
 
 // authIsUnique reports a unique constraint's refusal (ErrConflict).
-func authIsUnique(err error) bool { return errors.Is(err, ErrConflict) }
+func authIsUnique(err error) bool { return errors.Is(err, domain.ErrConflict) }
 
 // UserByID returns the user with id, or an error matching IsNotFound.
-func (db *DB) UserByID(ctx context.Context, id int64) (*User, error) {
+func (db *DB) UserByID(ctx context.Context, id int64) (*domain.User, error) {
 	return authScanUser(db.QueryRowContext(ctx, `SELECT `+authUserCols+` FROM users u WHERE u.id = ?`, id))
 }
 
 // UserByUsername looks the name up case-insensitively (the column is
 // COLLATE NOCASE), or returns an error matching IsNotFound.
-func (db *DB) UserByUsername(ctx context.Context, username string) (*User, error) {
+func (db *DB) UserByUsername(ctx context.Context, username string) (*domain.User, error) {
 	return authScanUser(db.QueryRowContext(ctx, `SELECT `+authUserCols+` FROM users u WHERE u.username = ?`, username))
 }
 
 // ListUsers returns every user ordered by username.
-func (db *DB) ListUsers(ctx context.Context) ([]*User, error) {
+func (db *DB) ListUsers(ctx context.Context) ([]*domain.User, error) {
 	rows, err := db.QueryContext(ctx, `SELECT `+authUserCols+` FROM users u ORDER BY u.username`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var users []*User
+	var users []*domain.User
 	for rows.Next() {
 		u, err := authScanUser(rows)
 		if err != nil {
@@ -91,7 +76,7 @@ func (db *DB) ListUsers(ctx context.Context) ([]*User, error) {
 		}
 		users = append(users, u)
 	}
-	return users, rows.Err()
+	return users, translate(rows.Err())
 }
 
 // CountUsers returns the number of users (enabled or not).
@@ -169,7 +154,7 @@ func (db *DB) ReserveLoginAttempt(ctx context.Context, id int64, maxFailures int
 		WHERE id = ? AND locked_until <= ? AND failed_logins < ?
 		RETURNING failed_logins`,
 		id, now.Unix(), maxFailures).Scan(&failures)
-	if IsNotFound(err) {
+	if domain.IsNotFound(err) {
 		return 0, false, nil
 	}
 	if err != nil {
@@ -221,7 +206,7 @@ func (db *DB) authExecOne(ctx context.Context, query string, args ...any) error 
 		return err
 	}
 	if n == 0 {
-		return ErrNotFound
+		return domain.ErrNotFound
 	}
 	return nil
 }
@@ -230,7 +215,7 @@ func (db *DB) authExecOne(ctx context.Context, query string, args ...any) error 
 // transaction: both are written, or neither. Zero CreatedAt/PasswordChangedAt
 // are set from the clock. A duplicate username (case-insensitive) is
 // ECONFLICT.
-func (db *DB) CreateUser(ctx context.Context, u *User, a *Audited) error {
+func (db *DB) CreateUser(ctx context.Context, u *domain.User, a *Audited) error {
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = db.authNow().UTC().Truncate(time.Second)
 	}
@@ -276,7 +261,7 @@ func (db *DB) ChangeUserPassword(ctx context.Context, id int64, hash string, cha
 	if n, err := res.RowsAffected(); err != nil {
 		return 0, err
 	} else if n == 0 {
-		return 0, ErrNotFound
+		return 0, domain.ErrNotFound
 	}
 	return db.endSessionsAndCommit(ctx, tx, id, a)
 }
@@ -350,7 +335,7 @@ func (db *DB) EnableUser(ctx context.Context, id int64, a *Audited) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return err
 	} else if n == 0 {
-		return ErrNotFound
+		return domain.ErrNotFound
 	}
 	if err := a.appendTx(ctx, tx); err != nil {
 		return err

@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
+
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
-func authTestUser(t *testing.T, db *DB, name, role string) *User {
+func authTestUser(t *testing.T, db *DB, name, role string) *domain.User {
 	t.Helper()
-	u := &User{Username: name, PasswordHash: "$argon2id$x", Role: role}
+	u := &domain.User{Username: name, PasswordHash: "$argon2id$x", Role: role}
 	if err := db.CreateUser(context.Background(), u, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -36,15 +38,15 @@ func testUsers(t *testing.T) {
 		if u.ID != alice.ID || u.Username != "Alice" || u.Role != "admin" || !u.CreatedAt.Equal(now) || !u.PasswordChangedAt.Equal(now) || !u.LockedUntil.IsZero() {
 			t.Fatalf("user=%+v", u)
 		}
-		if _, err := db.UserByID(ctx, 999); !IsNotFound(err) {
+		if _, err := db.UserByID(ctx, 999); !domain.IsNotFound(err) {
 			t.Fatalf("err=%v, want not found", err)
 		}
-		if _, err := db.UserByUsername(ctx, "carol"); !IsNotFound(err) {
+		if _, err := db.UserByUsername(ctx, "carol"); !domain.IsNotFound(err) {
 			t.Fatalf("err=%v, want not found", err)
 		}
 	})
 	t.Run("ErrDuplicate", func(t *testing.T) {
-		err := db.CreateUser(ctx, &User{Username: "aLiCe", PasswordHash: "x", Role: "officer"}, nil)
+		err := db.CreateUser(ctx, &domain.User{Username: "aLiCe", PasswordHash: "x", Role: "officer"}, nil)
 		if got, want := apperr.Code(err), apperr.ECONFLICT; got != want {
 			t.Fatalf("code=%q (%v), want %q", got, err, want)
 		}
@@ -69,7 +71,7 @@ func testUsers(t *testing.T) {
 		if u.PasswordHash != "$argon2id$new" || !u.PasswordChangedAt.Equal(later) || !u.LockedUntil.IsZero() || u.FailedLogins != 0 {
 			t.Fatalf("user=%+v", u)
 		}
-		if err := db.SetUserPasswordHash(ctx, 999, "x", later); !IsNotFound(err) {
+		if err := db.SetUserPasswordHash(ctx, 999, "x", later); !domain.IsNotFound(err) {
 			t.Fatalf("err=%v", err)
 		}
 	})
@@ -101,7 +103,7 @@ func testUsers(t *testing.T) {
 		if ok, err := db.DisableUserUnlessLastAdmin(ctx, bob.ID); !ok || err != nil {
 			t.Fatalf("officer: %v %v", ok, err)
 		}
-		if _, err := db.DisableUserUnlessLastAdmin(ctx, 999); !IsNotFound(err) {
+		if _, err := db.DisableUserUnlessLastAdmin(ctx, 999); !domain.IsNotFound(err) {
 			t.Fatalf("err=%v", err)
 		}
 		if n, _ := db.CountActiveAdmins(ctx); n != 1 {
