@@ -19,6 +19,7 @@ import (
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
 	"github.com/sketchmatch/sketchmatch/internal/auth"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
 	"github.com/sketchmatch/sketchmatch/internal/hog"
 	"github.com/sketchmatch/sketchmatch/internal/store"
@@ -120,7 +121,7 @@ func seedGallery(ctx context.Context, o options, out io.Writer) error {
 // first).
 func seedModel(ctx context.Context, db *store.DB, want string) (string, int, error) {
 	model, dim, err := db.DominantModel(ctx, want)
-	if store.IsNotFound(err) {
+	if domain.IsNotFound(err) {
 		return "", 0, errors.New("no embeddings in the database to take the model id and dimension from: import real photos first (bin/sketchmatch import DIR), with the model the server will use")
 	}
 	return model, dim, err
@@ -192,17 +193,17 @@ func placeholderJPEG() []byte {
 // batches (whose files the next start-up sweep removes if their rows are
 // missing).
 func insertSynthetic(ctx context.Context, db *store.DB, refs []synthRef, model string, dim int, withHOG bool) error {
-	rows := make([]store.NewReferenceWithEmbedding, len(refs))
+	rows := make([]domain.NewReferenceWithEmbedding, len(refs))
 	for i, r := range refs {
 		var h []byte
 		if withHOG {
 			h = hog.Encode(randomUnit(hog.Len()))
 		}
-		rows[i] = store.NewReferenceWithEmbedding{
-			Reference: &store.Reference{SHA256: r.sha, Label: "synthetic", OriginalName: fmt.Sprintf("synthetic-%s.jpg", r.sha[:12]),
+		rows[i] = domain.NewReferenceWithEmbedding{
+			Reference: &domain.Reference{SHA256: r.sha, Label: "synthetic", OriginalName: fmt.Sprintf("synthetic-%s.jpg", r.sha[:12]),
 				ContentType: "image/jpeg", SizeBytes: int64(r.size), Width: 16, Height: 16, StoredPath: r.photo, ThumbPath: r.thumb,
 				CreatedBy: seedActor.Username},
-			Embedding: &store.NewEmbedding{ModelID: model, Vector: randomUnit(dim), FaceFound: true, HOG: h},
+			Embedding: &domain.NewEmbedding{ModelID: model, Vector: randomUnit(dim), FaceFound: true, HOG: h},
 		}
 	}
 	return db.InsertReferences(ctx, rows, nil)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/pgtest"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
@@ -40,10 +41,10 @@ func TestSeedBothBackends(t *testing.T) {
 			// One "real" reference of the model to seed for.
 			vec := make([]float32, 8)
 			vec[0] = 1
-			if err := db.InsertReferences(ctx, []store.NewReferenceWithEmbedding{{
-				Reference: &store.Reference{SHA256: strings.Repeat("ab", 32), Label: "real", ContentType: "image/jpeg", SizeBytes: 1, Width: 1, Height: 1,
+			if err := db.InsertReferences(ctx, []domain.NewReferenceWithEmbedding{{
+				Reference: &domain.Reference{SHA256: strings.Repeat("ab", 32), Label: "real", ContentType: "image/jpeg", SizeBytes: 1, Width: 1, Height: 1,
 					StoredPath: "ab/x.jpg", ThumbPath: "thumbs/ab/x.jpg", CreatedBy: "t"},
-				Embedding: &store.NewEmbedding{ModelID: "test-model", Vector: vec, FaceFound: true}}}, nil); err != nil {
+				Embedding: &domain.NewEmbedding{ModelID: "test-model", Vector: vec, FaceFound: true}}}, nil); err != nil {
 				t.Fatal(err)
 			}
 			if err := seedGallery(ctx, o, &out); err != nil {

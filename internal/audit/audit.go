@@ -19,6 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
@@ -97,9 +98,9 @@ type Log struct {
 // them back a page at a time or all in order (Verify), and stamps rows by
 // the store's clock. *store.DB implements it on SQLite and on PostgreSQL.
 type Store interface {
-	AppendAudit(ctx context.Context, r *store.AuditRow, seal func(*store.AuditRow) string) error
-	ListAudit(ctx context.Context, limit, offset int) ([]store.AuditRow, int, error)
-	EachAudit(ctx context.Context, fn func(*store.AuditRow) error) error
+	AppendAudit(ctx context.Context, r *domain.AuditRow, seal func(*domain.AuditRow) string) error
+	ListAudit(ctx context.Context, limit, offset int) ([]domain.AuditRow, int, error)
+	EachAudit(ctx context.Context, fn func(*domain.AuditRow) error) error
 	Clock() time.Time
 }
 
@@ -142,11 +143,11 @@ func (l *Log) Entry(e Entry) (*store.Audited, error) {
 	return &store.Audited{Row: r, Seal: Hash}, nil
 }
 
-func (l *Log) row(e Entry) (*store.AuditRow, error) {
+func (l *Log) row(e Entry) (*domain.AuditRow, error) {
 	if e.Action == "" || e.Outcome == "" {
 		return nil, fmt.Errorf("audit: action and outcome are required (action=%q outcome=%q)", e.Action, e.Outcome)
 	}
-	return &store.AuditRow{
+	return &domain.AuditRow{
 		At:       l.now().UTC().Format(time.RFC3339Nano),
 		Username: clean(e.Username, maxFieldBytes),
 		ClientIP: clean(e.ClientIP, maxFieldBytes),
@@ -172,7 +173,7 @@ func clean(s string, max int) string {
 
 // List returns one page of rows, newest first, and the total number of rows.
 // limit is clamped to 1..1000 and offset to ≥ 0.
-func (l *Log) List(ctx context.Context, limit, offset int) ([]store.AuditRow, int, error) {
+func (l *Log) List(ctx context.Context, limit, offset int) ([]domain.AuditRow, int, error) {
 	limit = min(max(limit, 1), 1000)
 	offset = max(offset, 0)
 	return l.DB.ListAudit(ctx, limit, offset)
@@ -188,7 +189,7 @@ const hashDomain = "sketchmatch-audit-v1"
 // length prefixes make the encoding injective, so no choice of field values
 // (embedded separators, moved bytes between fields) gives two rows the same
 // input. r.ID and r.Hash are not covered: position is bound by prev_hash.
-func Hash(r *store.AuditRow) string {
+func Hash(r *domain.AuditRow) string {
 	h := sha256.New()
 	var n [8]byte
 	for _, f := range []string{hashDomain, r.PrevHash, r.At, r.Username, r.ClientIP, r.Action, r.Target, r.Outcome, r.Details} {
@@ -215,7 +216,7 @@ type VerifyResult struct {
 func (l *Log) Verify(ctx context.Context) (VerifyResult, error) {
 	res := VerifyResult{OK: true}
 	prev := store.AuditGenesisHash
-	err := l.DB.EachAudit(ctx, func(r *store.AuditRow) error {
+	err := l.DB.EachAudit(ctx, func(r *domain.AuditRow) error {
 		res.Rows++
 		if res.OK {
 			reason := ""

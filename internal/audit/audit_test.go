@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 	"github.com/sketchmatch/sketchmatch/internal/store/storetest"
 )
@@ -99,7 +100,7 @@ func TestRecordAndList(t *testing.T) {
 }
 
 func TestHash(t *testing.T) {
-	base := store.AuditRow{PrevHash: store.AuditGenesisHash, At: "2025-01-01T00:00:00Z",
+	base := domain.AuditRow{PrevHash: store.AuditGenesisHash, At: "2025-01-01T00:00:00Z",
 		Username: "ab", ClientIP: "1.2.3.4", Action: "login", Target: "c", Outcome: "success", Details: "d"}
 	h := audit.Hash(&base)
 	if len(h) != 64 {
@@ -109,11 +110,11 @@ func TestHash(t *testing.T) {
 	// length prefixes make the encoding unambiguous.
 	shifted := base
 	shifted.Username, shifted.ClientIP = "a", "b1.2.3.4"
-	for name, r := range map[string]store.AuditRow{
+	for name, r := range map[string]domain.AuditRow{
 		"ShiftedBoundary": shifted,
-		"Details":         func() store.AuditRow { r := base; r.Details = "e"; return r }(),
-		"PrevHash":        func() store.AuditRow { r := base; r.PrevHash = strings.Repeat("1", 64); return r }(),
-		"At":              func() store.AuditRow { r := base; r.At = "2025-01-01T00:00:00.0Z"; return r }(),
+		"Details":         func() domain.AuditRow { r := base; r.Details = "e"; return r }(),
+		"PrevHash":        func() domain.AuditRow { r := base; r.PrevHash = strings.Repeat("1", 64); return r }(),
+		"At":              func() domain.AuditRow { r := base; r.At = "2025-01-01T00:00:00.0Z"; return r }(),
 	} {
 		t.Run(name, func(t *testing.T) {
 			if audit.Hash(&r) == h {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
@@ -59,7 +60,7 @@ func (u *User) IsAdmin() bool { return u != nil && u.Role == RoleAdmin }
 // Locked reports whether a login lock is in force at now.
 func (u *User) Locked(now time.Time) bool { return u.LockedUntil.After(now) }
 
-func toUser(su *store.User) *User {
+func toUser(su *domain.User) *User {
 	return &User{ID: su.ID, Username: su.Username, Role: su.Role, Disabled: su.Disabled,
 		FailedLogins: su.FailedLogins, LockedUntil: su.LockedUntil, CreatedAt: su.CreatedAt,
 		PasswordChangedAt: su.PasswordChangedAt}
@@ -195,7 +196,7 @@ func (s *Service) entry(e audit.Entry) (*store.Audited, error) {
 // auditFailed logs err when it is a's row that could not be appended (the
 // store rolled the change back with it).
 func (s *Service) auditFailed(a *store.Audited, err error) {
-	if errors.Is(err, store.ErrAuditAppend) {
+	if errors.Is(err, domain.ErrAuditAppend) {
 		s.logger().Error("audit write failed", "action", a.Row.Action, "target", a.Row.Target, "err", err)
 	}
 }

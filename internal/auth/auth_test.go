@@ -14,6 +14,7 @@ import (
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
 	"github.com/sketchmatch/sketchmatch/internal/auth"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 	"github.com/sketchmatch/sketchmatch/internal/store/storetest"
 )
@@ -75,7 +76,7 @@ func (f *fixture) login(t *testing.T, username, password string) string {
 	return token
 }
 
-func (f *fixture) auditRows(t *testing.T) []store.AuditRow {
+func (f *fixture) auditRows(t *testing.T) []domain.AuditRow {
 	t.Helper()
 	rows, _, err := f.svc.Audit.List(context.Background(), 1000, 0)
 	if err != nil {
@@ -85,7 +86,7 @@ func (f *fixture) auditRows(t *testing.T) []store.AuditRow {
 	return rows
 }
 
-func (f *fixture) lastAudit(t *testing.T) store.AuditRow {
+func (f *fixture) lastAudit(t *testing.T) domain.AuditRow {
 	t.Helper()
 	rows := f.auditRows(t)
 	return rows[len(rows)-1]
@@ -499,7 +500,7 @@ func TestAuthenticate(t *testing.T) {
 			t.Fatalf("old password still works: %v", err)
 		}
 		f.login(t, "officer.smith", newPW)
-		var r store.AuditRow
+		var r domain.AuditRow
 		for _, row := range f.auditRows(t) {
 			if row.Action == audit.ActionPasswordChange {
 				r = row

@@ -13,7 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sketchmatch/sketchmatch/internal/audit"
-	"github.com/sketchmatch/sketchmatch/internal/store"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // tokenBytes is the session token's entropy: 256 bits.
@@ -96,7 +96,7 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP, userA
 		return fail(name, audit.OutcomeFailure, "unknown user or oversized input")
 	}
 	su, err := s.DB.UserByUsername(ctx, username)
-	if store.IsNotFound(err) {
+	if domain.IsNotFound(err) {
 		s.verify(ctx, dummyHash(), password)
 		// Not as typed either: a well-formed name can still be a password
 		// typed into the wrong field.
@@ -163,7 +163,7 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP, userA
 	}
 	su.FailedLogins, su.LockedUntil = 0, time.Time{}
 	token, tokenHash := newToken()
-	sess := &store.Session{TokenHash: tokenHash, UserID: su.ID, CreatedAt: now, LastSeenAt: now,
+	sess := &domain.Session{TokenHash: tokenHash, UserID: su.ID, CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(s.maxLifetime()), ClientIP: clientIP, UserAgent: truncate(userAgent, 512),
 		// The generation read before the password was checked: a reset or
 		// disable since then has bumped it, and this session is void.
@@ -232,7 +232,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *Us
 	}
 	tokenHash := hashToken(token)
 	ss, su, err := s.DB.SessionByTokenHash(ctx, tokenHash)
-	if store.IsNotFound(err) {
+	if domain.IsNotFound(err) {
 		return nil, nil, ErrSessionInvalid
 	}
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
@@ -17,11 +18,11 @@ type Store interface {
 
 // userStore holds the accounts: look-up, management and the login lockout.
 type userStore interface {
-	UserByID(ctx context.Context, id int64) (*store.User, error)
-	UserByUsername(ctx context.Context, username string) (*store.User, error)
-	ListUsers(ctx context.Context) ([]*store.User, error)
+	UserByID(ctx context.Context, id int64) (*domain.User, error)
+	UserByUsername(ctx context.Context, username string) (*domain.User, error)
+	ListUsers(ctx context.Context) ([]*domain.User, error)
 	CountUsers(ctx context.Context) (int, error)
-	CreateUser(ctx context.Context, u *store.User, a *store.Audited) error
+	CreateUser(ctx context.Context, u *domain.User, a *store.Audited) error
 	ChangeUserPassword(ctx context.Context, id int64, hash string, changedAt time.Time, a *store.Audited) (ended int64, err error)
 	RehashUserPassword(ctx context.Context, id int64, oldHash, newHash string) error
 	DisableUser(ctx context.Context, id int64, a *store.Audited) (bool, error)
@@ -34,8 +35,8 @@ type userStore interface {
 
 // sessionStore holds the server-side sessions behind Login, Authenticate and Logout.
 type sessionStore interface {
-	InsertSession(ctx context.Context, s *store.Session) error
-	SessionByTokenHash(ctx context.Context, tokenHash string) (*store.Session, *store.User, error)
+	InsertSession(ctx context.Context, s *domain.Session) error
+	SessionByTokenHash(ctx context.Context, tokenHash string) (*domain.Session, *domain.User, error)
 	TouchSession(ctx context.Context, tokenHash string, at time.Time) error
 	DeleteSession(ctx context.Context, tokenHash string) (bool, error)
 	DeleteExpiredSessions(ctx context.Context, now time.Time, idle time.Duration) (int64, error)
@@ -43,10 +44,10 @@ type sessionStore interface {
 
 // tokenStore holds the API tokens: creation, authentication, listing, revocation.
 type tokenStore interface {
-	CreateToken(ctx context.Context, t *store.Token, tokenHash string, u *store.User, a *store.Audited) error
-	TokenByHash(ctx context.Context, hash string) (*store.Token, error)
+	CreateToken(ctx context.Context, t *domain.Token, tokenHash string, u *domain.User, a *store.Audited) error
+	TokenByHash(ctx context.Context, hash string) (*domain.Token, error)
 	TouchToken(ctx context.Context, id, at int64, ip string) error
-	ListTokens(ctx context.Context) ([]*store.Token, error)
+	ListTokens(ctx context.Context) ([]*domain.Token, error)
 	RevokeToken(ctx context.Context, name string, at int64, a *store.Audited) error
 }
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
-	"github.com/sketchmatch/sketchmatch/internal/store"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // Token scopes.
@@ -37,7 +37,7 @@ const TokenUserPrefix = "token:"
 var ErrTokenInvalid = apperr.Errorf(apperr.EUNAUTHORIZED, "The API token is not valid (unknown, revoked or expired).")
 
 // Token is a service token as the rest of the application sees it.
-type Token = store.Token
+type Token = domain.Token
 
 // ParseScopes checks a comma-separated list of scopes.
 func ParseScopes(v string) ([]string, error) {
@@ -89,7 +89,7 @@ func (s *Service) CreateToken(ctx context.Context, actor Actor, name string, sco
 	}
 	// The token's own user: an officer that can never sign in (disabled,
 	// and "!" is no password hash).
-	u := &store.User{Username: TokenUserPrefix + name, PasswordHash: "!", Role: RoleOfficer}
+	u := &domain.User{Username: TokenUserPrefix + name, PasswordHash: "!", Role: RoleOfficer}
 	a, err := s.Audit.Entry(audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP, Action: audit.ActionTokenCreate,
 		Target: TokenUserPrefix + name, Outcome: audit.OutcomeSuccess, Details: fmt.Sprintf("scopes=%s expires_at=%d", strings.Join(scopes, ","), t.ExpiresAt)})
 	if err != nil {
@@ -114,7 +114,7 @@ func (s *Service) VerifyToken(ctx context.Context, plain, clientIP string) (*Tok
 		return nil, nil, ErrTokenInvalid
 	}
 	t, err := s.DB.TokenByHash(ctx, hashToken(plain)) // the session tokens' hash: 256 random bits
-	if store.IsNotFound(err) {
+	if domain.IsNotFound(err) {
 		return nil, nil, ErrTokenInvalid
 	}
 	if err != nil {
@@ -144,7 +144,7 @@ func (s *Service) RevokeToken(ctx context.Context, actor Actor, name string) err
 		return internal(err)
 	}
 	err = s.DB.RevokeToken(ctx, name, s.now().UTC().Unix(), a)
-	if store.IsNotFound(err) {
+	if domain.IsNotFound(err) {
 		return apperr.Errorf(apperr.ENOTFOUND, "There is no live token named %q.", name)
 	}
 	if err != nil {

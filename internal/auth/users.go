@@ -5,14 +5,14 @@ import (
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
-	"github.com/sketchmatch/sketchmatch/internal/store"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 var errUserNotFound = apperr.Errorf(apperr.ENOTFOUND, "No such user.")
 
-func (s *Service) getStoreUser(ctx context.Context, id int64) (*store.User, error) {
+func (s *Service) getStoreUser(ctx context.Context, id int64) (*domain.User, error) {
 	su, err := s.DB.UserByID(ctx, id)
-	if store.IsNotFound(err) {
+	if domain.IsNotFound(err) {
 		return nil, errUserNotFound
 	}
 	if err != nil {
@@ -38,7 +38,7 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, username, passwor
 		return nil, internal(err)
 	}
 	now := s.now().UTC()
-	su := &store.User{Username: username, PasswordHash: hash, Role: role, CreatedAt: now, PasswordChangedAt: now}
+	su := &domain.User{Username: username, PasswordHash: hash, Role: role, CreatedAt: now, PasswordChangedAt: now}
 	// The audit row is written in the creation's transaction: no account
 	// exists without its record.
 	a, err := s.entry(audit.Entry{Username: actor.Username, ClientIP: actor.ClientIP,
@@ -88,7 +88,7 @@ func (s *Service) SetPassword(ctx context.Context, actor Actor, userID int64, ne
 	ended, err := s.DB.ChangeUserPassword(ctx, userID, hash, s.now().UTC(), a)
 	s.auditFailed(a, err)
 	if err != nil {
-		if store.IsNotFound(err) {
+		if domain.IsNotFound(err) {
 			return errUserNotFound
 		}
 		return internal(err)
@@ -122,7 +122,7 @@ func (s *Service) SetDisabled(ctx context.Context, actor Actor, userID int64, di
 		}
 		ok, err := s.DB.DisableUser(ctx, userID, a)
 		s.auditFailed(a, err)
-		if store.IsNotFound(err) {
+		if domain.IsNotFound(err) {
 			return errUserNotFound
 		}
 		if err != nil {
@@ -138,7 +138,7 @@ func (s *Service) SetDisabled(ctx context.Context, actor Actor, userID int64, di
 		}
 		err = s.DB.EnableUser(ctx, userID, a)
 		s.auditFailed(a, err)
-		if store.IsNotFound(err) {
+		if domain.IsNotFound(err) {
 			return errUserNotFound
 		}
 		if err != nil {
@@ -162,7 +162,7 @@ func (s *Service) GetUser(ctx context.Context, id int64) (*User, error) {
 // there is none). For the CLI and admin pages, not for login.
 func (s *Service) GetUserByUsername(ctx context.Context, username string) (*User, error) {
 	su, err := s.DB.UserByUsername(ctx, username)
-	if store.IsNotFound(err) {
+	if domain.IsNotFound(err) {
 		return nil, errUserNotFound
 	}
 	if err != nil {
@@ -208,7 +208,7 @@ func (s *Service) Unlock(ctx context.Context, actor Actor, userID int64) error {
 	}
 	err = s.DB.UnlockUser(ctx, userID, a)
 	s.auditFailed(a, err)
-	if store.IsNotFound(err) {
+	if domain.IsNotFound(err) {
 		return errUserNotFound
 	}
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
@@ -32,7 +33,7 @@ func TestUserCommandsAuditTheOSUser(t *testing.T) {
 	}
 	defer db.Close()
 	n := 0
-	db.EachAudit(context.Background(), func(r *store.AuditRow) error {
+	db.EachAudit(context.Background(), func(r *domain.AuditRow) error {
 		n++
 		if r.Username != "cli:ops.jane" || r.ClientIP != "local" {
 			t.Errorf("audit row %s by %q at %q, want cli:ops.jane at local", r.Action, r.Username, r.ClientIP)

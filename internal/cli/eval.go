@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/app"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
 	"github.com/sketchmatch/sketchmatch/internal/imagefile"
 	"github.com/sketchmatch/sketchmatch/internal/quality"
@@ -106,7 +107,7 @@ func cmdEval(e *env, args []string) int {
 		case err == nil:
 			o.Active = c
 			fmt.Fprintf(e.stderr, "using calibration #%d of %s (%d pairs, %s)\n", c.ID, c.ModelID, c.NPairs, c.Source)
-		case store.IsNotFound(err):
+		case domain.IsNotFound(err):
 			fmt.Fprintf(e.stderr, "no calibration for %s in %s: running uncentred\n", enc.ModelID(), cfg.DatabaseSetting())
 		default:
 			return e.fail(err)
@@ -152,7 +153,7 @@ func cmdEval(e *env, args []string) int {
 		if err != nil {
 			return e.fail(err)
 		}
-		er := &store.EvalReport{ModelID: rep.ModelID, Summary: rep.Summary(), Report: string(js), PlotPNG: png}
+		er := &domain.EvalReport{ModelID: rep.ModelID, Summary: rep.Summary(), Report: string(js), PlotPNG: png}
 		if err := db.InsertEvalReport(ctx, er); err != nil {
 			return e.fail(err)
 		}

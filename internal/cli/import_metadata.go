@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // maxMetadataCSV bounds the CSV read into memory.
@@ -135,7 +135,7 @@ func (m *importMetadata) apply(ctx context.Context, g *gallery.Service, who gall
 	return nil
 }
 
-func sameMetadata(a, b store.Metadata) bool {
+func sameMetadata(a, b domain.Metadata) bool {
 	norm := func(s string) string {
 		if s == "" {
 			return gallery.SexUnknown

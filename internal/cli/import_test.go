@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
@@ -58,13 +59,13 @@ func openDB(t *testing.T, dir string) *store.DB {
 }
 
 // metaByLabel returns every reference's metadata keyed by label.
-func metaByLabel(t *testing.T, db *store.DB) map[string]store.Metadata {
+func metaByLabel(t *testing.T, db *store.DB) map[string]domain.Metadata {
 	t.Helper()
 	refs, _, err := db.ListReferences(context.Background(), "", "", 100, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]store.Metadata{}
+	out := map[string]domain.Metadata{}
 	for _, r := range refs {
 		m, err := db.MetadataByID(context.Background(), r.ID)
 		if err != nil {
@@ -93,7 +94,7 @@ func TestImportMetadata(t *testing.T) {
 	}
 	db := openDB(t, dir)
 	got := metaByLabel(t, db)
-	want := map[string]store.Metadata{
+	want := map[string]domain.Metadata{
 		"Anna": {Sex: "female", BirthYear: 1990, Tags: []string{"glasses", "scar"}},
 		"1":    {Sex: "male"},
 		"2":    {},
@@ -181,14 +182,14 @@ func TestImportMetadataErrorsImportNothing(t *testing.T) {
 
 // subjectsByFile maps every reference's original file name to its
 // subject's name and id.
-func subjectsByFile(t *testing.T, db *store.DB) map[string]*store.Subject {
+func subjectsByFile(t *testing.T, db *store.DB) map[string]*domain.Subject {
 	t.Helper()
 	ctx := context.Background()
 	refs, _, err := db.ListReferences(ctx, "", "", 100, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]*store.Subject{}
+	out := map[string]*domain.Subject{}
 	for _, r := range refs {
 		s, err := db.SubjectByID(ctx, r.SubjectID)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
 	"github.com/sketchmatch/sketchmatch/internal/index"
 	"github.com/sketchmatch/sketchmatch/internal/pgtest"
@@ -37,13 +38,13 @@ func TestMigrate(t *testing.T) {
 		photo := []byte(fmt.Sprintf("photo %d", i))
 		sum := sha256.Sum256(photo)
 		sha := hex.EncodeToString(sum[:])
-		ref := &store.Reference{SHA256: sha, Label: fmt.Sprintf("ref %d", i), ContentType: "image/jpeg", SizeBytes: int64(len(photo)),
+		ref := &domain.Reference{SHA256: sha, Label: fmt.Sprintf("ref %d", i), ContentType: "image/jpeg", SizeBytes: int64(len(photo)),
 			Width: 10, Height: 10, StoredPath: gallery.PhotoPath(sha, ".jpg"), ThumbPath: gallery.ThumbPath(sha)}
 		files.Write(ref.StoredPath, photo)
 		files.Write(ref.ThumbPath, []byte("thumb "+sha))
 		vec := make([]float32, dim)
 		vec[i%dim], vec[(i*3+1)%dim] = 1, float32(i)/n
-		err := src.InsertReference(ctx, ref, &store.NewEmbedding{ModelID: "m", Vector: vec, FaceFound: true}, func(tx *store.Tx) error {
+		err := src.InsertReference(ctx, ref, &domain.NewEmbedding{ModelID: "m", Vector: vec, FaceFound: true}, func(tx *store.Tx) error {
 			return al.RecordTx(ctx, tx, audit.Entry{Username: "alice", Action: audit.ActionReferenceAdd, Target: fmt.Sprint("reference:", ref.ID), Outcome: audit.OutcomeSuccess})
 		})
 		if err != nil {
@@ -52,7 +53,7 @@ func TestMigrate(t *testing.T) {
 	}
 	search := func(db *store.DB) []index.Hit {
 		idx := index.New(dim)
-		db.EachEmbedding(ctx, "m", dim, func(e *store.StoredEmbedding) error {
+		db.EachEmbedding(ctx, "m", dim, func(e *domain.StoredEmbedding) error {
 			return idx.Add(e.ReferenceID, append([]float32(nil), e.Vector...))
 		})
 		q := make([]float32, dim)
@@ -69,12 +70,12 @@ func TestMigrate(t *testing.T) {
 	sksum := sha256.Sum256(sketch)
 	sksha := hex.EncodeToString(sksum[:])
 	files.Write(gallery.SketchPath(sksha, ".png"), sketch)
-	sr := &store.Search{UserID: 1, Username: "alice", SketchSHA256: sksha, SketchPath: gallery.SketchPath(sksha, ".png"), ModelID: "m", K: 1,
-		Results: []store.SearchResult{{Rank: 1, ReferenceID: 1, SubjectID: r1.SubjectID, SubjectName: r1.Label, ReferenceIDs: []int64{1, 2}}}}
+	sr := &domain.Search{UserID: 1, Username: "alice", SketchSHA256: sksha, SketchPath: gallery.SketchPath(sksha, ".png"), ModelID: "m", K: 1,
+		Results: []domain.SearchResult{{Rank: 1, ReferenceID: 1, SubjectID: r1.SubjectID, SubjectName: r1.Label, ReferenceIDs: []int64{1, 2}}}}
 	if err := src.InsertSearch(ctx, sr, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := src.PutReview(ctx, &store.Review{SearchID: sr.ID, SubjectID: r1.SubjectID, Mark: store.MarkReferred, Note: "same scar", ReviewedBy: "alice"}, nil); err != nil {
+	if _, err := src.PutReview(ctx, &domain.Review{SearchID: sr.ID, SubjectID: r1.SubjectID, Mark: domain.MarkReferred, Note: "same scar", ReviewedBy: "alice"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := src.CloseSearch(ctx, sr.ID, "alice", "referred one", nil); err != nil {
@@ -105,12 +106,12 @@ func TestMigrate(t *testing.T) {
 			t.Fatalf("search in the copy: %+v %v", got, err)
 		}
 		rv, err := dst.ReviewsOf(ctx, sr.ID)
-		if err != nil || rv[r1.SubjectID].Mark != store.MarkReferred || rv[r1.SubjectID].Note != "same scar" {
+		if err != nil || rv[r1.SubjectID].Mark != domain.MarkReferred || rv[r1.SubjectID].Note != "same scar" {
 			t.Fatalf("reviews in the copy: %+v %v", rv, err)
 		}
 	})
 	t.Run("NewRowsAfterCopiedIDs", func(t *testing.T) {
-		u := &store.User{Username: "bob", PasswordHash: "!", Role: "officer"}
+		u := &domain.User{Username: "bob", PasswordHash: "!", Role: "officer"}
 		if err := dst.CreateUser(ctx, u, nil); err != nil || u.ID != 2 {
 			t.Fatalf("user id=%d err=%v, want 2", u.ID, err)
 		}

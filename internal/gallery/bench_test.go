@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/embed"
 	"github.com/sketchmatch/sketchmatch/internal/fusion"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
@@ -205,7 +206,7 @@ func BenchmarkLoadFusedIndex(b *testing.B) {
 			r := rand.New(rand.NewPCG(1, 9))
 			m := benchModel(r)
 			seedVectors(b, db, tc.n, 512)
-			c := &store.Calibration{ModelID: "bench@000000000000", NPairs: 480, PhotoMean: m.PhotoEmbMean, SketchMean: m.SketchEmbMean, Fusion: m.Marshal()}
+			c := &domain.Calibration{ModelID: "bench@000000000000", NPairs: 480, PhotoMean: m.PhotoEmbMean, SketchMean: m.SketchEmbMean, Fusion: m.Marshal()}
 			if err := db.InsertCalibration(ctx, c, nil); err != nil {
 				b.Fatal(err)
 			}

@@ -11,12 +11,12 @@ import (
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/embed"
 	"github.com/sketchmatch/sketchmatch/internal/fusion"
 	"github.com/sketchmatch/sketchmatch/internal/hog"
 	"github.com/sketchmatch/sketchmatch/internal/imagefile"
 	"github.com/sketchmatch/sketchmatch/internal/index"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // Limits of a calibration set. The bands need enough searches per fold to
@@ -48,7 +48,7 @@ type CalibrationPair struct {
 
 // CalibrationReport is what Calibrate computed and stored.
 type CalibrationReport struct {
-	Calibration *store.Calibration
+	Calibration *domain.Calibration
 	Bands       *Bands // nil when the scores could not give bands
 	BandsErr    string // why Bands is nil
 	Pairs       int    // pairs used
@@ -227,7 +227,7 @@ func (s *Service) Calibrate(ctx context.Context, who Actor, pairs []CalibrationP
 		rep.RankOneHeldOut = held.rankOne()
 	}
 
-	c := &store.Calibration{ModelID: s.enc.ModelID(), CreatedBy: who.Username, Source: source, NPairs: rep.Pairs,
+	c := &domain.Calibration{ModelID: s.enc.ModelID(), CreatedBy: who.Username, Source: source, NPairs: rep.Pairs,
 		PhotoMean: photoMean, SketchMean: sketchMean, FusionNote: rep.Form + ": " + rep.FormReason}
 	if model != nil {
 		c.Fusion = model.Marshal()
@@ -272,7 +272,7 @@ func (s *Service) Calibrate(ctx context.Context, who Actor, pairs []CalibrationP
 // while the server runs).
 func (s *Service) refreshCalibration(ctx context.Context) error {
 	c, err := s.db.LatestCalibration(ctx, s.enc.ModelID())
-	if store.IsNotFound(err) {
+	if domain.IsNotFound(err) {
 		return nil
 	}
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
 	"github.com/sketchmatch/sketchmatch/internal/quality/qualitytest"
 	"github.com/sketchmatch/sketchmatch/internal/store"
@@ -64,7 +65,7 @@ func search(t *testing.T, svc *gallery.Service, sketch []byte, k int) *gallery.O
 
 func mustUser(t *testing.T, db *store.DB) {
 	t.Helper()
-	if err := db.CreateUser(context.Background(), &store.User{Username: admin.Username, PasswordHash: "!", Role: "admin"}, nil); err != nil {
+	if err := db.CreateUser(context.Background(), &domain.User{Username: admin.Username, PasswordHash: "!", Role: "admin"}, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -162,7 +163,7 @@ func TestCalibrate(t *testing.T) {
 		}
 		// A calibration made for another model, newer than fake-a's, does
 		// not displace fake-a's.
-		if err := f.db.InsertCalibration(ctx, &store.Calibration{ModelID: "fake-b", NPairs: 1, Source: "other",
+		if err := f.db.InsertCalibration(ctx, &domain.Calibration{ModelID: "fake-b", NPairs: 1, Source: "other",
 			PhotoMean: make([]float32, 16), SketchMean: make([]float32, 16)}, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +173,7 @@ func TestCalibrate(t *testing.T) {
 	})
 
 	t.Run("WrongDimensionIgnored", func(t *testing.T) {
-		if err := f.db.InsertCalibration(ctx, &store.Calibration{ModelID: "fake-a", NPairs: 30, Source: "broken",
+		if err := f.db.InsertCalibration(ctx, &domain.Calibration{ModelID: "fake-a", NPairs: 30, Source: "broken",
 			PhotoMean: make([]float32, 8), SketchMean: make([]float32, 8)}, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -265,7 +266,7 @@ func TestCalibrateRejects(t *testing.T) {
 			t.Fatalf("err=%v (%s), want a client error naming the file", err, c)
 		}
 	})
-	if _, err := f.db.LatestCalibration(ctx, "fake-a"); !store.IsNotFound(err) {
+	if _, err := f.db.LatestCalibration(ctx, "fake-a"); !domain.IsNotFound(err) {
 		t.Fatalf("a rejected calibration was stored (%v)", err)
 	}
 }

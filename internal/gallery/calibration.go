@@ -7,9 +7,9 @@ import (
 	"math"
 	"time"
 
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/fusion"
 	"github.com/sketchmatch/sketchmatch/internal/hog"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // calibration is the active per-modality centring of the active model. A nil
@@ -32,7 +32,7 @@ type calibration struct {
 // (never one of another model), or nil.
 func (s *Service) loadCalibration(ctx context.Context) (*calibration, error) {
 	c, err := s.db.LatestCalibration(ctx, s.enc.ModelID())
-	if store.IsNotFound(err) {
+	if domain.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {

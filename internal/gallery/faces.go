@@ -7,8 +7,8 @@ import (
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/embed"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // BoxEncoder is an Encoder that can embed a face marked by hand (the real
@@ -18,15 +18,15 @@ type BoxEncoder interface {
 }
 
 // faceRecord is the stored form of an embedding's face-quality record.
-func faceRecord(e *embed.Embedding) *store.FaceRecord {
+func faceRecord(e *embed.Embedding) *domain.FaceRecord {
 	q := e.Face
-	return &store.FaceRecord{Checked: true, Found: e.FaceFound, Manual: q.Manual, Confidence: float64(q.Confidence),
+	return &domain.FaceRecord{Checked: true, Found: e.FaceFound, Manual: q.Manual, Confidence: float64(q.Confidence),
 		Box: q.Box, Faces: q.Faces, InterocularPx: q.InterocularPx, Sharpness: q.Sharpness, YawDeg: q.YawDeg}
 }
 
 // newEmbedding is what the store keeps of an embedding.
-func (s *Service) newEmbedding(e *embed.Embedding) *store.NewEmbedding {
-	ne := &store.NewEmbedding{ModelID: s.enc.ModelID(), Vector: e.Vector, FaceFound: e.FaceFound, Face: faceRecord(e)}
+func (s *Service) newEmbedding(e *embed.Embedding) *domain.NewEmbedding {
+	ne := &domain.NewEmbedding{ModelID: s.enc.ModelID(), Vector: e.Vector, FaceFound: e.FaceFound, Face: faceRecord(e)}
 	ne.HOG, ne.HOGWide = storedDescriptors(e)
 	return ne
 }
@@ -48,7 +48,7 @@ type FaceFlag struct {
 // FaceFlags explains a reference's face record: empty when the face is
 // fine. A reference without a face is not searchable; the others are, but
 // an admin should look at them.
-func FaceFlags(f *store.FaceRecord) []FaceFlag {
+func FaceFlags(f *domain.FaceRecord) []FaceFlag {
 	if f == nil || !f.Checked {
 		return nil
 	}
@@ -69,11 +69,11 @@ func FaceFlags(f *store.FaceRecord) []FaceFlag {
 }
 
 // Searchable reports whether a reference with this record is in the index.
-func Searchable(f *store.FaceRecord) bool { return f != nil && f.Found }
+func Searchable(f *domain.FaceRecord) bool { return f != nil && f.Found }
 
 // ReferenceFace returns the face record of a reference for the active model
 // (nil when it is not embedded yet).
-func (s *Service) ReferenceFace(ctx context.Context, id int64) (*store.FaceRecord, error) {
+func (s *Service) ReferenceFace(ctx context.Context, id int64) (*domain.FaceRecord, error) {
 	if s.enc == nil {
 		return nil, nil
 	}
@@ -84,7 +84,7 @@ func (s *Service) ReferenceFace(ctx context.Context, id int64) (*store.FaceRecor
 // the pixels of the photo as displayed, EXIF orientation applied), stores
 // the box and the new embedding with its audit row in one transaction and
 // puts the reference into the index. A later reindex keeps using the box.
-func (s *Service) SetFaceBox(ctx context.Context, who Actor, id int64, box image.Rectangle) (*store.FaceRecord, error) {
+func (s *Service) SetFaceBox(ctx context.Context, who Actor, id int64, box image.Rectangle) (*domain.FaceRecord, error) {
 	if s.enc == nil {
 		return nil, s.unavailable()
 	}
@@ -93,7 +93,7 @@ func (s *Service) SetFaceBox(ctx context.Context, who Actor, id int64, box image
 		return nil, apperr.Errorf(apperr.EUNSUPPORTED, "The active model cannot embed a face marked by hand.")
 	}
 	ref, err := s.db.ReferenceByID(ctx, id)
-	if store.IsNotFound(err) {
+	if domain.IsNotFound(err) {
 		return nil, apperr.Errorf(apperr.ENOTFOUND, "Reference #%d does not exist.", id)
 	}
 	if err != nil {
@@ -113,12 +113,12 @@ func (s *Service) SetFaceBox(ctx context.Context, who Actor, id int64, box image
 	ne := s.newEmbedding(e)
 	entry, err := s.audit.Entry(audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReferenceUpdate,
 		Target: fmt.Sprintf("reference:%d", id), Outcome: audit.OutcomeSuccess,
-		Details: fmt.Sprintf("face_box=%s model=%s", store.FormatBox(box), ne.ModelID)})
+		Details: fmt.Sprintf("face_box=%s model=%s", domain.FormatBox(box), ne.ModelID)})
 	if err != nil {
 		return nil, err
 	}
 	err = s.db.SetFaceBox(ctx, id, box, ne, entry)
-	if store.IsNotFound(err) {
+	if domain.IsNotFound(err) {
 		return nil, apperr.Errorf(apperr.ENOTFOUND, "Reference #%d does not exist.", id)
 	}
 	if err != nil {
@@ -127,13 +127,13 @@ func (s *Service) SetFaceBox(ctx context.Context, who Actor, id int64, box image
 	s.hogs.drop(id)
 	s.indexPut(id, ne)
 	s.invalidateCounts()
-	s.log.Info("reference face marked by hand", "user", who.Username, "reference", id, "box", store.FormatBox(box))
+	s.log.Info("reference face marked by hand", "user", who.Username, "reference", id, "box", domain.FormatBox(box))
 	return ne.Face, nil
 }
 
 // indexPut brings the live index in line with a reference's new embedding:
 // in it with a face, out of it without.
-func (s *Service) indexPut(id int64, ne *store.NewEmbedding) {
+func (s *Service) indexPut(id int64, ne *domain.NewEmbedding) {
 	if ne.FaceFound {
 		s.indexAdd(id, ne.Vector, ne.HOG, ne.HOGWide)
 		return
@@ -144,7 +144,7 @@ func (s *Service) indexPut(id int64, ne *store.NewEmbedding) {
 }
 
 // faceAuditDetails is the face part of an audit row's details.
-func faceAuditDetails(f *store.FaceRecord) string {
+func faceAuditDetails(f *domain.FaceRecord) string {
 	if !f.Found {
 		return "face=not-detected searchable=false"
 	}

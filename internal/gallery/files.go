@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
@@ -42,7 +43,7 @@ type BlobStore interface {
 	Blob(ctx context.Context, path string) (io.ReadSeekCloser, error)
 	BlobExists(ctx context.Context, path string) (bool, error)
 	DeleteBlob(ctx context.Context, path string) error
-	EachBlob(ctx context.Context, fn func(store.BlobInfo) error) error
+	EachBlob(ctx context.Context, fn func(domain.BlobInfo) error) error
 	BlobsShared(ctx context.Context) (unlock func(), err error)
 	BlobsExclusive(ctx context.Context) (unlock func(), err error)
 }
@@ -227,7 +228,7 @@ func (f *Files) Walk(fn func(rel string)) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
 		var paths []string // collected first: fn may delete
-		if err := f.DB.EachBlob(ctx, func(b store.BlobInfo) error { paths = append(paths, b.Path); return nil }); err != nil {
+		if err := f.DB.EachBlob(ctx, func(b domain.BlobInfo) error { paths = append(paths, b.Path); return nil }); err != nil {
 			return err
 		}
 		for _, p := range paths {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/index"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
@@ -141,7 +142,7 @@ func (f *Filter) Describe() string {
 }
 
 // Matches reports whether a reference with metadata m passes the filter.
-func (f *Filter) Matches(m store.Metadata) bool {
+func (f *Filter) Matches(m domain.Metadata) bool {
 	return f.compile().match(toRefMeta(m))
 }
 
@@ -322,7 +323,7 @@ func (sf *scanFilter) record(ctx context.Context, db searchStore, tx *store.Tx, 
 		return "", err
 	}
 	a := sf.applied()
-	if err := db.PutSearchFilterTx(ctx, tx, searchID, store.SearchFilter{Spec: string(spec), Description: a.Description, Kept: a.Kept, Total: a.Total}); err != nil {
+	if err := db.PutSearchFilterTx(ctx, tx, searchID, domain.SearchFilter{Spec: string(spec), Description: a.Description, Kept: a.Kept, Total: a.Total}); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf(" filter=%q kept=%d/%d", a.Description, a.Kept, a.Total), nil

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/index"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // BenchmarkFilteredFirstStage is issue 9 §4's acceptance benchmark through
@@ -39,7 +39,7 @@ func BenchmarkFilteredFirstStage(b *testing.B) {
 			row[j] /= float32(math.Sqrt(ss))
 		}
 		// Half female; birth years 1946–2005, a tenth unknown.
-		m := store.Metadata{Sex: []string{SexFemale, SexMale}[r.IntN(2)], BirthYear: 1946 + r.IntN(60)}
+		m := domain.Metadata{Sex: []string{SexFemale, SexMale}[r.IntN(2)], BirthYear: 1946 + r.IntN(60)}
 		if r.IntN(10) == 0 {
 			m.BirthYear = 0
 		}

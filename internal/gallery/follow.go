@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
@@ -94,7 +95,7 @@ func (s *Service) Follow(ctx context.Context) {
 
 // follow brings one reference's index entry in line with the database.
 func (s *Service) follow(ctx context.Context, id int64) error {
-	if _, err := s.db.SearchableVector(ctx, id, s.enc.ModelID()); store.IsNotFound(err) {
+	if _, err := s.db.SearchableVector(ctx, id, s.enc.ModelID()); domain.IsNotFound(err) {
 		s.forget(id) // gone, or no longer searchable (no face)
 		return nil
 	} else if err != nil {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/embed"
 	"github.com/sketchmatch/sketchmatch/internal/fusion"
 	"github.com/sketchmatch/sketchmatch/internal/hog"
@@ -66,12 +67,12 @@ func (s *Service) loadFusedIndex(ctx context.Context, cal *calibration) (*index.
 	const batch = 4096
 	var (
 		pending  []todo
-		computed []store.FusedVector
+		computed []domain.FusedVector
 		ids      = make([]int64, 0, batch)
 		vecs     = make([]float32, 0, batch*dim)
 	)
 	flush := func() error {
-		out := make([]store.FusedVector, len(pending))
+		out := make([]domain.FusedVector, len(pending))
 		var wg sync.WaitGroup
 		workers := runtime.GOMAXPROCS(0)
 		for w := 0; w < workers; w++ {
@@ -81,7 +82,7 @@ func (s *Service) loadFusedIndex(ctx context.Context, cal *calibration) (*index.
 				for i := w; i < len(pending); i += workers {
 					t := pending[i]
 					v, _ := m.Photo(photoParts(t.vec, t.tight, t.wide))
-					out[i] = store.FusedVector{ReferenceID: t.id, Vector: v}
+					out[i] = domain.FusedVector{ReferenceID: t.id, Vector: v}
 				}
 			}()
 		}
@@ -96,7 +97,7 @@ func (s *Service) loadFusedIndex(ctx context.Context, cal *calibration) (*index.
 		ids, vecs = ids[:0], vecs[:0]
 		return err
 	}
-	err := s.db.EachFusionInput(ctx, s.enc.ModelID(), s.enc.Dim(), cal.id, func(in *store.FusionInput) error {
+	err := s.db.EachFusionInput(ctx, s.enc.ModelID(), s.enc.Dim(), cal.id, func(in *domain.FusionInput) error {
 		if len(in.Fused) == 4*dim {
 			ids = append(ids, in.ReferenceID)
 			n := len(vecs)

@@ -8,12 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/embed"
 	"github.com/sketchmatch/sketchmatch/internal/fusion"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
 	"github.com/sketchmatch/sketchmatch/internal/hog"
 	"github.com/sketchmatch/sketchmatch/internal/imagefile"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // wideEncoder is the fake encoder with a wide crop (the aligned crop
@@ -83,7 +83,7 @@ func TestFusedSearchEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &store.Calibration{ModelID: "fake-w", NPairs: len(pairs), PhotoMean: m.PhotoEmbMean, SketchMean: m.SketchEmbMean,
+	c := &domain.Calibration{ModelID: "fake-w", NPairs: len(pairs), PhotoMean: m.PhotoEmbMean, SketchMean: m.SketchEmbMean,
 		Fusion: m.Marshal(), FusionNote: "fused+whitened: test"}
 	if err := f.db.InsertCalibration(ctx, c, nil); err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/embed"
 	"github.com/sketchmatch/sketchmatch/internal/imagefile"
 	"github.com/sketchmatch/sketchmatch/internal/store"
@@ -33,7 +34,7 @@ type Upload struct {
 	Data  []byte
 	Label string
 	Notes string
-	Meta  *store.Metadata // witness metadata stored with the reference; nil: none
+	Meta  *domain.Metadata // witness metadata stored with the reference; nil: none
 	// The person the photo is of: SubjectID adds it to an existing subject;
 	// else Subject names one (a record number), found by exact name or
 	// created; with neither the photo gets a subject of its own, named
@@ -49,7 +50,7 @@ type Result struct {
 	Name      string
 	Outcome   string
 	Reason    string // for Rejected: why, safe to show
-	Reference *store.Reference
+	Reference *domain.Reference
 	FaceFound bool
 	// Searchable: embedded with a face, so in the index. An added photo
 	// without a face is stored but not searchable (Flags say why).
@@ -165,7 +166,7 @@ func (s *Service) Add(ctx context.Context, who Actor, ups []Upload) []Result {
 			results[i].Outcome, results[i].Reference = Duplicate, ref
 			results[i].Reason = fmt.Sprintf("already in the gallery as reference #%d", ref.ID)
 			continue
-		} else if !store.IsNotFound(err) {
+		} else if !domain.IsNotFound(err) {
 			results[i].reject(err)
 			continue
 		}
@@ -224,7 +225,7 @@ func (s *Service) store(ctx context.Context, who Actor, p *prepared, e *embed.Em
 		res.reject(err)
 		return res
 	}
-	ref := &store.Reference{
+	ref := &domain.Reference{
 		SHA256: p.sha, Label: p.up.Label, Notes: p.up.Notes, OriginalName: p.up.Name,
 		ContentType: p.info.ContentType, SizeBytes: int64(len(p.up.Data)), Width: p.info.Width, Height: p.info.Height,
 		StoredPath: PhotoPath(p.sha, p.info.Ext), ThumbPath: ThumbPath(p.sha), CreatedBy: who.Username,
@@ -253,7 +254,7 @@ func (s *Service) store(ctx context.Context, who Actor, p *prepared, e *embed.Em
 		res.reject(storageError(err))
 		return res
 	}
-	var ne *store.NewEmbedding
+	var ne *domain.NewEmbedding
 	if e != nil {
 		ne = s.newEmbedding(e)
 		res.FaceFound, res.Searchable, res.Flags = e.FaceFound, e.FaceFound, FaceFlags(ne.Face)
@@ -276,7 +277,7 @@ func (s *Service) store(ctx context.Context, who Actor, p *prepared, e *embed.Em
 	if err := s.db.InsertReference(ctx, ref, ne, auditAdd); err != nil {
 		s.files.Remove(ref.StoredPath)
 		s.files.Remove(ref.ThumbPath)
-		if store.IsNotFound(err) || errors.Is(err, store.ErrSubjectMerged) {
+		if domain.IsNotFound(err) || errors.Is(err, domain.ErrSubjectMerged) {
 			res.reject(subjectError(err, fmt.Sprintf("Person #%d", ref.SubjectID)))
 			return res
 		}
@@ -327,7 +328,7 @@ func searchStorageError(err error) error {
 
 func storageUnavailable(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) ||
-		store.IsUnavailable(err)
+		domain.IsUnavailable(err)
 }
 
 // indexAdd puts a reference into the live index from its raw (uncentred)
@@ -364,7 +365,7 @@ func (s *Service) Update(ctx context.Context, who Actor, id int64, label, notes 
 		return follow(tx)
 	})
 	if err != nil {
-		if store.IsNotFound(err) {
+		if domain.IsNotFound(err) {
 			return apperr.Errorf(apperr.ENOTFOUND, "Reference #%d does not exist.", id)
 		}
 		return storageError(err)
@@ -379,7 +380,7 @@ func (s *Service) Update(ctx context.Context, who Actor, id int64, label, notes 
 func (s *Service) Delete(ctx context.Context, who Actor, id int64) error {
 	ref, err := s.db.ReferenceByID(ctx, id)
 	if err != nil {
-		if store.IsNotFound(err) {
+		if domain.IsNotFound(err) {
 			return apperr.Errorf(apperr.ENOTFOUND, "Reference #%d does not exist.", id)
 		}
 		return err
@@ -418,7 +419,7 @@ func (s *Service) reloadOne(ctx context.Context, id int64) error {
 		return nil
 	}
 	vec, err := s.db.SearchableVector(ctx, id, s.enc.ModelID())
-	if store.IsNotFound(err) {
+	if domain.IsNotFound(err) {
 		return nil
 	}
 	if err != nil {
@@ -426,7 +427,7 @@ func (s *Service) reloadOne(ctx context.Context, id int64) error {
 	}
 	var tight, wide []byte
 	if _, cal := s.snapshot(); cal.fused() != nil {
-		if tight, wide, err = s.db.Descriptors(ctx, id, s.enc.ModelID()); err != nil && !store.IsNotFound(err) {
+		if tight, wide, err = s.db.Descriptors(ctx, id, s.enc.ModelID()); err != nil && !domain.IsNotFound(err) {
 			return err
 		}
 	}

@@ -3,8 +3,8 @@ package gallery
 import (
 	"testing"
 
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/index"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // The cache is a slice by id, with a map for ids past maxDenseID; the
@@ -12,10 +12,10 @@ import (
 func TestMetaCacheDenseAndSparse(t *testing.T) {
 	s := &Service{}
 	huge := int64(maxDenseID + 5)
-	s.meta.set(3, store.Metadata{Sex: SexFemale})
-	s.meta.set(huge, store.Metadata{Sex: SexFemale})
-	s.meta.set(7, store.Metadata{Sex: SexMale})
-	s.meta.set(100, store.Metadata{}) // nothing known: no growth needed
+	s.meta.set(3, domain.Metadata{Sex: SexFemale})
+	s.meta.set(huge, domain.Metadata{Sex: SexFemale})
+	s.meta.set(7, domain.Metadata{Sex: SexMale})
+	s.meta.set(100, domain.Metadata{}) // nothing known: no growth needed
 	if len(s.meta.byID) != 8 {
 		t.Fatalf("dense part grew to %d, want 8", len(s.meta.byID))
 	}

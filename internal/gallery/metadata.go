@@ -13,6 +13,7 @@ import (
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
@@ -108,8 +109,8 @@ func ParseTags(v string) ([]string, error) {
 }
 
 // ParseMetadata validates typed metadata; now bounds the birth year.
-func ParseMetadata(in MetadataInput, now time.Time) (store.Metadata, error) {
-	var m store.Metadata
+func ParseMetadata(in MetadataInput, now time.Time) (domain.Metadata, error) {
+	var m domain.Metadata
 	var err error
 	if m.Sex, err = ParseSex(in.Sex); err != nil {
 		return m, err
@@ -125,7 +126,7 @@ func ParseMetadata(in MetadataInput, now time.Time) (store.Metadata, error) {
 
 // checkMetadata re-validates metadata built by code (defence in depth: the
 // schema refuses a bad sex, not a bad tag).
-func checkMetadata(m store.Metadata) (store.Metadata, error) {
+func checkMetadata(m domain.Metadata) (domain.Metadata, error) {
 	for _, t := range m.Tags {
 		if one, err := ParseTags(t); err != nil {
 			return m, err
@@ -144,7 +145,7 @@ func yearText(y int) string {
 }
 
 // DescribeMetadata is metadata for logs and the audit trail.
-func DescribeMetadata(m store.Metadata) string {
+func DescribeMetadata(m domain.Metadata) string {
 	sex := m.Sex
 	if sex == "" {
 		sex = SexUnknown
@@ -164,13 +165,13 @@ func clipText(s string, n int) string {
 }
 
 // Metadata returns a reference's metadata (zero when it has none).
-func (s *Service) Metadata(ctx context.Context, id int64) (store.Metadata, error) {
+func (s *Service) Metadata(ctx context.Context, id int64) (domain.Metadata, error) {
 	return s.db.MetadataByID(ctx, id)
 }
 
 // UpdateWithMetadata changes a reference's label, notes and metadata in one
 // transaction with its audit row (the admin's reference form).
-func (s *Service) UpdateWithMetadata(ctx context.Context, who Actor, id int64, label, notes string, m store.Metadata) error {
+func (s *Service) UpdateWithMetadata(ctx context.Context, who Actor, id int64, label, notes string, m domain.Metadata) error {
 	var err error
 	if label, err = cleanText("The label", label, maxLabel, false); err != nil {
 		return err
@@ -210,7 +211,7 @@ func (s *Service) UpdateWithMetadata(ctx context.Context, who Actor, id int64, l
 // SetMetadata replaces a reference's metadata, and its label when label is
 // not nil, in one transaction with its audit row (`import --metadata` for
 // photos already in the gallery).
-func (s *Service) SetMetadata(ctx context.Context, who Actor, id int64, label *string, m store.Metadata) error {
+func (s *Service) SetMetadata(ctx context.Context, who Actor, id int64, label *string, m domain.Metadata) error {
 	var err error
 	if label != nil {
 		l, err := cleanText("The label", *label, maxLabel, false)
@@ -250,9 +251,9 @@ func (s *Service) SetMetadata(ctx context.Context, who Actor, id int64, label *s
 	return s.afterMetadataWrite(ctx, who, id, m, old, err)
 }
 
-func (s *Service) afterMetadataWrite(ctx context.Context, who Actor, id int64, m, old store.Metadata, err error) error {
+func (s *Service) afterMetadataWrite(ctx context.Context, who Actor, id int64, m, old domain.Metadata, err error) error {
 	if err != nil {
-		if store.IsNotFound(err) {
+		if domain.IsNotFound(err) {
 			return apperr.Errorf(apperr.ENOTFOUND, "Reference #%d does not exist.", id)
 		}
 		return storageError(err)
@@ -266,7 +267,7 @@ func (s *Service) afterMetadataWrite(ctx context.Context, who Actor, id int64, m
 
 // setSubjectMeta puts m in the cache for every photo of subject (and for
 // ref, which may be new to the subject map).
-func (s *Service) setSubjectMeta(ctx context.Context, subject, ref int64, m store.Metadata) {
+func (s *Service) setSubjectMeta(ctx context.Context, subject, ref int64, m domain.Metadata) {
 	refs := map[int64]bool{ref: true}
 	if subject != 0 {
 		for id := range s.subjects.photosOf(map[int64]bool{subject: true}) {
@@ -332,7 +333,7 @@ func sexCode(s string) uint8 {
 	return sexCodeUnknown
 }
 
-func toRefMeta(m store.Metadata) refMeta {
+func toRefMeta(m domain.Metadata) refMeta {
 	r := refMeta{sex: sexCode(m.Sex), year: int16(m.BirthYear)}
 	if len(m.Tags) > 0 {
 		r.tags = "," + strings.Join(m.Tags, ",") + ","
@@ -366,7 +367,7 @@ func (c *metaCache) put(id int64, r refMeta) {
 	c.byID[id] = r
 }
 
-func (c *metaCache) set(id int64, m store.Metadata) {
+func (c *metaCache) set(id int64, m domain.Metadata) {
 	c.mu.Lock()
 	c.put(id, toRefMeta(m))
 	c.mu.Unlock()
@@ -383,7 +384,7 @@ func (c *metaCache) drop(id int64) {
 func (s *Service) loadMetadata(ctx context.Context) error {
 	fresh := &metaCache{}
 	n := 0
-	version, err := s.db.EachMetadata(ctx, func(id int64, m store.Metadata) error {
+	version, err := s.db.EachMetadata(ctx, func(id int64, m domain.Metadata) error {
 		fresh.put(id, toRefMeta(m))
 		n++
 		return nil

@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
-	"github.com/sketchmatch/sketchmatch/internal/store"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // MetadataColumns are the columns of an `import --metadata` CSV. The header
@@ -24,7 +24,7 @@ type MetadataRow struct {
 	Line  int
 	File  string // base name, matched against the imported files' names
 	Label string // "" = none given
-	Meta  store.Metadata
+	Meta  domain.Metadata
 	// Subject is the person's record number or name ("" = none given:
 	// the photo's own subject, or its folder's with --subject-from-folder);
 	// photos with the same subject are one person.

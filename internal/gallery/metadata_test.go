@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/embed"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 var now = time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
@@ -30,9 +30,9 @@ func TestParseMetadataCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []gallery.MetadataRow{
-		{Line: 2, File: "a.jpg", Label: "Alice A", Meta: store.Metadata{Sex: "female", BirthYear: 1984, Tags: []string{"beard", "scar left cheek"}}},
-		{Line: 4, File: "b.png", Meta: store.Metadata{Sex: "unknown"}},
-		{Line: 5, File: "c.jpg", Label: "Carl", Meta: store.Metadata{Sex: "male", BirthYear: 2026, Tags: []string{"glasses"}}},
+		{Line: 2, File: "a.jpg", Label: "Alice A", Meta: domain.Metadata{Sex: "female", BirthYear: 1984, Tags: []string{"beard", "scar left cheek"}}},
+		{Line: 4, File: "b.png", Meta: domain.Metadata{Sex: "unknown"}},
+		{Line: 5, File: "c.jpg", Label: "Carl", Meta: domain.Metadata{Sex: "male", BirthYear: 2026, Tags: []string{"glasses"}}},
 	}
 	if !reflect.DeepEqual(rows, want) {
 		t.Fatalf("rows:\n got %+v\nwant %+v", rows, want)
@@ -136,7 +136,7 @@ func TestParseFilter(t *testing.T) {
 // Y−B−1 or Y−B, and a reference passes when either age fits; on 31
 // December only Y−B is possible.
 func TestFilterAgeAtDate(t *testing.T) {
-	born := func(y int) store.Metadata { return store.Metadata{BirthYear: y} }
+	born := func(y int) domain.Metadata { return domain.Metadata{BirthYear: y} }
 	for _, tc := range []struct {
 		name     string
 		min, max *int
@@ -169,25 +169,25 @@ func TestFilterAgeAtDate(t *testing.T) {
 }
 
 func TestFilterIncludeUnknown(t *testing.T) {
-	full := store.Metadata{Sex: "female", BirthYear: 1990, Tags: []string{"beard", "glasses"}}
+	full := domain.Metadata{Sex: "female", BirthYear: 1990, Tags: []string{"beard", "glasses"}}
 	for _, tc := range []struct {
 		name    string
 		f       gallery.Filter
-		m       store.Metadata
+		m       domain.Metadata
 		exclude bool // result without include-unknown
 		include bool // result with it
 	}{
 		{"SexKnownMatch", gallery.Filter{Sex: "female"}, full, true, true},
 		{"SexKnownOther", gallery.Filter{Sex: "male"}, full, false, false},
-		{"SexUnknown", gallery.Filter{Sex: "male"}, store.Metadata{BirthYear: 1990}, false, true},
-		{"SexNoRow", gallery.Filter{Sex: "male"}, store.Metadata{}, false, true},
-		{"AgeUnknown", gallery.Filter{MinAge: intp(30), At: "2026-01-01"}, store.Metadata{Sex: "male"}, false, true},
+		{"SexUnknown", gallery.Filter{Sex: "male"}, domain.Metadata{BirthYear: 1990}, false, true},
+		{"SexNoRow", gallery.Filter{Sex: "male"}, domain.Metadata{}, false, true},
+		{"AgeUnknown", gallery.Filter{MinAge: intp(30), At: "2026-01-01"}, domain.Metadata{Sex: "male"}, false, true},
 		{"AgeKnownOutside", gallery.Filter{MaxAge: intp(20), At: "2026-01-01"}, full, false, false},
 		{"TagsAllPresent", gallery.Filter{Tags: []string{"glasses", "beard"}}, full, true, true},
 		{"TagsOneMissing", gallery.Filter{Tags: []string{"beard", "tattoo"}}, full, false, false},
 		{"TagPrefixIsNotATag", gallery.Filter{Tags: []string{"glass"}}, full, false, false},
-		{"TagsNone", gallery.Filter{Tags: []string{"beard"}}, store.Metadata{Sex: "female"}, false, true},
-		{"UnknownSexButOtherKnownFails", gallery.Filter{Sex: "male", Tags: []string{"tattoo"}}, store.Metadata{Tags: []string{"beard"}}, false, false},
+		{"TagsNone", gallery.Filter{Tags: []string{"beard"}}, domain.Metadata{Sex: "female"}, false, true},
+		{"UnknownSexButOtherKnownFails", gallery.Filter{Sex: "male", Tags: []string{"tattoo"}}, domain.Metadata{Tags: []string{"beard"}}, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := tc.f
@@ -251,9 +251,9 @@ func TestSearchWithFilter(t *testing.T) {
 	// 40 references: sex alternates female/male/unknown, birth years 1950..,
 	// every fourth tagged "beard".
 	var ups []gallery.Upload
-	metaOf := map[string]store.Metadata{}
+	metaOf := map[string]domain.Metadata{}
 	for i := range 40 {
-		m := store.Metadata{Sex: []string{"female", "male", "unknown"}[i%3], BirthYear: 1950 + i}
+		m := domain.Metadata{Sex: []string{"female", "male", "unknown"}[i%3], BirthYear: 1950 + i}
 		if i%4 == 0 {
 			m.Tags = []string{"beard"}
 		}
@@ -264,7 +264,7 @@ func TestSearchWithFilter(t *testing.T) {
 		metaOf[name] = m
 		ups = append(ups, gallery.Upload{Name: name, Data: testJPEG(t, uint64(100+i), 32, 40), Meta: &m})
 	}
-	byID := map[int64]store.Metadata{}
+	byID := map[int64]domain.Metadata{}
 	for _, r := range f.svc.Add(ctx, admin, ups) {
 		if r.Outcome != gallery.Added {
 			t.Fatalf("%s: %s %s", r.Name, r.Outcome, r.Reason)
@@ -344,7 +344,7 @@ func TestSearchWithFilter(t *testing.T) {
 	})
 	t.Run("AuditMentionsFilter", func(t *testing.T) {
 		found := false
-		f.db.EachAudit(ctx, func(r *store.AuditRow) error {
+		f.db.EachAudit(ctx, func(r *domain.AuditRow) error {
 			if r.Action == "search" && strings.Contains(r.Details, `filter="sex female; references without this information excluded" kept=14/40`) {
 				found = true
 			}
@@ -363,7 +363,7 @@ func TestSearchWithFilter(t *testing.T) {
 			}
 		}
 		tattoo := gallery.Filter{Tags: []string{"tattoo"}}
-		if err := f.svc.UpdateWithMetadata(ctx, admin, id, "now tattooed", "", store.Metadata{Sex: "male", Tags: []string{"tattoo"}}); err != nil {
+		if err := f.svc.UpdateWithMetadata(ctx, admin, id, "now tattooed", "", domain.Metadata{Sex: "male", Tags: []string{"tattoo"}}); err != nil {
 			t.Fatal(err)
 		}
 		out, err := f.svc.Search(ctx, admin, gallery.Query{Sketch: sketch, K: 5, Filter: &tattoo})
@@ -372,7 +372,7 @@ func TestSearchWithFilter(t *testing.T) {
 		}
 		// Another process (an import) changes metadata: the sync reloads it.
 		tx, _ := f.db.BeginTx(ctx, nil)
-		f.db.PutMetadataTx(ctx, tx, id, store.Metadata{Sex: "male"})
+		f.db.PutMetadataTx(ctx, tx, id, domain.Metadata{Sex: "male"})
 		tx.Commit()
 		if _, _, err := f.svc.SyncIndex(ctx); err != nil {
 			t.Fatal(err)
@@ -400,7 +400,7 @@ func TestUpdateWithMetadata(t *testing.T) {
 	f := newFixture(t, nil, 0)
 	res := f.svc.Add(ctx, admin, []gallery.Upload{{Name: "1.jpg", Data: testJPEG(t, 1, 64, 80), Label: "one"}})
 	id := res[0].Reference.ID
-	m := store.Metadata{Sex: "female", BirthYear: 1990, Tags: []string{"glasses"}}
+	m := domain.Metadata{Sex: "female", BirthYear: 1990, Tags: []string{"glasses"}}
 	if err := f.svc.UpdateWithMetadata(ctx, admin, id, "One", "note", m); err != nil {
 		t.Fatal(err)
 	}
@@ -409,8 +409,8 @@ func TestUpdateWithMetadata(t *testing.T) {
 	}
 	// The label edit's row (the person, named "one" after the photo's
 	// label, follows it with a subject_update row of its own).
-	var last *store.AuditRow
-	f.db.EachAudit(ctx, func(r *store.AuditRow) error {
+	var last *domain.AuditRow
+	f.db.EachAudit(ctx, func(r *domain.AuditRow) error {
 		if r.Action == "reference_update" {
 			c := *r
 			last = &c
@@ -423,11 +423,11 @@ func TestUpdateWithMetadata(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		m    store.Metadata
+		m    domain.Metadata
 	}{
-		{"ErrSex", store.Metadata{Sex: "other"}},
-		{"ErrFutureYear", store.Metadata{BirthYear: time.Now().Year() + 1}},
-		{"ErrTag", store.Metadata{Tags: []string{"a,b"}}},
+		{"ErrSex", domain.Metadata{Sex: "other"}},
+		{"ErrFutureYear", domain.Metadata{BirthYear: time.Now().Year() + 1}},
+		{"ErrTag", domain.Metadata{Tags: []string{"a,b"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := f.svc.UpdateWithMetadata(ctx, admin, id, "changed", "", tc.m); apperr.Code(err) != apperr.EINVALID {
@@ -444,7 +444,7 @@ func TestUpdateWithMetadata(t *testing.T) {
 		t.Fatalf("missing reference: %v", err)
 	}
 	label := "relabelled"
-	if err := f.svc.SetMetadata(ctx, admin, id, &label, store.Metadata{Sex: "male"}); err != nil {
+	if err := f.svc.SetMetadata(ctx, admin, id, &label, domain.Metadata{Sex: "male"}); err != nil {
 		t.Fatal(err)
 	}
 	ref, _ := f.db.ReferenceByID(ctx, id)

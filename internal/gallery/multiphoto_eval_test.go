@@ -16,8 +16,8 @@ import (
 	"golang.org/x/image/draw"
 
 	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/imagefile"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 	"github.com/sketchmatch/sketchmatch/internal/store/storetest"
 	"github.com/sketchmatch/sketchmatch/internal/testenv"
 )
@@ -128,7 +128,7 @@ func measurePerPerson(t *testing.T, pairs [][2]string) {
 	ctx := context.Background()
 	enc := testenv.Encoder(t)
 	db := storetest.MustOpenDB(t)
-	if err := db.CreateUser(ctx, &store.User{Username: "eval", PasswordHash: "!", Role: "officer"}, nil); err != nil {
+	if err := db.CreateUser(ctx, &domain.User{Username: "eval", PasswordHash: "!", Role: "officer"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	svc, err := New(ctx, Options{DB: db, Files: &Files{Root: filepath.Join(t.TempDir(), "refs")}, Audit: &audit.Log{DB: db},

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/embed"
 	"github.com/sketchmatch/sketchmatch/internal/imagefile"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // Reindex embeds every reference lacking an embedding for the active model,
@@ -48,7 +48,7 @@ func (s *Service) Reindex(ctx context.Context, progress func(done, total int)) (
 		if err != nil {
 			return done, err
 		}
-		var batch []*store.Reference
+		var batch []*domain.Reference
 		for _, r := range refs {
 			if !failed[r.ID] && !redone[r.ID] {
 				batch = append(batch, r)
@@ -58,7 +58,7 @@ func (s *Service) Reindex(ctx context.Context, progress func(done, total int)) (
 			break
 		}
 		imgs := make([]image.Image, 0, len(batch))
-		var ok []*store.Reference
+		var ok []*domain.Reference
 		for _, r := range batch {
 			img, err := s.loadImage(r)
 			if err != nil {
@@ -118,7 +118,7 @@ func (s *Service) Reindex(ctx context.Context, progress func(done, total int)) (
 // embedReferences embeds the images of refs: in one batch, except those
 // with a face box drawn by an admin, which are embedded from that box. A
 // reference whose image failed is nil in the result (with a *BatchError).
-func (s *Service) embedReferences(ctx context.Context, refs []*store.Reference, imgs []image.Image) ([]*embed.Embedding, error) {
+func (s *Service) embedReferences(ctx context.Context, refs []*domain.Reference, imgs []image.Image) ([]*embed.Embedding, error) {
 	out := make([]*embed.Embedding, len(refs))
 	var plain []image.Image
 	var at []int
@@ -156,7 +156,7 @@ func (s *Service) embedReferences(ctx context.Context, refs []*store.Reference, 
 	return out, nil
 }
 
-func (s *Service) loadImage(r *store.Reference) (image.Image, error) {
+func (s *Service) loadImage(r *domain.Reference) (image.Image, error) {
 	f, err := s.files.Open(r.StoredPath)
 	if err != nil {
 		return nil, err

@@ -8,7 +8,7 @@ import (
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
-	"github.com/sketchmatch/sketchmatch/internal/store"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // The human review a candidate list is for (issue 16): the officer who ran
@@ -18,7 +18,7 @@ import (
 // reopens it. Every change is an audit row committed with it.
 
 // Marks, in the order they are offered.
-var Marks = []string{store.MarkExcluded, store.MarkPossible, store.MarkReferred}
+var Marks = []string{domain.MarkExcluded, domain.MarkPossible, domain.MarkReferred}
 
 // maxReviewNote bounds a review note or a conclusion.
 const maxReviewNote = 2000
@@ -36,9 +36,9 @@ func ParseMark(v string) (string, error) {
 
 // reviewable loads a search the actor may review: only the officer who ran
 // it (an admin supervises, and reopens, but does not review another's search).
-func (s *Service) reviewable(ctx context.Context, who Actor, id int64) (*store.Search, error) {
+func (s *Service) reviewable(ctx context.Context, who Actor, id int64) (*domain.Search, error) {
 	sr, err := s.db.SearchByID(ctx, id)
-	if store.IsNotFound(err) {
+	if domain.IsNotFound(err) {
 		return nil, apperr.Errorf(apperr.ENOTFOUND, "Search #%d does not exist.", id)
 	}
 	if err != nil {
@@ -55,7 +55,7 @@ func closedError(id int64) error {
 }
 
 // Review sets or changes the mark on one candidate person of a search.
-func (s *Service) Review(ctx context.Context, who Actor, searchID, subjectID int64, mark, note string) (*store.Review, error) {
+func (s *Service) Review(ctx context.Context, who Actor, searchID, subjectID int64, mark, note string) (*domain.Review, error) {
 	var err error
 	if mark, err = ParseMark(mark); err != nil {
 		return nil, err
@@ -77,7 +77,7 @@ func (s *Service) Review(ctx context.Context, who Actor, searchID, subjectID int
 	if sr.ClosedAt != 0 {
 		return nil, closedError(searchID)
 	}
-	rv := &store.Review{SearchID: searchID, SubjectID: subjectID, Mark: mark, Note: note, ReviewedBy: who.Username}
+	rv := &domain.Review{SearchID: searchID, SubjectID: subjectID, Mark: mark, Note: note, ReviewedBy: who.Username}
 	entry, err := s.audit.Entry(audit.Entry{Username: who.Username, ClientIP: who.ClientIP, Action: audit.ActionReviewMark,
 		Target: fmt.Sprintf("search:%d subject:%d", searchID, subjectID), Outcome: audit.OutcomeSuccess,
 		Details: fmt.Sprintf("case=%q mark=%s note=%q", sr.CaseNumber, mark, note)})
@@ -86,7 +86,7 @@ func (s *Service) Review(ctx context.Context, who Actor, searchID, subjectID int
 	}
 	_, err = s.db.PutReview(ctx, rv, entry)
 	switch {
-	case errors.Is(err, store.ErrSearchClosed):
+	case errors.Is(err, domain.ErrSearchClosed):
 		return nil, closedError(searchID)
 	case err != nil:
 		return nil, storageError(err)
@@ -123,7 +123,7 @@ func (s *Service) CloseSearch(ctx context.Context, who Actor, id int64, conclusi
 	}
 	err = s.db.CloseSearch(ctx, id, who.Username, conclusion, entry)
 	switch {
-	case errors.Is(err, store.ErrSearchClosed):
+	case errors.Is(err, domain.ErrSearchClosed):
 		return apperr.Errorf(apperr.ECONFLICT, "Search #%d is already closed.", id)
 	case err != nil:
 		return storageError(err)
@@ -138,7 +138,7 @@ func (s *Service) ReopenSearch(ctx context.Context, who Actor, id int64) error {
 		return apperr.Errorf(apperr.EFORBIDDEN, "Only an administrator can reopen a closed search.")
 	}
 	sr, err := s.db.SearchByID(ctx, id)
-	if store.IsNotFound(err) {
+	if domain.IsNotFound(err) {
 		return apperr.Errorf(apperr.ENOTFOUND, "Search #%d does not exist.", id)
 	} else if err != nil {
 		return err
@@ -151,7 +151,7 @@ func (s *Service) ReopenSearch(ctx context.Context, who Actor, id int64) error {
 	}
 	err = s.db.ReopenSearch(ctx, id, entry)
 	switch {
-	case errors.Is(err, store.ErrSearchOpen):
+	case errors.Is(err, domain.ErrSearchOpen):
 		return apperr.Errorf(apperr.ECONFLICT, "Search #%d is not closed.", id)
 	case err != nil:
 		return storageError(err)

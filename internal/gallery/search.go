@@ -13,6 +13,7 @@ import (
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/embed"
 	"github.com/sketchmatch/sketchmatch/internal/fusion"
 	"github.com/sketchmatch/sketchmatch/internal/hog"
@@ -62,7 +63,7 @@ type Candidate struct {
 
 // Outcome is a finished search.
 type Outcome struct {
-	Search     *store.Search
+	Search     *domain.Search
 	Candidates []Candidate
 	FaceFound  bool
 	FaceSource string // store.FaceDetected, FaceManual or FaceNone
@@ -112,7 +113,7 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 		return nil, apperr.Errorf(apperr.EINVALID, "The gallery is empty (or not yet embedded): there is nothing to search. An administrator must add reference photos first.")
 	}
 	var emb *embed.Embedding
-	source := store.FaceDetected
+	source := domain.FaceDetected
 	if !q.FaceBox.Empty() {
 		be, ok := s.enc.(BoxEncoder)
 		if !ok {
@@ -122,7 +123,7 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 			return nil, err
 		}
 		emb, err = be.EmbedBox(ctx, img, q.FaceBox)
-		source = store.FaceManual
+		source = domain.FaceManual
 	} else {
 		emb, err = s.enc.Embed(ctx, img)
 	}
@@ -133,7 +134,7 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 		if !q.AllowNoFace {
 			return nil, apperr.Wrap(apperr.EINVALID, ErrNoFace, "No face was detected in the sketch. Draw a box around the face on the sketch, or search without a detected face (then no confidence can be given).")
 		}
-		source = store.FaceNone
+		source = domain.FaceNone
 	}
 	sf := s.newScanFilter(q.Filter)
 	// The photo ranking of either search form; people are folded from it
@@ -177,7 +178,7 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 	// No band without a face in the sketch, whatever the score: the
 	// centred crop's scores say nothing the calibration measured.
 	var bands *Bands
-	if cal != nil && source != store.FaceNone {
+	if cal != nil && source != domain.FaceNone {
 		bands = cal.bands
 	}
 	// The bands speak of the gallery actually searched: the references
@@ -218,13 +219,13 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 	// Keep the sketch (content-addressed) with the record.
 	sum := sha256.Sum256(q.Sketch)
 	sha := hex.EncodeToString(sum[:])
-	rec := &store.Search{
+	rec := &domain.Search{
 		UserID: who.UserID, Username: who.Username, CaseNumber: caseNo, SketchSHA256: sha,
 		SketchPath: SketchPath(sha, info.Ext), ModelID: s.enc.ModelID(), HOGWeight: s.hogW, K: q.K,
 		FaceFound: emb.FaceFound, FaceSource: source, GallerySize: galleryM,
 	}
-	if source == store.FaceManual {
-		rec.FaceBox = store.FormatBox(q.FaceBox)
+	if source == domain.FaceManual {
+		rec.FaceBox = domain.FormatBox(q.FaceBox)
 	}
 	if cal != nil {
 		rec.CalibrationID = cal.id
@@ -241,7 +242,7 @@ func (s *Service) Search(ctx context.Context, who Actor, q Query) (*Outcome, err
 		return nil, searchStorageError(err)
 	}
 	for _, c := range out {
-		rec.Results = append(rec.Results, store.SearchResult{Rank: c.Rank, ReferenceID: c.ReferenceID, Label: c.Label, Score: c.Score, Band: c.Band,
+		rec.Results = append(rec.Results, domain.SearchResult{Rank: c.Rank, ReferenceID: c.ReferenceID, Label: c.Label, Score: c.Score, Band: c.Band,
 			SubjectID: c.SubjectID, SubjectName: c.SubjectName, ReferenceIDs: c.ReferenceIDs})
 	}
 	rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000

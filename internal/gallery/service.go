@@ -17,10 +17,10 @@ import (
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/embed"
 	"github.com/sketchmatch/sketchmatch/internal/imagefile"
 	"github.com/sketchmatch/sketchmatch/internal/index"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // Encoder is what the gallery needs of internal/embed (an interface so the
@@ -194,7 +194,7 @@ func (s *Service) LoadIndex(ctx context.Context) error {
 	}
 	err = loadPipelined(ctx, dim,
 		func(ctx context.Context, row func(id int64, vec []float32) error) error {
-			return s.db.EachEmbedding(ctx, s.enc.ModelID(), dim, func(e *store.StoredEmbedding) error {
+			return s.db.EachEmbedding(ctx, s.enc.ModelID(), dim, func(e *domain.StoredEmbedding) error {
 				return row(e.ReferenceID, e.Vector)
 			})
 		},
@@ -303,7 +303,7 @@ func (s *Service) counts(ctx context.Context, model string) (total, embedded, no
 	c.mu.Unlock()
 
 	total, embedded, err = s.db.CountReferences(ctx, model)
-	var fc store.FaceCounts
+	var fc domain.FaceCounts
 	if err == nil {
 		fc, err = s.db.CountFaces(ctx, model)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"image"
 
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
@@ -21,10 +22,10 @@ type Store interface {
 
 // referenceStore holds the reference rows: ingest, edits, deletes, lookups and counts.
 type referenceStore interface {
-	ReferenceByID(ctx context.Context, id int64) (*store.Reference, error)
-	ReferenceBySHA(ctx context.Context, sha string) (*store.Reference, error)
-	ReferencesByIDs(ctx context.Context, ids []int64) (map[int64]*store.Reference, error)
-	InsertReference(ctx context.Context, r *store.Reference, emb *store.NewEmbedding, after store.TxHook) error
+	ReferenceByID(ctx context.Context, id int64) (*domain.Reference, error)
+	ReferenceBySHA(ctx context.Context, sha string) (*domain.Reference, error)
+	ReferencesByIDs(ctx context.Context, ids []int64) (map[int64]*domain.Reference, error)
+	InsertReference(ctx context.Context, r *domain.Reference, emb *domain.NewEmbedding, after store.TxHook) error
 	UpdateReference(ctx context.Context, id int64, label, notes string, after store.TxHook) error
 	DeleteReference(ctx context.Context, id int64, a *store.Audited) error
 	StoredPaths(ctx context.Context) (map[string]int64, error)
@@ -34,34 +35,34 @@ type referenceStore interface {
 // embeddingStore holds the embeddings cache, the re-ranking descriptors and the face boxes the index is built from.
 type embeddingStore interface {
 	CountWithoutEmbedding(ctx context.Context, model string) (int, error)
-	ReferencesWithoutEmbedding(ctx context.Context, model string, limit int) ([]*store.Reference, error)
-	PutEmbedding(ctx context.Context, refID int64, e *store.NewEmbedding) error
-	EachEmbedding(ctx context.Context, model string, dim int, fn func(*store.StoredEmbedding) error) error
+	ReferencesWithoutEmbedding(ctx context.Context, model string, limit int) ([]*domain.Reference, error)
+	PutEmbedding(ctx context.Context, refID int64, e *domain.NewEmbedding) error
+	EachEmbedding(ctx context.Context, model string, dim int, fn func(*domain.StoredEmbedding) error) error
 	SearchableVector(ctx context.Context, refID int64, model string) ([]float32, error)
 	HOGs(ctx context.Context, model string, ids []int64) (map[int64][]byte, error)
 	Descriptors(ctx context.Context, refID int64, model string) (hog, wide []byte, err error)
-	ReferenceFace(ctx context.Context, refID int64, model string) (*store.FaceRecord, error)
-	SetFaceBox(ctx context.Context, refID int64, box image.Rectangle, e *store.NewEmbedding, a *store.Audited) error
-	CountFaces(ctx context.Context, model string) (store.FaceCounts, error)
+	ReferenceFace(ctx context.Context, refID int64, model string) (*domain.FaceRecord, error)
+	SetFaceBox(ctx context.Context, refID int64, box image.Rectangle, e *domain.NewEmbedding, a *store.Audited) error
+	CountFaces(ctx context.Context, model string) (domain.FaceCounts, error)
 }
 
 // calibrationStore holds the model's calibrations and the fused vectors computed under each.
 type calibrationStore interface {
-	InsertCalibration(ctx context.Context, c *store.Calibration, a *store.Audited) error
-	LatestCalibration(ctx context.Context, model string) (*store.Calibration, error)
-	EachFusionInput(ctx context.Context, model string, dim int, calID int64, fn func(*store.FusionInput) error) error
-	PutFusedVectors(ctx context.Context, calID int64, vs []store.FusedVector) error
+	InsertCalibration(ctx context.Context, c *domain.Calibration, a *store.Audited) error
+	LatestCalibration(ctx context.Context, model string) (*domain.Calibration, error)
+	EachFusionInput(ctx context.Context, model string, dim int, calID int64, fn func(*domain.FusionInput) error) error
+	PutFusedVectors(ctx context.Context, calID int64, vs []domain.FusedVector) error
 }
 
 // searchStore holds the search history: each search, its sketch and filter, and its review.
 type searchStore interface {
-	InsertSearch(ctx context.Context, s *store.Search, after store.TxHook) error
-	SearchByID(ctx context.Context, id int64) (*store.Search, error)
+	InsertSearch(ctx context.Context, s *domain.Search, after store.TxHook) error
+	SearchByID(ctx context.Context, id int64) (*domain.Search, error)
 	SketchPaths(ctx context.Context) (map[string]bool, error)
-	SearchFilters(ctx context.Context, ids []int64) (map[int64]store.SearchFilter, error)
-	PutSearchFilterTx(ctx context.Context, tx *store.Tx, searchID int64, f store.SearchFilter) error
-	ReviewsOf(ctx context.Context, searchID int64) (map[int64]store.Review, error)
-	PutReview(ctx context.Context, r *store.Review, a *store.Audited) (*store.Review, error)
+	SearchFilters(ctx context.Context, ids []int64) (map[int64]domain.SearchFilter, error)
+	PutSearchFilterTx(ctx context.Context, tx *store.Tx, searchID int64, f domain.SearchFilter) error
+	ReviewsOf(ctx context.Context, searchID int64) (map[int64]domain.Review, error)
+	PutReview(ctx context.Context, r *domain.Review, a *store.Audited) (*domain.Review, error)
 	CloseSearch(ctx context.Context, id int64, by, conclusion string, a *store.Audited) error
 	ReopenSearch(ctx context.Context, id int64, a *store.Audited) error
 }
@@ -70,13 +71,13 @@ type searchStore interface {
 type subjectStore interface {
 	EnsureSubjects(ctx context.Context) (int, error)
 	EachReferenceSubject(ctx context.Context, fn func(refID, subjectID int64)) error
-	SubjectByID(ctx context.Context, id int64) (*store.Subject, error)
-	SubjectsByIDs(ctx context.Context, ids []int64) (map[int64]*store.Subject, error)
+	SubjectByID(ctx context.Context, id int64) (*domain.Subject, error)
+	SubjectsByIDs(ctx context.Context, ids []int64) (map[int64]*domain.Subject, error)
 	SubjectIDsByName(ctx context.Context, name string) ([]int64, error)
-	ReferencesOfSubject(ctx context.Context, id int64) ([]*store.Reference, error)
+	ReferencesOfSubject(ctx context.Context, id int64) ([]*domain.Reference, error)
 	UpdateSubject(ctx context.Context, id int64, name, notes string, a *store.Audited) error
-	UpdateSubjectMetadata(ctx context.Context, id int64, m store.Metadata, a *store.Audited) error
-	SubjectMetadata(ctx context.Context, subjectID int64) (store.Metadata, error)
+	UpdateSubjectMetadata(ctx context.Context, id int64, m domain.Metadata, a *store.Audited) error
+	SubjectMetadata(ctx context.Context, subjectID int64) (domain.Metadata, error)
 	MoveReference(ctx context.Context, refID, to int64, a *store.Audited) (from int64, err error)
 	MergeSubjects(ctx context.Context, from, into int64, a *store.Audited) ([]int64, error)
 	RenameSoleSubjectTx(ctx context.Context, tx *store.Tx, refID int64, was, name string) (int64, error)
@@ -84,12 +85,12 @@ type subjectStore interface {
 
 // metadataStore holds what a witness can describe of each reference (sex, birth year, tags), which the search filter reads.
 type metadataStore interface {
-	MetadataByID(ctx context.Context, refID int64) (store.Metadata, error)
-	MetadataByIDs(ctx context.Context, ids []int64) (map[int64]store.Metadata, error)
-	EachMetadata(ctx context.Context, fn func(refID int64, m store.Metadata) error) (int64, error)
+	MetadataByID(ctx context.Context, refID int64) (domain.Metadata, error)
+	MetadataByIDs(ctx context.Context, ids []int64) (map[int64]domain.Metadata, error)
+	EachMetadata(ctx context.Context, fn func(refID int64, m domain.Metadata) error) (int64, error)
 	MetadataVersion(ctx context.Context) (int64, error)
-	PutMetadataTx(ctx context.Context, tx *store.Tx, refID int64, m store.Metadata) error
-	UpdateMetadata(ctx context.Context, refID int64, label *string, m store.Metadata, after store.TxHook) error
+	PutMetadataTx(ctx context.Context, tx *store.Tx, refID int64, m domain.Metadata) error
+	UpdateMetadata(ctx context.Context, refID int64, label *string, m domain.Metadata, after store.TxHook) error
 }
 
 // followStore keeps this instance in step with others sharing the database: announced changes, the index checksum, one reindex at a time.

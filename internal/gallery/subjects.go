@@ -9,6 +9,7 @@ import (
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
@@ -246,9 +247,9 @@ func (s *Service) addUnranked(people []Candidate, scan func(n int, keep func(int
 // subjectError maps the store's subject errors to what people read.
 func subjectError(err error, what string) error {
 	switch {
-	case store.IsNotFound(err):
+	case domain.IsNotFound(err):
 		return apperr.Errorf(apperr.ENOTFOUND, "%s does not exist.", what)
-	case errors.Is(err, store.ErrSubjectMerged):
+	case errors.Is(err, domain.ErrSubjectMerged):
 		return apperr.Errorf(apperr.ECONFLICT, "%s was merged into another person; use that one.", what)
 	}
 	return storageError(err)
@@ -280,7 +281,7 @@ func (s *Service) ResolveSubject(ctx context.Context, name string) (int64, error
 }
 
 // Subject returns a subject and its photos.
-func (s *Service) Subject(ctx context.Context, id int64) (*store.Subject, []*store.Reference, error) {
+func (s *Service) Subject(ctx context.Context, id int64) (*domain.Subject, []*domain.Reference, error) {
 	subj, err := s.db.SubjectByID(ctx, id)
 	if err != nil {
 		return nil, nil, subjectError(err, fmt.Sprintf("Person #%d", id))
@@ -321,7 +322,7 @@ func (s *Service) MoveReference(ctx context.Context, who Actor, ref, to int64) e
 	}
 	from, err := s.db.MoveReference(ctx, ref, to, entry)
 	if err != nil {
-		if store.IsNotFound(err) && from == 0 {
+		if domain.IsNotFound(err) && from == 0 {
 			return apperr.Errorf(apperr.ENOTFOUND, "Reference #%d does not exist.", ref)
 		}
 		return subjectError(err, fmt.Sprintf("Person #%d", to))
@@ -359,7 +360,7 @@ func (s *Service) MergeSubjects(ctx context.Context, who Actor, from, into int64
 // SetSubjectMetadata replaces a person's witness description (sex, birth
 // year, tags), shared by all their photos, in one transaction with its
 // audit row; the search filter sees it at once.
-func (s *Service) SetSubjectMetadata(ctx context.Context, who Actor, id int64, m store.Metadata) error {
+func (s *Service) SetSubjectMetadata(ctx context.Context, who Actor, id int64, m domain.Metadata) error {
 	m, err := checkMetadata(m)
 	if err != nil {
 		return err
@@ -394,7 +395,7 @@ func (s *Service) SetSubjectMetadata(ctx context.Context, who Actor, id int64, m
 func (s *Service) labelFollower(ctx context.Context, who Actor, id int64, label string, renamed *int64) (store.TxHook, error) {
 	ref, err := s.db.ReferenceByID(ctx, id)
 	if err != nil {
-		if store.IsNotFound(err) {
+		if domain.IsNotFound(err) {
 			return nil, apperr.Errorf(apperr.ENOTFOUND, "Reference #%d does not exist.", id)
 		}
 		return nil, storageError(err)

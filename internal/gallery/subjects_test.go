@@ -7,14 +7,15 @@ import (
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
 	"github.com/sketchmatch/sketchmatch/internal/quality/qualitytest"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
-func auditActions(t *testing.T, db *store.DB, action string) []store.AuditRow {
+func auditActions(t *testing.T, db *store.DB, action string) []domain.AuditRow {
 	t.Helper()
-	rows, _, err := db.ListAuditFiltered(context.Background(), store.AuditFilter{Action: action}, 100, 0)
+	rows, _, err := db.ListAuditFiltered(context.Background(), domain.AuditFilter{Action: action}, 100, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +171,7 @@ func TestReview(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, qualitytest.Encoder{ID: "fake@1"}, 0)
 	mustUser(t, f.db)
-	if err := f.db.CreateUser(ctx, &store.User{Username: "bob", PasswordHash: "!", Role: "officer"}, nil); err != nil {
+	if err := f.db.CreateUser(ctx, &domain.User{Username: "bob", PasswordHash: "!", Role: "officer"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	bobU, _ := f.db.UserByUsername(ctx, "bob")
@@ -270,7 +271,7 @@ func TestMetadataIsThePersons(t *testing.T) {
 			t.Fatalf("%+v", r)
 		}
 	}
-	if err := f.svc.SetMetadata(ctx, admin, res[0].Reference.ID, nil, store.Metadata{Sex: "female"}); err != nil {
+	if err := f.svc.SetMetadata(ctx, admin, res[0].Reference.ID, nil, domain.Metadata{Sex: "female"}); err != nil {
 		t.Fatal(err)
 	}
 	filter, err := gallery.ParseFilter(gallery.FilterInput{Sex: "female"}, time.Now())
@@ -338,7 +339,7 @@ func TestSetSubjectMetadata(t *testing.T) {
 		}
 	}
 	person, other := res[0].Reference.SubjectID, res[2].Reference.SubjectID
-	m := store.Metadata{Sex: "male", BirthYear: 1984, Tags: []string{"beard"}}
+	m := domain.Metadata{Sex: "male", BirthYear: 1984, Tags: []string{"beard"}}
 	if err := f.svc.SetSubjectMetadata(ctx, admin, person, m); err != nil {
 		t.Fatal(err)
 	}
@@ -362,11 +363,11 @@ func TestSetSubjectMetadata(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		id   int64
-		m    store.Metadata
+		m    domain.Metadata
 		code string
 	}{
-		{"ErrSex", person, store.Metadata{Sex: "x"}, apperr.EINVALID},
-		{"ErrYear", person, store.Metadata{BirthYear: 1200}, apperr.EINVALID},
+		{"ErrSex", person, domain.Metadata{Sex: "x"}, apperr.EINVALID},
+		{"ErrYear", person, domain.Metadata{BirthYear: 1200}, apperr.EINVALID},
 		{"ErrUnknownPerson", 999999, m, apperr.ENOTFOUND},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -431,11 +432,11 @@ func TestLabelEditRenamesSolePerson(t *testing.T) {
 		{"PersonWithTwoPhotos", func() error { return f.svc.Update(ctx, admin, ref(1), "2019", "") }, 1, "R-2", false},
 		{"PersonNamedOtherwise", func() error { return f.svc.Update(ctx, admin, ref(3), "another label", "") }, 3, "R-0003", false},
 		{"WithMetadataForm", func() error {
-			return f.svc.UpdateWithMetadata(ctx, admin, ref(4), "meta new", "", store.Metadata{Sex: "female"})
+			return f.svc.UpdateWithMetadata(ctx, admin, ref(4), "meta new", "", domain.Metadata{Sex: "female"})
 		}, 4, "meta new", true},
 		{"ImportMetadataLabel", func() error {
 			l := "imported"
-			return f.svc.SetMetadata(ctx, admin, ref(4), &l, store.Metadata{Sex: "female"})
+			return f.svc.SetMetadata(ctx, admin, ref(4), &l, domain.Metadata{Sex: "female"})
 		}, 4, "imported", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
 	"github.com/sketchmatch/sketchmatch/internal/imagefile"
 	"github.com/sketchmatch/sketchmatch/internal/store"
@@ -58,8 +59,8 @@ type Options struct {
 	RerankN   int
 	K         int // candidates per search (default DefaultK)
 
-	Calibration CalibrationMode    // default CalibrationActive
-	Active      *store.Calibration // the real database's calibration (mode active; may be nil)
+	Calibration CalibrationMode     // default CalibrationActive
+	Active      *domain.Calibration // the real database's calibration (mode active; may be nil)
 
 	Name        string  // label of the run
 	PerturbSeed *uint64 // recorded in the report when the set was perturbed
@@ -113,7 +114,7 @@ func Run(ctx context.Context, d *Dataset, o Options) (*Report, error) {
 	}
 	defer db.Close()
 	// Searches are recorded against a user, as in production.
-	u := &store.User{Username: "eval", PasswordHash: "!", Role: "officer"}
+	u := &domain.User{Username: "eval", PasswordHash: "!", Role: "officer"}
 	if err := db.CreateUser(ctx, u, nil); err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
@@ -42,7 +43,7 @@ func (r Result) String() string {
 // Store is where the searches are: Purge deletes the old ones, unheld, with
 // their audit row in the same transaction. *store.DB implements it.
 type Store interface {
-	PurgeSearches(ctx context.Context, before time.Time, dryRun bool, a *store.Audited) (store.PurgeCounts, error)
+	PurgeSearches(ctx context.Context, before time.Time, dryRun bool, a *store.Audited) (domain.PurgeCounts, error)
 }
 
 var _ Store = (*store.DB)(nil)

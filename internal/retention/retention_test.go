@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 	"github.com/sketchmatch/sketchmatch/internal/store/storetest"
@@ -27,7 +28,7 @@ func newFixture(t *testing.T) *fixture {
 	db := storetest.MustOpenDB(t)
 	f := &fixture{db: db, files: &gallery.Files{Root: filepath.Join(t.TempDir(), "refs")}, al: &audit.Log{DB: db},
 		now: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
-	u := &store.User{Username: "bob", PasswordHash: "!", Role: "officer"}
+	u := &domain.User{Username: "bob", PasswordHash: "!", Role: "officer"}
 	if err := db.CreateUser(context.Background(), u, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -44,8 +45,8 @@ func (f *fixture) search(t *testing.T, age time.Duration, sketch string) int64 {
 	}
 	at := f.now.Add(-age)
 	f.db.Now = func() time.Time { return at }
-	s := &store.Search{UserID: f.user, Username: "bob", CaseNumber: "C-" + sketch, SketchSHA256: strings.Repeat(sketch, 64)[:64],
-		SketchPath: path, ModelID: "m", K: 2, Results: []store.SearchResult{{Rank: 1, ReferenceID: 1, Score: .5}, {Rank: 2, ReferenceID: 2, Score: .4}}}
+	s := &domain.Search{UserID: f.user, Username: "bob", CaseNumber: "C-" + sketch, SketchSHA256: strings.Repeat(sketch, 64)[:64],
+		SketchPath: path, ModelID: "m", K: 2, Results: []domain.SearchResult{{Rank: 1, ReferenceID: 1, Score: .5}, {Rank: 2, ReferenceID: 2, Score: .4}}}
 	err := f.db.InsertSearch(context.Background(), s, func(tx *store.Tx) error {
 		return f.al.RecordTx(context.Background(), tx, audit.Entry{Username: "bob", Action: audit.ActionSearch, Target: s.CaseNumber, Outcome: audit.OutcomeSuccess})
 	})

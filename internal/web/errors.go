@@ -6,8 +6,8 @@ import (
 	"net/http"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/logging"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // statusOf maps application error codes to HTTP status: the one place.
@@ -38,7 +38,7 @@ func statusOf(err error) int {
 	}
 	// The database is busy, read-only, full or unreachable (PostgreSQL
 	// restarting): a retry later may succeed.
-	if store.IsUnavailable(err) {
+	if domain.IsUnavailable(err) {
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
-	"github.com/sketchmatch/sketchmatch/internal/store"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // parseBox reads a face box drawn in the browser: "x0,y0,x1,y1" in the
@@ -40,7 +40,7 @@ func parseBox(v string) (image.Rectangle, error) {
 
 // setFaceFromForm reads face_box from the posted form and re-embeds
 // reference id from it (shared by the page and the API).
-func (s *Server) setFaceFromForm(w http.ResponseWriter, r *http.Request, id int64) (*store.FaceRecord, error) {
+func (s *Server) setFaceFromForm(w http.ResponseWriter, r *http.Request, id int64) (*domain.FaceRecord, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	if err := r.ParseForm(); err != nil {
 		return nil, apperr.Errorf(apperr.EINVALID, "The form could not be read.")

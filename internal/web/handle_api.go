@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 type apiCandidate struct {
@@ -74,10 +74,10 @@ const disclaimer = "Candidates are investigative leads for human review, not ide
 
 // toAPISearch is a search as the API shows it; reviews are its marks by
 // subject id (nil: none yet).
-func toAPISearch(sr *store.Search, note string, bands *gallery.Bands, reviews map[int64]store.Review) apiSearch {
+func toAPISearch(sr *domain.Search, note string, bands *gallery.Bands, reviews map[int64]domain.Review) apiSearch {
 	out := apiSearch{SearchID: sr.ID, Model: sr.ModelID, CaseNumber: sr.CaseNumber, FaceFound: sr.FaceFound, FaceSource: sr.FaceSource,
 		GallerySize: sr.GallerySize, Note: note, Candidates: []apiCandidate{}, Disclaimer: disclaimer, ReviewState: toAPIReviewState(sr)}
-	if b, err := store.ParseBox(sr.FaceBox); err == nil && !b.Empty() {
+	if b, err := domain.ParseBox(sr.FaceBox); err == nil && !b.Empty() {
 		out.FaceBox = []int{b.Min.X, b.Min.Y, b.Max.X, b.Max.Y}
 	}
 	if sr.CalibrationID != 0 {
@@ -97,7 +97,7 @@ func toAPISearch(sr *store.Search, note string, bands *gallery.Bands, reviews ma
 				c.Review = toAPIReview(&rv)
 			}
 		}
-		if r.Band != "" && sr.FaceSource != store.FaceNone {
+		if r.Band != "" && sr.FaceSource != domain.FaceNone {
 			band := r.Band
 			c.Band = &band
 		}
@@ -216,7 +216,7 @@ func (s *Server) withMetadata(r *http.Request, refs []*apiReference) error {
 	return nil
 }
 
-func toAPIRef(r *store.Reference) *apiReference {
+func toAPIRef(r *domain.Reference) *apiReference {
 	if r == nil {
 		return nil
 	}
@@ -335,7 +335,7 @@ func (s *Server) handleAPIReferenceDelete(w http.ResponseWriter, r *http.Request
 
 // bandsOf is the active calibration's bands when sr was searched with it
 // (bands of another calibration are not known any more).
-func (s *Server) bandsOf(sr *store.Search) *gallery.Bands {
+func (s *Server) bandsOf(sr *domain.Search) *gallery.Bands {
 	if cal := s.gallery.Calibration(); cal.Active && sr.CalibrationID != 0 && cal.ID == sr.CalibrationID {
 		return cal.Bands
 	}

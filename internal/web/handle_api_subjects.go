@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // The integration API for people (issue 16): list and read subjects,
@@ -43,7 +43,7 @@ type apiSubjectDetail struct {
 	References []*apiReference `json:"references"`
 }
 
-func toAPISubject(s *store.Subject) apiSubject {
+func toAPISubject(s *domain.Subject) apiSubject {
 	out := apiSubject{ID: s.ID, Name: s.Name, Notes: s.Notes, Photos: s.Photos, CreatedBy: s.CreatedBy, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
 	if s.MergedInto != 0 {
 		id := s.MergedInto

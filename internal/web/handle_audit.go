@@ -9,18 +9,18 @@ import (
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 
-	"github.com/sketchmatch/sketchmatch/internal/store"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 const auditPageSize = 50
 
 type auditData struct {
-	Filter   store.AuditFilter
+	Filter   domain.AuditFilter
 	From, To string // as typed (dates)
 	Query    string // the filter as a query string ("" when none)
 	// Links carrying the filter, built from url.Values (safe as URLs).
 	CSVHref, PrevHref, NextHref template.URL
-	Rows                        []store.AuditRow
+	Rows                        []domain.AuditRow
 	Total                       int
 	Page, Pages                 int
 	HasPrev, HasNext            bool
@@ -35,7 +35,7 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	f, ferr := auditFilter(r.URL.Query())
 	status, errMsg := http.StatusOK, ""
 	if ferr != nil {
-		status, errMsg, f = http.StatusBadRequest, apperr.Message(ferr), store.AuditFilter{}
+		status, errMsg, f = http.StatusBadRequest, apperr.Message(ferr), domain.AuditFilter{}
 	}
 	rows, total, err := s.db.ListAuditFiltered(r.Context(), f, auditPageSize, (pg-1)*auditPageSize)
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
 	"github.com/sketchmatch/sketchmatch/internal/auth"
-	"github.com/sketchmatch/sketchmatch/internal/store"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // csvSafe keeps a cell from being read as a formula by a spreadsheet
@@ -107,7 +107,7 @@ func (s *Server) handleSearchesCSV(w http.ResponseWriter, r *http.Request) {
 }
 
 // reviewWord is a search's review state: open or closed.
-func reviewWord(sr *store.Search) string {
+func reviewWord(sr *domain.Search) string {
 	if sr.ClosedAt != 0 {
 		return "closed"
 	}
@@ -116,7 +116,7 @@ func reviewWord(sr *store.Search) string {
 
 // filterCells is a search's witness filter and "kept/total" ("", "" when
 // unfiltered).
-func filterCells(filters map[int64]store.SearchFilter, id int64) [2]string {
+func filterCells(filters map[int64]domain.SearchFilter, id int64) [2]string {
 	f, ok := filters[id]
 	if !ok {
 		return [2]string{"", ""}
@@ -124,20 +124,20 @@ func filterCells(filters map[int64]store.SearchFilter, id int64) [2]string {
 	return [2]string{f.Description, fmt.Sprintf("%d/%d", f.Kept, f.Total)}
 }
 
-func faceWord(sr *store.Search) string {
+func faceWord(sr *domain.Search) string {
 	switch {
 	case sr.FaceSource != "":
 		return sr.FaceSource
 	case sr.FaceFound:
-		return store.FaceDetected
+		return domain.FaceDetected
 	}
-	return store.FaceNone
+	return domain.FaceNone
 }
 
 // auditFilter reads the audit page's filters: user, action, from and to
 // (dates, YYYY-MM-DD, both inclusive).
-func auditFilter(q url.Values) (store.AuditFilter, error) {
-	f := store.AuditFilter{Username: clip(strings.TrimSpace(q.Get("user")), 64), Action: clip(strings.TrimSpace(q.Get("action")), 64),
+func auditFilter(q url.Values) (domain.AuditFilter, error) {
+	f := domain.AuditFilter{Username: clip(strings.TrimSpace(q.Get("user")), 64), Action: clip(strings.TrimSpace(q.Get("action")), 64),
 		Outcome: clip(strings.TrimSpace(q.Get("outcome")), 16)}
 	for _, c := range []struct {
 		key string
@@ -174,7 +174,7 @@ func (s *Server) handleAuditCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	cw := startCSV(w, "sketchmatch-audit.csv")
 	csvRow(cw, "id", "at_utc", "username", "client_ip", "action", "target", "outcome", "details", "hash")
-	err = s.db.EachAuditFiltered(r.Context(), f, func(a *store.AuditRow) error {
+	err = s.db.EachAuditFiltered(r.Context(), f, func(a *domain.AuditRow) error {
 		return csvRow(cw, strconv.FormatInt(a.ID, 10), a.At, a.Username, a.ClientIP, a.Action, a.Target, a.Outcome, a.Details, a.Hash)
 	})
 	if err != nil {

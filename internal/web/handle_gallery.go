@@ -7,14 +7,14 @@ import (
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 const galleryPageSize = 48
 
 type galleryData struct {
-	Refs             []*store.Reference
+	Refs             []*domain.Reference
 	Total            int
 	Query            string
 	Page, Pages      int
@@ -131,14 +131,14 @@ func (s *Server) handleGalleryAdd(w http.ResponseWriter, r *http.Request) {
 }
 
 type referenceData struct {
-	Ref   *store.Reference
+	Ref   *domain.Reference
 	Flags []gallery.FaceFlag
 	// Box is the face box to show on the photo ("" when none).
 	Box  string
 	Meta gallery.MetadataInput // witness metadata as stored, or as typed when refused
 }
 
-func metadataForm(m store.Metadata) gallery.MetadataInput {
+func metadataForm(m domain.Metadata) gallery.MetadataInput {
 	in := gallery.MetadataInput{Sex: m.Sex, Tags: strings.Join(m.Tags, ", ")}
 	if in.Sex == "" {
 		in.Sex = gallery.SexUnknown
@@ -170,7 +170,7 @@ func (s *Server) handleReference(w http.ResponseWriter, r *http.Request) {
 
 // renderReference shows a reference's page; typed is the metadata as typed
 // in a refused form (nil: as stored).
-func (s *Server) renderReference(w http.ResponseWriter, r *http.Request, ref *store.Reference, status int, flash, errMsg string, typed *gallery.MetadataInput) {
+func (s *Server) renderReference(w http.ResponseWriter, r *http.Request, ref *domain.Reference, status int, flash, errMsg string, typed *gallery.MetadataInput) {
 	face, err := s.gallery.ReferenceFace(r.Context(), ref.ID)
 	if err != nil {
 		s.fail(w, r, err)
@@ -179,7 +179,7 @@ func (s *Server) renderReference(w http.ResponseWriter, r *http.Request, ref *st
 	ref.Face, ref.HasEmbedding = face, face != nil
 	d := referenceData{Ref: ref, Flags: gallery.FaceFlags(face)}
 	if face != nil {
-		d.Box = store.FormatBox(face.Box)
+		d.Box = domain.FormatBox(face.Box)
 	}
 	if typed != nil {
 		d.Meta = gallery.MetadataInput{Sex: clip(typed.Sex, 20), BirthYear: clip(typed.BirthYear, 20), Tags: clip(typed.Tags, 1000)}
@@ -211,7 +211,7 @@ func (s *Server) handleReferenceUpdate(w http.ResponseWriter, r *http.Request) {
 	var err error
 	withMeta := f.Has("sex") || f.Has("birth_year") || f.Has("tags")
 	if withMeta {
-		var m store.Metadata
+		var m domain.Metadata
 		if m, err = gallery.ParseMetadata(typed, s.now()); err == nil {
 			err = s.gallery.UpdateWithMetadata(r.Context(), galleryActor(r), ref.ID, f.Get("label"), f.Get("notes"), m)
 		}
@@ -246,14 +246,14 @@ func (s *Server) handleReferenceDelete(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/references?done=deleted", http.StatusSeeOther)
 }
 
-func (s *Server) loadRef(w http.ResponseWriter, r *http.Request) (*store.Reference, bool) {
+func (s *Server) loadRef(w http.ResponseWriter, r *http.Request) (*domain.Reference, bool) {
 	id, ok := s.idParam(w, r)
 	if !ok {
 		return nil, false
 	}
 	ref, err := s.db.ReferenceByID(r.Context(), id)
 	if err != nil {
-		if store.IsNotFound(err) {
+		if domain.IsNotFound(err) {
 			if isAPI(r) {
 				s.failJSON(w, r, apperr.Errorf(apperr.ENOTFOUND, "Reference #%d does not exist.", id))
 			} else {

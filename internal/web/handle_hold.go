@@ -6,7 +6,7 @@ import (
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/audit"
-	"github.com/sketchmatch/sketchmatch/internal/store"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // POST /searches/{id}/hold and /api/v1/searches/{id}/hold (admin), form
@@ -48,7 +48,7 @@ func (s *Server) handleSearchHold(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = s.db.SetSearchHold(r.Context(), id, hold, entry)
 	}
-	if store.IsNotFound(err) {
+	if domain.IsNotFound(err) {
 		failed(apperr.Errorf(apperr.ENOTFOUND, "Search #%d does not exist.", id))
 		return
 	}

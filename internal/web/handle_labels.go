@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // Outcomes of a row of the labels form (beside gallery.Added etc.).
@@ -52,7 +52,7 @@ func (s *Server) handleReferenceLabels(w http.ResponseWriter, r *http.Request) {
 		}
 		seen[id] = true
 		ref, err := s.db.ReferenceByID(r.Context(), id)
-		if store.IsNotFound(err) {
+		if domain.IsNotFound(err) {
 			rows = append(rows, gallery.Result{Name: "Reference #" + v, Outcome: gallery.Rejected, Reason: "deleted since the upload"})
 			refused++
 			continue

@@ -8,9 +8,9 @@ import (
 	"strings"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
 	"github.com/sketchmatch/sketchmatch/internal/quality"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // bandRow is where the bands fall in a gallery of a given size.
@@ -28,7 +28,7 @@ type qualityData struct {
 	Calibration gallery.CalibrationInfo
 	BandRows    []bandRow
 	// The latest `sketchmatch eval` report of the active model.
-	Eval       *store.EvalReport
+	Eval       *domain.EvalReport
 	EvalReport *quality.Report
 	EvalErr    string
 	// The outcome of a calibration just run from this page.
@@ -81,7 +81,7 @@ func (s *Server) renderQuality(w http.ResponseWriter, r *http.Request, status in
 			} else {
 				d.EvalReport = &rep
 			}
-		case store.IsNotFound(err):
+		case domain.IsNotFound(err):
 		default:
 			s.fail(w, r, err)
 			return
@@ -99,7 +99,7 @@ func (s *Server) handleQualityPlot(w http.ResponseWriter, r *http.Request) {
 	}
 	er, err := s.db.LatestEvalReport(r.Context(), s.gallery.ModelID())
 	if err != nil || er.ID != id || len(er.PlotPNG) == 0 {
-		if err != nil && !store.IsNotFound(err) {
+		if err != nil && !domain.IsNotFound(err) {
 			s.fail(w, r, err)
 			return
 		}

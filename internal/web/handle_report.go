@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/sketchmatch/sketchmatch/internal/audit"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/imagefile"
 	"github.com/sketchmatch/sketchmatch/internal/report"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // GET /searches/{id}/report.pdf and /api/v1/searches/{id}/report.pdf: the
@@ -55,7 +55,7 @@ func (s *Server) handleSearchReport(w http.ResponseWriter, r *http.Request) {
 // reportContent gathers what the report shows: the record, the sketch and
 // the candidates' thumbnails (decoded under the upload limits, re-encoded
 // as JPEG), band texts worded as on the result page.
-func (s *Server) reportContent(r *http.Request, sr *store.Search) (report.Search, []report.Candidate, error) {
+func (s *Server) reportContent(r *http.Request, sr *domain.Search) (report.Search, []report.Candidate, error) {
 	u := userFrom(r.Context())
 	rs := report.Search{Zone: s.cfg.DisplayTimezone, ID: sr.ID, CaseNumber: sr.CaseNumber, Username: sr.Username, At: time.Unix(sr.CreatedAt, 0),
 		SketchSHA256: sr.SketchSHA256, Model: sr.ModelID, HOGWeight: sr.HOGWeight, FaceSource: sr.FaceSource,
@@ -103,7 +103,7 @@ func (s *Server) reportContent(r *http.Request, sr *store.Search) (report.Search
 		if rv, ok := reviews[res.SubjectID]; ok && res.SubjectID != 0 {
 			c.Review, c.ReviewNote, c.ReviewedBy, c.ReviewedAt = rv.Mark, rv.Note, rv.ReviewedBy, time.Unix(rv.ReviewedAt, 0)
 		}
-		if sr.FaceSource != store.FaceNone {
+		if sr.FaceSource != domain.FaceNone {
 			c.Band = res.Band
 		}
 		if ref, ok := refs[res.ReferenceID]; ok {

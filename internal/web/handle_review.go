@@ -11,6 +11,7 @@ import (
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/auth"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
@@ -157,7 +158,7 @@ type apiReview struct {
 	ReviewedAt int64  `json:"reviewed_at"`
 }
 
-func toAPIReview(rv *store.Review) *apiReview {
+func toAPIReview(rv *domain.Review) *apiReview {
 	if rv == nil {
 		return nil
 	}
@@ -174,7 +175,7 @@ type apiReviewState struct {
 	Conclusion string `json:"conclusion"`
 }
 
-func toAPIReviewState(sr *store.Search) apiReviewState {
+func toAPIReviewState(sr *domain.Search) apiReviewState {
 	out := apiReviewState{SearchID: sr.ID, Closed: sr.ClosedAt != 0, ClosedBy: sr.ClosedBy, Conclusion: sr.Conclusion}
 	if sr.ClosedAt != 0 {
 		at := sr.ClosedAt
@@ -187,8 +188,8 @@ func toAPIReviewState(sr *store.Search) apiReviewState {
 type reviewData struct {
 	State            string
 	States           [][2]string
-	Searches         []*store.Search
-	Counts           map[int64]store.ReviewCount
+	Searches         []*domain.Search
+	Counts           map[int64]domain.ReviewCount
 	Total            int
 	Page, Pages      int
 	HasPrev, HasNext bool
@@ -228,6 +229,6 @@ func (s *Server) handleReviews(w http.ResponseWriter, r *http.Request) {
 
 // canReview: the officer who ran the search (the page shows the forms to
 // them only; the gallery enforces it).
-func canReview(u *auth.User, sr *store.Search) bool {
+func canReview(u *auth.User, sr *domain.Search) bool {
 	return u != nil && u.ID == sr.UserID
 }

@@ -15,9 +15,9 @@ import (
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
 	"github.com/sketchmatch/sketchmatch/internal/auth"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
 	"github.com/sketchmatch/sketchmatch/internal/imagefile"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 type homeData struct {
@@ -184,7 +184,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 }
 
 type resultView struct {
-	Search      *store.Search
+	Search      *domain.Search
 	Candidates  []candidateView
 	Calibration string
 	Bands       *gallery.Bands
@@ -196,14 +196,14 @@ type resultView struct {
 	// only candidates without a mark; Counts are the marks so far.
 	CanReview  bool
 	Unreviewed bool
-	Counts     store.ReviewCount
+	Counts     domain.ReviewCount
 	Pending    int // candidates not reviewed yet
 	Marks      []string
 	Shown      int // candidates listed after the unreviewed filter
 }
 
 type candidateView struct {
-	store.SearchResult
+	domain.SearchResult
 	BandText string
 	Deleted  bool
 	// FirstLow: the first candidate in the low band (the page draws a
@@ -215,11 +215,11 @@ type candidateView struct {
 	// best first, those still in the gallery.
 	Name   string
 	Others []int64
-	Review *store.Review // nil: not reviewed
+	Review *domain.Review // nil: not reviewed
 }
 
 // metaLine is a reference's witness metadata in a few words.
-func metaLine(m store.Metadata) string {
+func metaLine(m domain.Metadata) string {
 	var parts []string
 	if m.Sex == gallery.SexFemale || m.Sex == gallery.SexMale {
 		parts = append(parts, m.Sex)
@@ -236,8 +236,8 @@ func metaLine(m store.Metadata) string {
 // bandText is the sentence beside a recorded candidate: how often a
 // different person scores this high in a gallery of the size searched, or
 // why no band can be given.
-func bandText(sr *store.Search, b *gallery.Bands, score float64) string {
-	if sr.FaceSource == store.FaceNone {
+func bandText(sr *domain.Search, b *gallery.Bands, score float64) string {
+	if sr.FaceSource == domain.FaceNone {
 		return gallery.NoBandText
 	}
 	if b == nil {
@@ -247,20 +247,20 @@ func bandText(sr *store.Search, b *gallery.Bands, score float64) string {
 }
 
 // canSee: officers see their own searches, admins everyone's.
-func canSee(u *auth.User, sr *store.Search) bool {
+func canSee(u *auth.User, sr *domain.Search) bool {
 	return u != nil && (u.Role == auth.RoleAdmin || sr.UserID == u.ID)
 }
 
 // loadSearch fetches a search the user may see; others get 404 (not 403,
 // so ids of other officers' searches are not confirmed).
-func (s *Server) loadSearch(w http.ResponseWriter, r *http.Request) (*store.Search, bool) {
+func (s *Server) loadSearch(w http.ResponseWriter, r *http.Request) (*domain.Search, bool) {
 	id, ok := s.idParam(w, r)
 	if !ok {
 		return nil, false
 	}
 	sr, err := s.db.SearchByID(r.Context(), id)
 	if err != nil || !canSee(userFrom(r.Context()), sr) {
-		if err != nil && !store.IsNotFound(err) {
+		if err != nil && !domain.IsNotFound(err) {
 			s.fail(w, r, err)
 			return nil, false
 		}
@@ -273,7 +273,7 @@ func (s *Server) loadSearch(w http.ResponseWriter, r *http.Request) (*store.Sear
 	return sr, true
 }
 
-func (s *Server) resultView(r *http.Request, sr *store.Search) (resultView, error) {
+func (s *Server) resultView(r *http.Request, sr *domain.Search) (resultView, error) {
 	u := userFrom(r.Context())
 	v := resultView{Search: sr, IsOwner: u.ID == sr.UserID, Bands: s.bandsOf(sr), Marks: gallery.Marks,
 		CanReview: canReview(u, sr) && sr.ClosedAt == 0, Unreviewed: r.URL.Query().Get("unreviewed") == "1"}
@@ -319,17 +319,17 @@ func (s *Server) resultView(r *http.Request, sr *store.Search) (resultView, erro
 		if rv, ok := reviews[res.SubjectID]; ok && res.SubjectID != 0 {
 			cv.Review = &rv
 			switch rv.Mark {
-			case store.MarkExcluded:
+			case domain.MarkExcluded:
 				v.Counts.Excluded++
-			case store.MarkPossible:
+			case domain.MarkPossible:
 				v.Counts.Possible++
-			case store.MarkReferred:
+			case domain.MarkReferred:
 				v.Counts.Referred++
 			}
 		} else {
 			v.Pending++
 		}
-		if res.Band == gallery.BandLow && sr.FaceSource != store.FaceNone && !seenLow {
+		if res.Band == gallery.BandLow && sr.FaceSource != domain.FaceNone && !seenLow {
 			cv.FirstLow, seenLow = true, true
 		}
 		cv.BandText = bandText(sr, v.Bands, res.Score)
@@ -353,7 +353,7 @@ func (s *Server) resultView(r *http.Request, sr *store.Search) (resultView, erro
 }
 
 // searchTarget names a search in the audit trail, with its case number.
-func searchTarget(sr *store.Search) string {
+func searchTarget(sr *domain.Search) string {
 	t := "search:" + strconv.FormatInt(sr.ID, 10)
 	if sr.CaseNumber != "" {
 		t += " case:" + sr.CaseNumber
@@ -362,7 +362,7 @@ func searchTarget(sr *store.Search) string {
 }
 
 // resultRefIDs are the best photos of a search's candidates.
-func resultRefIDs(sr *store.Search) []int64 {
+func resultRefIDs(sr *domain.Search) []int64 {
 	ids := make([]int64, len(sr.Results))
 	for i, res := range sr.Results {
 		ids[i] = res.ReferenceID
@@ -371,7 +371,7 @@ func resultRefIDs(sr *store.Search) []int64 {
 }
 
 // resultAllRefIDs are all the photos of a search's candidates.
-func resultAllRefIDs(sr *store.Search) []int64 {
+func resultAllRefIDs(sr *domain.Search) []int64 {
 	var ids []int64
 	for _, res := range sr.Results {
 		ids = append(ids, res.ReferenceIDs...)
@@ -399,9 +399,9 @@ func (s *Server) handleSearchShow(w http.ResponseWriter, r *http.Request) {
 }
 
 type compareView struct {
-	Search    *store.Search
-	Candidate store.SearchResult
-	Ref       *store.Reference
+	Search    *domain.Search
+	Candidate domain.SearchResult
+	Ref       *domain.Reference
 	Prev      int
 	Next      int
 	BandText  string
@@ -438,7 +438,7 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
 	}
 	refID := photos[photo]
 	ref, err := s.db.ReferenceByID(r.Context(), refID)
-	if err != nil && !store.IsNotFound(err) {
+	if err != nil && !domain.IsNotFound(err) {
 		s.fail(w, r, err)
 		return
 	}
@@ -482,14 +482,14 @@ type historyData struct {
 	From, To                    string // dates as given
 	Filtered                    bool
 	CSVHref, PrevHref, NextHref template.URL
-	Searches                    []*store.Search
+	Searches                    []*domain.Search
 	Total                       int
 	CaseNumber                  string
 	Page, Pages                 int
 	HasPrev, HasNext            bool
 	All                         bool
-	Filters                     map[int64]store.SearchFilter // by search id, for filtered searches
-	Counts                      map[int64]store.ReviewCount  // review marks by search id
+	Filters                     map[int64]domain.SearchFilter // by search id, for filtered searches
+	Counts                      map[int64]domain.ReviewCount  // review marks by search id
 }
 
 // GET /searches?case=...&page=N — officers see their own, admins everyone's.

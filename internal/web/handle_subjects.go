@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/sketchmatch/sketchmatch/internal/apperr"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // People (issue 16): an admin sees a subject's photos, renames it, merges
@@ -15,10 +15,10 @@ import (
 // audit rows are in gallery/subjects.go.
 
 type subjectData struct {
-	Subject *store.Subject
-	Refs    []*store.Reference
-	Into    *store.Subject // the subject a merged one went into
-	Meta    string         // the person's witness metadata in a few words, "" when none
+	Subject *domain.Subject
+	Refs    []*domain.Reference
+	Into    *domain.Subject // the subject a merged one went into
+	Meta    string          // the person's witness metadata in a few words, "" when none
 	// MetaForm is the description's form: as stored, or as typed when
 	// refused.
 	MetaForm gallery.MetadataInput
@@ -28,7 +28,7 @@ type subjectData struct {
 const subjectsPageSize = 48
 
 type subjectsData struct {
-	Subjects         []*store.Subject
+	Subjects         []*domain.Subject
 	Total            int
 	Query            string
 	Page, Pages      int
@@ -93,7 +93,7 @@ func (s *Server) renderSubjectWith(w http.ResponseWriter, r *http.Request, id in
 		d.MetaForm = gallery.MetadataInput{Sex: clip(typed.Sex, 20), BirthYear: clip(typed.BirthYear, 20), Tags: clip(typed.Tags, 1000)}
 	}
 	if subj.MergedInto != 0 {
-		if d.Into, err = s.db.SubjectByID(r.Context(), subj.MergedInto); err != nil && !store.IsNotFound(err) {
+		if d.Into, err = s.db.SubjectByID(r.Context(), subj.MergedInto); err != nil && !domain.IsNotFound(err) {
 			s.fail(w, r, err)
 			return
 		}

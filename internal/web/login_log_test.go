@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sketchmatch/sketchmatch/internal/store"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // Finding 6 of issue 12: a password typed into the username field was
@@ -28,7 +28,7 @@ func TestTypedUsernameNeverLogged(t *testing.T) {
 				t.Fatalf("status %d", resp.StatusCode)
 			}
 			var trail strings.Builder
-			e.db.EachAudit(context.Background(), func(r *store.AuditRow) error {
+			e.db.EachAudit(context.Background(), func(r *domain.AuditRow) error {
 				trail.WriteString(r.Username + " " + r.Target + " " + r.Details + "\n")
 				return nil
 			})

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/quality/qualitytest"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // addPhotos uploads qualitytest photos 0..n-1 through the API and returns
@@ -54,7 +54,7 @@ func TestReferenceMetadataForm(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("save: %d %s", resp.StatusCode, body)
 	}
-	want := store.Metadata{Sex: "female", BirthYear: 1984, Tags: []string{"beard", "scar left cheek"}}
+	want := domain.Metadata{Sex: "female", BirthYear: 1984, Tags: []string{"beard", "scar left cheek"}}
 	check := func(t *testing.T) {
 		t.Helper()
 		got, err := e.db.MetadataByID(t.Context(), id)
@@ -76,7 +76,7 @@ func TestReferenceMetadataForm(t *testing.T) {
 	})
 	t.Run("Audited", func(t *testing.T) {
 		var details string
-		e.db.EachAudit(t.Context(), func(r *store.AuditRow) error {
+		e.db.EachAudit(t.Context(), func(r *domain.AuditRow) error {
 			if r.Action == "reference_update" && r.Username == "alice" {
 				details = r.Details
 			}

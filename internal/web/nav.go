@@ -3,7 +3,7 @@ package web
 import (
 	"net/http"
 
-	"github.com/sketchmatch/sketchmatch/internal/store"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // searchNav is the navigation entry highlighted on a recorded search's own
@@ -15,7 +15,7 @@ import (
 // another officer an admin opens, was looked up in the record: "History".
 // The rule reads only the database, so it holds the same way on reload, after
 // a hold or from a bookmark, and needs no state in links or the session.
-func (s *Server) searchNav(r *http.Request, sr *store.Search) string {
+func (s *Server) searchNav(r *http.Request, sr *domain.Search) string {
 	u := userFrom(r.Context())
 	if u == nil || u.ID != sr.UserID {
 		return "history"

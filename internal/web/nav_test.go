@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sketchmatch/sketchmatch/internal/store"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // currentNav is the href of the navigation entry marked aria-current.
@@ -26,7 +26,7 @@ func TestSearchPagesNav(t *testing.T) {
 	e := newEnv(t, map[string]string{"LOGIN_RATE_LIMIT": "1000"})
 	older := seedFaces(t, e) // bob's first search
 	d := seedFaces(t, e)     // bob's latest
-	var latest store.Search
+	var latest domain.Search
 	if s, err := e.db.SearchByID(context.Background(), d.searchID); err != nil || s.ID <= older.searchID {
 		t.Fatalf("seeding: %v %+v", err, s)
 	} else {

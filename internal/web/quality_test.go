@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/quality"
 	"github.com/sketchmatch/sketchmatch/internal/quality/qualitytest"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // calibrationForm builds the multipart body of POST /admin/quality/calibrate.
@@ -112,12 +112,12 @@ func TestQualityPage(t *testing.T) {
 			Probes: []quality.Probe{{ID: "cuhk-1", Rank: 1, Score: &s}, {ID: "cuhk-2", Rank: 2, Score: &s}}}
 		js, _ := json.Marshal(rep)
 		png := []byte("\x89PNG\r\n\x1a\nnot really")
-		er := &store.EvalReport{ModelID: "fake", Summary: rep.Summary(), Report: string(js), PlotPNG: png}
+		er := &domain.EvalReport{ModelID: "fake", Summary: rep.Summary(), Report: string(js), PlotPNG: png}
 		if err := e.db.InsertEvalReport(context.Background(), er); err != nil {
 			t.Fatal(err)
 		}
 		// A newer report of another model is not shown.
-		if err := e.db.InsertEvalReport(context.Background(), &store.EvalReport{ModelID: "other", Summary: "rank-1 0.001", Report: "{}"}); err != nil {
+		if err := e.db.InsertEvalReport(context.Background(), &domain.EvalReport{ModelID: "other", Summary: "rank-1 0.001", Report: "{}"}); err != nil {
 			t.Fatal(err)
 		}
 		_, body := admin.get("/admin/quality")

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // peopleSearch is a recorded search of bob's over two people: R-1 with
@@ -53,8 +53,8 @@ func seedPeopleSearch(t *testing.T, e *testEnv) peopleSearch {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sr := &store.Search{UserID: bob.ID, Username: bob.Username, CaseNumber: "C-16", SketchSHA256: sha, SketchPath: path,
-		ModelID: "test", K: 2, GallerySize: 3, Results: []store.SearchResult{
+	sr := &domain.Search{UserID: bob.ID, Username: bob.Username, CaseNumber: "C-16", SketchSHA256: sha, SketchPath: path,
+		ModelID: "test", K: 2, GallerySize: 3, Results: []domain.SearchResult{
 			{Rank: 1, ReferenceID: p.a1, Label: "2019 arrest", Score: 0.6, SubjectID: p.subjectA, SubjectName: "R-1", ReferenceIDs: []int64{p.a1, p.a2}},
 			{Rank: 2, ReferenceID: p.b, Label: "other person", Score: 0.4, SubjectID: p.subjectB, SubjectName: "other person", ReferenceIDs: []int64{p.b}},
 		}}

@@ -9,8 +9,8 @@ import (
 	"image/jpeg"
 	"testing"
 
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
-	"github.com/sketchmatch/sketchmatch/internal/store"
 )
 
 // faceData is what seedFaces put in a test server: one reference photo and
@@ -52,8 +52,8 @@ func seedFaces(t testing.TB, e *testEnv) faceData {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sr := &store.Search{UserID: bob.ID, Username: bob.Username, CaseNumber: "C-1", SketchSHA256: sha, SketchPath: path,
-		ModelID: "test", K: 1, Results: []store.SearchResult{{Rank: 1, ReferenceID: res[0].Reference.ID, Label: "person one", Score: 0.5}}}
+	sr := &domain.Search{UserID: bob.ID, Username: bob.Username, CaseNumber: "C-1", SketchSHA256: sha, SketchPath: path,
+		ModelID: "test", K: 1, Results: []domain.SearchResult{{Rank: 1, ReferenceID: res[0].Reference.ID, Label: "person one", Score: 0.5}}}
 	if err := e.db.InsertSearch(ctx, sr, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sketchmatch/sketchmatch/internal/store"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 )
 
 // Finding 8 of issue 12: viewing was never audited. Every view of faces,
@@ -36,8 +36,8 @@ func TestViewsAudited(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d", resp.StatusCode)
 			}
-			var last *store.AuditRow
-			e.db.EachAudit(context.Background(), func(r *store.AuditRow) error {
+			var last *domain.AuditRow
+			e.db.EachAudit(context.Background(), func(r *domain.AuditRow) error {
 				cp := *r
 				last = &cp
 				return nil

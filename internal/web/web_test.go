@@ -22,6 +22,7 @@ import (
 	"github.com/sketchmatch/sketchmatch/internal/audit"
 	"github.com/sketchmatch/sketchmatch/internal/auth"
 	"github.com/sketchmatch/sketchmatch/internal/config"
+	"github.com/sketchmatch/sketchmatch/internal/domain"
 	"github.com/sketchmatch/sketchmatch/internal/gallery"
 	"github.com/sketchmatch/sketchmatch/internal/imagefile"
 	"github.com/sketchmatch/sketchmatch/internal/store"
@@ -170,7 +171,7 @@ func mustLogin(t *testing.T, e *testEnv, user string) *client {
 func auditActions(t *testing.T, db *store.DB) []string {
 	t.Helper()
 	var out []string
-	db.EachAudit(context.Background(), func(r *store.AuditRow) error {
+	db.EachAudit(context.Background(), func(r *domain.AuditRow) error {
 		out = append(out, r.Action+":"+r.Outcome)
 		return nil
 	})
