@@ -66,7 +66,7 @@ type Outcome struct {
 	Search     *domain.Search
 	Candidates []Candidate
 	FaceFound  bool
-	FaceSource string // store.FaceDetected, FaceManual or FaceNone
+	FaceSource string // domain.FaceDetected, FaceManual or FaceNone
 	Note       string
 	Bands      *Bands         // nil when no band can be given
 	Filter     *AppliedFilter // nil when unfiltered
