@@ -238,12 +238,7 @@ func toAPIRef(r *domain.Reference) *apiReference {
 
 // GET /api/v1/references?q=&limit=&offset=
 func (s *Server) handleAPIReferences(w http.ResponseWriter, r *http.Request) {
-	limit, err := pageLimit(r.URL.Query().Get("limit"), 100, 1000)
-	if err != nil {
-		s.failJSON(w, r, err)
-		return
-	}
-	before, err := decodeCursor(r.URL.Query().Get("cursor"))
+	limit, before, err := apiPage(r)
 	if err != nil {
 		s.failJSON(w, r, err)
 		return

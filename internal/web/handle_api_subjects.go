@@ -54,12 +54,7 @@ func toAPISubject(s *domain.Subject) apiSubject {
 
 // GET /api/v1/subjects?q=&limit=&cursor= — live people, newest first.
 func (s *Server) handleAPISubjects(w http.ResponseWriter, r *http.Request) {
-	limit, err := pageLimit(r.URL.Query().Get("limit"), 100, 1000)
-	if err != nil {
-		s.failJSON(w, r, err)
-		return
-	}
-	before, err := decodeCursor(r.URL.Query().Get("cursor"))
+	limit, before, err := apiPage(r)
 	if err != nil {
 		s.failJSON(w, r, err)
 		return

@@ -204,15 +204,12 @@ func (s *Server) handleAPIAudit(w http.ResponseWriter, r *http.Request) {
 		s.failJSON(w, r, err)
 		return
 	}
-	limit, err := pageLimit(r.URL.Query().Get("limit"), 100, 1000)
+	limit, before, err := apiPage(r)
 	if err != nil {
 		s.failJSON(w, r, err)
 		return
 	}
-	if f.BeforeID, err = decodeCursor(r.URL.Query().Get("cursor")); err != nil {
-		s.failJSON(w, r, err)
-		return
-	}
+	f.BeforeID = before
 	rows, total, err := s.db.ListAuditFiltered(r.Context(), f, limit+1, 0)
 	if err != nil {
 		s.failJSON(w, r, err)
@@ -232,6 +229,19 @@ func (s *Server) handleAPIAudit(w http.ResponseWriter, r *http.Request) {
 			Action: a.Action, Target: a.Target, Outcome: a.Outcome, Details: a.Details, Hash: a.Hash})
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// apiPage reads an API list's page: limit (default 100, at most 1000) and
+// the cursor to continue below (0: the first page).
+func apiPage(r *http.Request) (limit int, before int64, err error) {
+	q := r.URL.Query()
+	if limit, err = pageLimit(q.Get("limit"), 100, 1000); err != nil {
+		return 0, 0, err
+	}
+	if before, err = decodeCursor(q.Get("cursor")); err != nil {
+		return 0, 0, err
+	}
+	return limit, before, nil
 }
 
 // pageLimit reads a list's limit parameter.
